@@ -1,0 +1,630 @@
+"""The box office: the organiser's system of record, as the reseller interfaces see it.
+
+Catalogue (venues, seating, products, performances, tariffs, prices),
+distribution (sales channels, points of sale, quotas, the pending account),
+sales (orders, tickets, access control) and the exchange journal.
+
+Database constraints make the impossible impossible: one reseller ticket id
+once, one barcode once, one seat sold once per performance, one file
+processed once. Amounts are integer cents throughout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from reseller_sync.domain.products import ProductKind
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
+    """Store an enum by its value, as a portable VARCHAR with a CHECK constraint."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Currency(StrEnum):
+    EUR = "EUR"
+    CHF = "CHF"
+
+
+class ChannelType(StrEnum):
+    BOX_OFFICE = "box_office"
+    WEB = "web"
+    RESELLER_AUTOMATIC = "reseller_automatic"
+    """A reseller connected by an automatic interface (FNAC)."""
+    RESELLER_MANUAL = "reseller_manual"
+
+
+class PaymentMode(StrEnum):
+    CASH = "cash"
+    CARD = "card"
+    PENDING_ACCOUNT = "pending_account"
+    """Paid later by the reseller: sales are debited to a contact's pending account."""
+
+
+class OrderState(StrEnum):
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    PARTLY_CANCELLED = "partly_cancelled"
+
+
+class TicketState(StrEnum):
+    VALID = "valid"
+    CANCELLED = "cancelled"
+
+
+class MovementKind(StrEnum):
+    SALE = "sale"
+    REFUND = "refund"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    """From the reseller to the organiser."""
+    OUTBOUND = "outbound"
+
+
+class FileState(StrEnum):
+    LANDED = "landed"
+    """Received and stored; not yet integrated."""
+    INTEGRATED = "integrated"
+    FAILED = "failed"
+    """Refused or failed; stops the files of its type behind it until a person acts."""
+    IGNORED = "ignored"
+    """A duplicate (same bytes under another name) or a file a person chose to skip."""
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    """The partner's ACK says the whole file, or part of it, was applied."""
+    REFUSED = "refused"
+    """The partner's ACK refused the whole file."""
+
+
+class OnboardingState(StrEnum):
+    NOT_STARTED = "not_started"
+    SALE_SHEET_SENT = "sale_sheet_sent"
+    MAPPED = "mapped"
+    PLACES_SENT = "places_sent"
+    TESTED = "tested"
+    LIVE = "live"
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class Venue(Base):
+    __tablename__ = "venue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+    configurations: Mapped[list[SeatingConfiguration]] = relationship(back_populates="venue")
+
+
+class SeatingConfiguration(Base):
+    """A logical seating configuration of a venue (concert layout, match layout...)."""
+
+    __tablename__ = "seating_configuration"
+    __table_args__ = (UniqueConstraint("venue_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    venue: Mapped[Venue] = relationship(back_populates="configurations")
+    zones: Mapped[list[Zone]] = relationship(back_populates="configuration")
+
+
+class SeatCategory(Base):
+    """A logical seat category (CAT1, CAT2...), shared by every configuration."""
+
+    __tablename__ = "seat_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Zone(Base):
+    __tablename__ = "zone"
+    __table_args__ = (UniqueConstraint("configuration_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    configuration_id: Mapped[int] = mapped_column(ForeignKey("seating_configuration.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+
+    configuration: Mapped[SeatingConfiguration] = relationship(back_populates="zones")
+    blocks: Mapped[list[Block]] = relationship(back_populates="zone")
+
+
+class Block(Base):
+    """A block of seats, or a free-placement area with a capacity and one category."""
+
+    __tablename__ = "block"
+    __table_args__ = (
+        UniqueConstraint("zone_id", "code"),
+        CheckConstraint(
+            "(free_placement AND capacity IS NOT NULL AND capacity > 0"
+            " AND category_id IS NOT NULL)"
+            " OR (NOT free_placement AND capacity IS NULL)",
+            name="free_placement_has_capacity",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    free_placement: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("seat_category.id"))
+    """The category of a free-placement block; seats carry their own."""
+
+    zone: Mapped[Zone] = relationship(back_populates="blocks")
+    category: Mapped[SeatCategory | None] = relationship()
+    seats: Mapped[list[Seat]] = relationship(back_populates="block")
+
+
+class Seat(Base):
+    __tablename__ = "seat"
+    __table_args__ = (UniqueConstraint("block_id", "row", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("block.id"), index=True)
+    row: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str] = mapped_column(String(8))
+    category_id: Mapped[int] = mapped_column(ForeignKey("seat_category.id"))
+
+    block: Mapped[Block] = relationship(back_populates="seats")
+    category: Mapped[SeatCategory] = relationship()
+
+
+class Product(Base):
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[ProductKind] = mapped_column(_enum(ProductKind, "product_kind"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"))
+    configuration_id: Mapped[int | None] = mapped_column(ForeignKey("seating_configuration.id"))
+    """Seated kinds only (events, competitions)."""
+
+    venue: Mapped[Venue] = relationship()
+    configuration: Mapped[SeatingConfiguration | None] = relationship()
+    performances: Mapped[list[Performance]] = relationship(
+        back_populates="product", order_by="Performance.id"
+    )
+    components: Mapped[list[PackageComponent]] = relationship(
+        foreign_keys="PackageComponent.package_id"
+    )
+
+
+class PackageComponent(Base):
+    """A product sold inside a package."""
+
+    __tablename__ = "package_component"
+
+    package_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
+
+
+class Performance(Base):
+    """One dated performance, or the validity of a pass (dates, or none when undated)."""
+
+    __tablename__ = "performance"
+    __table_args__ = (
+        UniqueConstraint("product_id", "code"),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_until IS NULL OR valid_from <= valid_until",
+            name="validity_in_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    """The venue's local wall-clock time (the venue's timezone applies)."""
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+
+    product: Mapped[Product] = relationship(back_populates="performances")
+
+
+class Tariff(Base):
+    __tablename__ = "tariff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    reseller_code: Mapped[str | None] = mapped_column(String(16))
+    """Set for tariffs that exist only for one reseller (FNAC member price...)."""
+
+
+class Price(Base):
+    __tablename__ = "price"
+    __table_args__ = (
+        UniqueConstraint("performance_id", "category_id", "tariff_id"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("seat_category.id"))
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariff.id"))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
+
+    performance: Mapped[Performance] = relationship()
+    category: Mapped[SeatCategory] = relationship()
+    tariff: Mapped[Tariff] = relationship()
+
+
+# --------------------------------------------------------------------------- distribution
+
+
+class SalesChannel(Base):
+    __tablename__ = "sales_channel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[ChannelType] = mapped_column(_enum(ChannelType, "channel_type"))
+    reseller_code: Mapped[str | None] = mapped_column(String(16))
+    """The reseller behind an automatic channel (``fnac``)."""
+
+
+class ProductChannel(Base):
+    """A product on sale in a channel."""
+
+    __tablename__ = "product_channel"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), primary_key=True)
+
+
+class PointOfSale(Base):
+    __tablename__ = "point_of_sale"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"))
+    payment_mode: Mapped[PaymentMode] = mapped_column(_enum(PaymentMode, "payment_mode"))
+
+    channel: Mapped[SalesChannel] = relationship()
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    technical: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A technical contact exists to carry a reseller's pending account, not a person."""
+
+
+class PendingAccount(Base):
+    """What a reseller owes the organiser, in one currency: sales debit it, refunds credit it."""
+
+    __tablename__ = "pending_account"
+    __table_args__ = (UniqueConstraint("contact_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"))
+    currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
+
+    contact: Mapped[Contact] = relationship()
+
+
+class Quota(Base):
+    """A contingent: places held for one channel on one performance."""
+
+    __tablename__ = "quota"
+    __table_args__ = (UniqueConstraint("code", "performance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    """Shared by the quotas of one channel across performances (mapped to an allotement)."""
+    name: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"))
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), index=True)
+    places: Mapped[int | None] = mapped_column(Integer)
+    """For passes: the number of places, which have no seat or block."""
+
+    channel: Mapped[SalesChannel] = relationship()
+    performance: Mapped[Performance] = relationship()
+    seats: Mapped[list[QuotaSeat]] = relationship(back_populates="quota")
+    free_places: Mapped[list[QuotaFreePlaces]] = relationship(back_populates="quota")
+
+
+class QuotaSeat(Base):
+    """A seat held in a quota; a seat is in at most one quota of a performance."""
+
+    __tablename__ = "quota_seat"
+    __table_args__ = (UniqueConstraint("performance_id", "seat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quota_id: Mapped[int] = mapped_column(ForeignKey("quota.id"), index=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"))
+    seat_id: Mapped[int] = mapped_column(ForeignKey("seat.id"))
+
+    quota: Mapped[Quota] = relationship(back_populates="seats")
+    seat: Mapped[Seat] = relationship()
+
+
+class QuotaFreePlaces(Base):
+    """A number of places of a free-placement block held in a quota."""
+
+    __tablename__ = "quota_free_places"
+    __table_args__ = (
+        UniqueConstraint("quota_id", "block_id"),
+        CheckConstraint("places >= 0", name="places_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quota_id: Mapped[int] = mapped_column(ForeignKey("quota.id"))
+    block_id: Mapped[int] = mapped_column(ForeignKey("block.id"))
+    places: Mapped[int] = mapped_column(Integer)
+
+    quota: Mapped[Quota] = relationship(back_populates="free_places")
+    block: Mapped[Block] = relationship()
+
+
+# --------------------------------------------------------------------------- sales
+
+
+class Order(Base):
+    __tablename__ = "sales_order"
+    __table_args__ = (UniqueConstraint("reseller_code", "reseller_order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"))
+    point_of_sale_id: Mapped[int] = mapped_column(ForeignKey("point_of_sale.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"))
+    """Who pays: for a reseller sale, the technical contact of its pending account."""
+    state: Mapped[OrderState] = mapped_column(_enum(OrderState, "order_state"))
+    currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
+    total: Mapped[int] = mapped_column(BigInteger)
+    reseller_code: Mapped[str | None] = mapped_column(String(16))
+    reseller_order_id: Mapped[str | None] = mapped_column(String(20))
+    reseller_point_of_sale_code: Mapped[str | None] = mapped_column(String(16))
+    reseller_point_of_sale_name: Mapped[str | None] = mapped_column(String(200))
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    sold_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
+
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="order")
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("reseller_code", "reseller_ticket_id"),
+        UniqueConstraint("barcode"),
+        CheckConstraint("price >= 0 AND commission >= 0", name="amounts_not_negative"),
+        CheckConstraint("(seat_id IS NULL) OR (block_id IS NULL)", name="seat_or_free_placement"),
+        # One seat sold once per performance: only valid tickets hold their seat.
+        Index(
+            "uq_ticket_valid_seat",
+            "performance_id",
+            "seat_id",
+            unique=True,
+            sqlite_where=text("state = 'valid' AND seat_id IS NOT NULL"),
+            postgresql_where=text("state = 'valid' AND seat_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"))
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("seat.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    """A free-placement place: the block, no seat."""
+    quota_id: Mapped[int | None] = mapped_column(ForeignKey("quota.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("seat_category.id"))
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariff.id"))
+    price: Mapped[int] = mapped_column(Integer)
+    commission: Mapped[int] = mapped_column(Integer, default=0)
+    """The reseller's commission, included in ``price`` or not as the settings say."""
+    currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
+    barcode: Mapped[str] = mapped_column(String(20))
+    beneficiary_first_name: Mapped[str | None] = mapped_column(String(60))
+    beneficiary_last_name: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
+    reseller_code: Mapped[str | None] = mapped_column(String(16))
+    reseller_ticket_id: Mapped[str | None] = mapped_column(String(20))
+    reseller_category: Mapped[str | None] = mapped_column(String(8))
+    """The reseller's own customer category (FNAC catégorie de client) as received."""
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reseller_cancellation_id: Mapped[str | None] = mapped_column(String(20), unique=True)
+
+    order: Mapped[Order] = relationship(back_populates="tickets")
+    performance: Mapped[Performance] = relationship()
+    seat: Mapped[Seat | None] = relationship()
+    block: Mapped[Block | None] = relationship()
+    category: Mapped[SeatCategory] = relationship()
+    tariff: Mapped[Tariff] = relationship()
+
+
+class PendingAccountMovement(Base):
+    """A sale debits the pending account, a refund credits it: one movement per order or refund."""
+
+    __tablename__ = "pending_account_movement"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        UniqueConstraint("reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("pending_account.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"))
+    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind, "movement_kind"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
+    reference: Mapped[str] = mapped_column(String(64))
+    """What the movement stands for (``fnac:sale:V26…``, ``fnac:refund:C…``): once only."""
+    booked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class AccessControlEntry(Base):
+    """A barcode the venue's access control allows or refuses for a performance."""
+
+    __tablename__ = "access_control_entry"
+    __table_args__ = (UniqueConstraint("barcode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), index=True)
+    barcode: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+
+
+# --------------------------------------------------------------------------- reseller state
+
+
+class ResellerProduct(Base):
+    """A product's onboarding at a reseller, and whether it is live there."""
+
+    __tablename__ = "reseller_product"
+
+    reseller_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
+    state: Mapped[OnboardingState] = mapped_column(_enum(OnboardingState, "onboarding_state"))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, onupdate=_utcnow
+    )
+
+
+class ResellerCustomerCategory(Base):
+    """The reseller's customer categories, as its last list (FNAC CATCLI) gave them."""
+
+    __tablename__ = "reseller_customer_category"
+
+    reseller_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    modified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    first_seen_file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
+
+
+# --------------------------------------------------------------------------- exchange journal
+
+
+class ExchangeFile(Base):
+    """Every file sent to or received from a reseller, with its bytes.
+
+    A landed file can be integrated later by any worker without the SFTP
+    server. ``(reseller, direction, type, sequence)`` and the name are unique:
+    a file is landed, and so processed, once.
+    """
+
+    __tablename__ = "exchange_file"
+    __table_args__ = (
+        UniqueConstraint("reseller_code", "name"),
+        UniqueConstraint("reseller_code", "direction", "file_type", "sequence"),
+        Index("ix_exchange_file_queue", "reseller_code", "direction", "file_type", "state"),
+        Index("ix_exchange_file_sha256", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_code: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
+    file_type: Mapped[str] = mapped_column(String(16))
+    """The spec's TYPE; an ACK is journaled as ``ACK_<answered TYPE>`` so that each
+    stream of acknowledgements has its own sequence (the answered file's)."""
+    sequence: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[FileState] = mapped_column(_enum(FileState, "file_state"))
+    line_count: Mapped[int | None] = mapped_column(Integer)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
+    """Same bytes as an earlier file under another name."""
+    answers_file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
+    """For an ACK: the file it answers."""
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utcnow, server_default=func.now()
+    )
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error_category: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    errors: Mapped[list[ExchangeFileError]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", order_by="ExchangeFileError.id"
+    )
+
+
+class ExchangeFileError(Base):
+    """One line-level problem of a file (as the codec or the integration found it)."""
+
+    __tablename__ = "exchange_file_error"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("exchange_file.id"), index=True)
+    line: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(8))
+    """The partner's error code (E03...) when the problem comes from an ACK."""
+    reason: Mapped[str] = mapped_column(Text)
+
+    file: Mapped[ExchangeFile] = relationship(back_populates="errors")

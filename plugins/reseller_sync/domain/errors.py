@@ -1,0 +1,99 @@
+"""One error family for the whole package.
+
+Every error says which of the three categories it falls in, what a person
+should do about it, and where it happened (file, line, column) when it
+happened in a file. One place (``reseller_sync.airflow``) turns these into
+Airflow behaviour: retry, fail, e-mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCategory(StrEnum):
+    MAPPING = "mapping"
+    """A correspondence between organiser and FNAC values is missing or wrong."""
+    EXTERNAL = "external"
+    """The partner or the network: retry, then contact FNAC."""
+    TECHNICAL = "technical"
+    """A bug or a broken installation: contact support."""
+
+
+DEFAULT_ACTIONS: dict[ErrorCategory, str] = {
+    ErrorCategory.MAPPING: "Fix the mapping in include/mappings/, then clear the failed task.",
+    ErrorCategory.EXTERNAL: "Retry; if it keeps failing, contact FNAC with the file name.",
+    ErrorCategory.TECHNICAL: "Contact support with the log of the failed task.",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, located as precisely as it can be.
+
+    ``line`` is the data line number as the FNAC spec counts them (1 is the
+    first data line, 0 the whole file); ``column`` is a column name.
+    """
+
+    reason: str
+    file: str | None = None
+    line: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = ":".join(
+            str(part)
+            for part in (self.file, self.line, self.column)
+            if part is not None and part != ""
+        )
+        shown = f" (value {self.value!r})" if self.value is not None else ""
+        return f"{where}: {self.reason}{shown}" if where else f"{self.reason}{shown}"
+
+
+class SyncError(Exception):
+    """Base of every error the package raises on purpose."""
+
+    category: ErrorCategory = ErrorCategory.TECHNICAL
+    temporary: bool = False
+    """True when retrying later may succeed on its own (network, partner down)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: Iterable[Problem] = (),
+        action: str | None = None,
+        file: str | None = None,
+        temporary: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems: Sequence[Problem] = tuple(problems)
+        self.action = action or DEFAULT_ACTIONS[self.category]
+        self.file = file
+        if temporary is not None:
+            self.temporary = temporary
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        lines.extend(f"  {problem}" for problem in self.problems)
+        return "\n".join(lines)
+
+
+class MappingError(SyncError):
+    category = ErrorCategory.MAPPING
+
+
+class ExternalError(SyncError):
+    category = ErrorCategory.EXTERNAL
+
+
+class TechnicalError(SyncError):
+    category = ErrorCategory.TECHNICAL
+
+
+class ConfigurationError(TechnicalError):
+    """The interface settings are invalid; nothing can run until they are fixed."""

@@ -1,0 +1,98 @@
+"""Fixtures shared by the whole suite.
+
+The box office runs on SQLite and on PostgreSQL (127.0.0.1:5432, trust auth):
+``boxoffice_url`` is parametrised over both, so every test that uses it shows
+``[sqlite]`` or ``[postgresql]`` in its id. Each PostgreSQL test gets its own
+database, created from the server's ``test`` database and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from reseller_sync.boxoffice import migrate
+from reseller_sync.boxoffice.db import make_engine
+from reseller_sync.boxoffice.demo import seed_demo
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DEMO_TODAY = dt.date(2026, 11, 28)
+"""The reference day of the demo data in tests: every date in them follows from it."""
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"reseller_sync_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # the server is part of this machine's contract: say so loudly
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not usable: {error}")
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_boxoffice_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no schema), on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'boxoffice.sqlite'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def boxoffice_url(empty_boxoffice_url: str) -> str:
+    """A migrated, empty box office."""
+    migrate.upgrade(empty_boxoffice_url)
+    return empty_boxoffice_url
+
+
+@pytest.fixture
+def boxoffice_engine(boxoffice_url: str) -> Iterator[Engine]:
+    engine = make_engine(boxoffice_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_engine(boxoffice_engine: Engine) -> Engine:
+    """A migrated box office holding the demo data set (dated from ``DEMO_TODAY``)."""
+    with sessionmaker(boxoffice_engine)() as session, session.begin():
+        seed_demo(session, today=DEMO_TODAY)
+    return boxoffice_engine
+
+
+@pytest.fixture
+def demo_session(demo_engine: Engine) -> Iterator[Session]:
+    """A session on the demo box office; what the test does is rolled back afterwards."""
+    with sessionmaker(demo_engine)() as session:
+        yield session
+        session.rollback()
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated and seeded SQLite file built once; copy it for a fast demo box office."""
+    path = tmp_path_factory.mktemp("template") / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with sessionmaker(engine)() as session, session.begin():
+        seed_demo(session, today=DEMO_TODAY)
+    engine.dispose()
+    return path
