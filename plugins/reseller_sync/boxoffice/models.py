@@ -628,3 +628,34 @@ class ExchangeFileError(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     file: Mapped[ExchangeFile] = relationship(back_populates="errors")
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class Alert(Base):
+    """Every alert raised for a person, delivered by e-mail or not.
+
+    Recorded before it is sent, so that an alert whose e-mail could not go out
+    (SMTP down) is still known, logged and shown in the UI.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    category: Mapped[str] = mapped_column(String(16))
+    """mapping, external or technical."""
+    kind: Mapped[str] = mapped_column(String(32))
+    """What raised it: ``task_failure``, ``new_customer_category``, ``files_late``..."""
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    """The plain-text body, as sent."""
+    recipients: Mapped[str] = mapped_column(Text)
+    dag_id: Mapped[str | None] = mapped_column(String(250))
+    task_id: Mapped[str | None] = mapped_column(String(250))
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery_error: Mapped[str | None] = mapped_column(Text)

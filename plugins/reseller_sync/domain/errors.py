@@ -58,7 +58,8 @@ class SyncError(Exception):
 
     category: ErrorCategory = ErrorCategory.TECHNICAL
     temporary: bool = False
-    """True when retrying later may succeed on its own (network, partner down)."""
+    """True when retrying later may succeed on its own (network, partner down).
+    Raise ``TemporaryExternalError`` for those: the retry policy matches on the type."""
 
     def __init__(
         self,
@@ -67,15 +68,12 @@ class SyncError(Exception):
         problems: Iterable[Problem] = (),
         action: str | None = None,
         file: str | None = None,
-        temporary: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.problems: Sequence[Problem] = tuple(problems)
         self.action = action or DEFAULT_ACTIONS[self.category]
         self.file = file
-        if temporary is not None:
-            self.temporary = temporary
 
     def __str__(self) -> str:
         lines = [self.message]
@@ -89,6 +87,12 @@ class MappingError(SyncError):
 
 class ExternalError(SyncError):
     category = ErrorCategory.EXTERNAL
+
+
+class TemporaryExternalError(ExternalError):
+    """The partner or the network failed in a way that may pass: retried with backoff."""
+
+    temporary = True
 
 
 class TechnicalError(SyncError):
