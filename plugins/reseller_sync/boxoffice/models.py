@@ -109,6 +109,8 @@ class Direction(StrEnum):
 
 
 class FileState(StrEnum):
+    PREPARED = "prepared"
+    """Outbound: built and journaled, not yet confirmed on the partner's server."""
     LANDED = "landed"
     """Received and stored; not yet integrated."""
     INTEGRATED = "integrated"
@@ -572,14 +574,26 @@ class ExchangeFile(Base):
     """Every file sent to or received from a reseller, with its bytes.
 
     A landed file can be integrated later by any worker without the SFTP
-    server. ``(reseller, direction, type, sequence)`` and the name are unique:
-    a file is landed, and so processed, once.
+    server. The name is unique, and so is ``(reseller, direction, type,
+    sequence)`` among files that are not ignored: a file is landed, and so
+    processed, once.
     """
 
     __tablename__ = "exchange_file"
     __table_args__ = (
         UniqueConstraint("reseller_code", "name"),
-        UniqueConstraint("reseller_code", "direction", "file_type", "sequence"),
+        # One file per sequence of a stream; an ignored file (same bytes again, or a
+        # reused sequence) is kept in the journal outside the stream.
+        Index(
+            "uq_exchange_file_stream_sequence",
+            "reseller_code",
+            "direction",
+            "file_type",
+            "sequence",
+            unique=True,
+            sqlite_where=text("state != 'ignored'"),
+            postgresql_where=text("state != 'ignored'"),
+        ),
         Index("ix_exchange_file_queue", "reseller_code", "direction", "file_type", "state"),
         Index("ix_exchange_file_sha256", "sha256"),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 18:09:18.793876
+Create Date: 2026-11-28 18:12:03.882887
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column(
             "state",
             sa.Enum(
+                "prepared",
                 "landed",
                 "integrated",
                 "failed",
@@ -111,13 +112,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_file")),
         sa.UniqueConstraint(
-            "reseller_code",
-            "direction",
-            "file_type",
-            "sequence",
-            name=op.f("uq_exchange_file_reseller_code_direction_file_type_sequence"),
-        ),
-        sa.UniqueConstraint(
             "reseller_code", "name", name=op.f("uq_exchange_file_reseller_code_name")
         ),
     )
@@ -128,6 +122,13 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_exchange_file_sha256", ["sha256"], unique=False)
+        batch_op.create_index(
+            "uq_exchange_file_stream_sequence",
+            ["reseller_code", "direction", "file_type", "sequence"],
+            unique=True,
+            sqlite_where=sa.text("state != 'ignored'"),
+            postgresql_where=sa.text("state != 'ignored'"),
+        )
 
     op.create_table(
         "sales_channel",
@@ -806,6 +807,11 @@ def downgrade() -> None:
     op.drop_table("seat_category")
     op.drop_table("sales_channel")
     with op.batch_alter_table("exchange_file", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_exchange_file_stream_sequence",
+            sqlite_where=sa.text("state != 'ignored'"),
+            postgresql_where=sa.text("state != 'ignored'"),
+        )
         batch_op.drop_index("ix_exchange_file_sha256")
         batch_op.drop_index("ix_exchange_file_queue")
 

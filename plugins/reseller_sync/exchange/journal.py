@@ -1,0 +1,280 @@
+"""The exchange journal: every file in and out, and the order files are processed in.
+
+A landed file keeps its bytes in the box office, so any worker can integrate
+it later without the SFTP server, and a crash never loses it. Processing
+follows spec section 9: the files of one type in sequence order, a gap stops
+the type until the missing file arrives, and a file that failed stops the
+files behind it until a person has fixed the cause (the cascade guard).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
+from reseller_sync.domain.errors import Problem
+from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.fnac.names import FileName, FileType
+
+MAX_ERRORS_KEPT = 1000
+"""Line-level problems kept per file; the count of the rest is kept as one more."""
+
+DONE_INBOUND = (FileState.INTEGRATED,)
+OPEN_STATES = (FileState.LANDED, FileState.FAILED)
+"""Inbound files still to integrate."""
+
+
+def stream_type(name: FileName) -> str:
+    """The journal's type of a file: an ACK joins the stream of the type it answers."""
+    if name.type is FileType.ACK and name.answered is not None:
+        return f"ACK_{name.answered.type.value}"
+    return name.type.value
+
+
+class JournalIndex:
+    """What the journal knows of landed files, for the transport's ``fetch_new``."""
+
+    def __init__(self, session: Session, reseller: str) -> None:
+        rows = session.execute(
+            select(ExchangeFile.name, ExchangeFile.sha256).where(
+                ExchangeFile.reseller_code == reseller,
+                ExchangeFile.direction == Direction.INBOUND,
+            )
+        )
+        self._sha256_by_name: dict[str, str] = {name: sha for name, sha in rows}
+        self._name_by_sha256 = {sha: name for name, sha in self._sha256_by_name.items()}
+
+    def is_landed(self, name: str) -> bool:
+        return name in self._sha256_by_name
+
+    def name_with_sha256(self, sha256: str) -> str | None:
+        return self._name_by_sha256.get(sha256)
+
+
+@dataclass(frozen=True)
+class LandingOutcome:
+    file_id: int
+    name: str
+    state: FileState
+    reason: str | None = None
+    """Why a file was set aside (duplicate bytes, a reused sequence)."""
+
+
+def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
+    """Record a downloaded file; one call per file, in the caller's transaction.
+
+    The same bytes under another name, or a sequence already used by another
+    file, are kept in the journal as ``ignored`` with the reason: nothing is
+    lost, and nothing is integrated twice.
+    """
+    existing = session.scalar(
+        select(ExchangeFile).where(
+            ExchangeFile.reseller_code == reseller, ExchangeFile.name == landed.name
+        )
+    )
+    if existing is not None:
+        return LandingOutcome(existing.id, existing.name, existing.state, "already landed")
+    file_type = stream_type(landed.parsed)
+    entry = ExchangeFile(
+        reseller_code=reseller,
+        direction=Direction.INBOUND,
+        file_type=file_type,
+        sequence=landed.parsed.seq,
+        name=landed.name,
+        size=landed.size,
+        sha256=landed.sha256,
+        content=landed.data,
+        state=FileState.LANDED,
+    )
+    twin = _same_bytes(session, reseller, landed.sha256)
+    reused = _holder_of_sequence(session, reseller, Direction.INBOUND, file_type, landed.parsed.seq)
+    if twin is not None:
+        entry.state = FileState.IGNORED
+        entry.duplicate_of_id = twin.id
+        entry.error_category = "external"
+        entry.error_message = f"same bytes as {twin.name}, landed earlier: not integrated again"
+    elif reused is not None:
+        entry.state = FileState.IGNORED
+        entry.error_category = "external"
+        entry.error_message = (
+            f"sequence {landed.parsed.seq:06d} of {file_type} is already used by {reused.name}: "
+            "FNAC must not reuse a sequence (spec section 4)"
+        )
+    session.add(entry)
+    session.flush()
+    return LandingOutcome(entry.id, entry.name, entry.state, entry.error_message)
+
+
+def _same_bytes(session: Session, reseller: str, sha256: str) -> ExchangeFile | None:
+    return session.scalar(
+        select(ExchangeFile)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.sha256 == sha256,
+        )
+        .order_by(ExchangeFile.id)
+        .limit(1)
+    )
+
+
+def _holder_of_sequence(
+    session: Session, reseller: str, direction: Direction, file_type: str, sequence: int
+) -> ExchangeFile | None:
+    return session.scalar(
+        select(ExchangeFile).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == direction,
+            ExchangeFile.file_type == file_type,
+            ExchangeFile.sequence == sequence,
+            ExchangeFile.state != FileState.IGNORED,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+def next_outbound_sequence(session: Session, reseller: str, file_type: FileType) -> int:
+    """The sequence of the next file of a type we send: no gap, no reuse (spec section 4)."""
+    highest = session.scalar(
+        select(func.max(ExchangeFile.sequence)).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.OUTBOUND,
+            ExchangeFile.file_type == file_type.value,
+        )
+    )
+    return (highest or 0) + 1
+
+
+def prepare_outbound(session: Session, reseller: str, name: FileName, data: bytes) -> ExchangeFile:
+    """Journal a file we are about to send; it becomes ``sent`` once on the server."""
+    entry = ExchangeFile(
+        reseller_code=reseller,
+        direction=Direction.OUTBOUND,
+        file_type=name.type.value,
+        sequence=name.seq,
+        name=str(name),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content=data,
+        state=FileState.PREPARED,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def mark_sent(session: Session, file_id: int) -> None:
+    entry = session.get_one(ExchangeFile, file_id)
+    entry.state = FileState.SENT
+    entry.processed_at = _now()
+
+
+# --------------------------------------------------------------------------- inbound queue
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The inbound files of one type, as processing should see them."""
+
+    file_type: str
+    ready: tuple[int, ...]
+    """Ids of the files to process now, in sequence order (a failed file first)."""
+    blocked_by: str | None
+    """Name of the failed file that stops the type, if any."""
+    missing: tuple[int, ...]
+    """Sequences absent before the first waiting file: processing waits for them."""
+    waiting: tuple[int, ...]
+    """Ids of the files held back behind a gap."""
+
+
+def queue(session: Session, reseller: str, file_type: str) -> Queue:
+    """Which landed files of a type can be processed now, in order (spec section 9.1)."""
+    integrated = session.scalar(
+        select(func.max(ExchangeFile.sequence)).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.file_type == file_type,
+            ExchangeFile.state.in_(DONE_INBOUND),
+        )
+    )
+    open_files = session.execute(
+        select(ExchangeFile.id, ExchangeFile.sequence, ExchangeFile.state, ExchangeFile.name)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.file_type == file_type,
+            ExchangeFile.state.in_(OPEN_STATES),
+        )
+        .order_by(ExchangeFile.sequence)
+    ).all()
+    expected = (integrated or 0) + 1
+    ready: list[int] = []
+    waiting: list[int] = []
+    missing: list[int] = []
+    blocked_by = next((row.name for row in open_files if row.state is FileState.FAILED), None)
+    for row in open_files:
+        if waiting or row.sequence != expected:
+            if not waiting:
+                missing = list(range(expected, row.sequence))
+            waiting.append(row.id)
+            continue
+        ready.append(row.id)
+        expected += 1
+    return Queue(file_type, tuple(ready), blocked_by, tuple(missing), tuple(waiting))
+
+
+def mark_integrated(session: Session, file_id: int, line_count: int) -> None:
+    """Called inside the transaction that applied the file: both commit, or neither."""
+    entry = session.get_one(ExchangeFile, file_id)
+    entry.state = FileState.INTEGRATED
+    entry.line_count = line_count
+    entry.processed_at = _now()
+    entry.error_category = None
+    entry.error_message = None
+    entry.errors.clear()
+
+
+def mark_failed(
+    session: Session,
+    file_id: int,
+    category: str,
+    message: str,
+    problems: Sequence[Problem] = (),
+    codes: Iterable[str | None] | None = None,
+) -> None:
+    """Record why a file failed; it stops the files of its type behind it."""
+    entry = session.get_one(ExchangeFile, file_id)
+    entry.state = FileState.FAILED
+    entry.processed_at = _now()
+    entry.error_category = category
+    entry.error_message = message
+    entry.errors.clear()
+    session.flush()
+    code_list = list(codes) if codes is not None else [None] * len(problems)
+    kept = list(zip(problems, code_list, strict=True))[:MAX_ERRORS_KEPT]
+    entry.errors.extend(
+        ExchangeFileError(
+            line=problem.line,
+            column=problem.column,
+            value=(problem.value or "")[:200] or None,
+            code=code,
+            reason=problem.reason,
+        )
+        for problem, code in kept
+    )
+    if len(problems) > MAX_ERRORS_KEPT:
+        entry.errors.append(
+            ExchangeFileError(reason=f"and {len(problems) - MAX_ERRORS_KEPT} more problems")
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
