@@ -1,0 +1,21 @@
+"""The interface settings (``include/config/fnac.yaml``) and where the include files live."""
+
+from reseller_sync.config.paths import include_dir, mappings_dir, settings_path
+from reseller_sync.config.settings import (
+    FnacSettings,
+    Language,
+    PricePolicy,
+    ProductSettings,
+    load_settings,
+)
+
+__all__ = [
+    "FnacSettings",
+    "Language",
+    "PricePolicy",
+    "ProductSettings",
+    "include_dir",
+    "load_settings",
+    "mappings_dir",
+    "settings_path",
+]

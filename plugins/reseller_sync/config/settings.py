@@ -1,0 +1,419 @@
+"""The FNAC interface settings: one YAML file per organiser, validated whole when loaded.
+
+The file (``include/config/fnac.yaml`` by default) says which box-office
+entities stand for FNAC (channel, point of sale, quota, paying contact), the
+products on sale there and the tariffs offered, the price policy, who is told
+when a synchronisation fails, and what FNAC gave at set-up (manager code, SFTP
+access). Secrets never live here: they belong in the Airflow connection.
+
+Loading reads one small file and never touches the database: the list of
+products drives DAG generation at parse time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from reseller_sync.config.paths import settings_path
+from reseller_sync.config.yamlfile import (
+    KeyPath,
+    YamlDocument,
+    YamlFileError,
+    format_key_path,
+    read_yaml,
+)
+from reseller_sync.domain.errors import ConfigurationError, Problem
+
+DEFAULT_CONNECTION_ID = "fnac_sftp"
+SECRET_KEY_WORDS = ("password", "passwd", "passphrase", "private_key", "secret", "token", "api_key")
+"""A settings key containing one of these words holds a secret: refused."""
+
+_MANAGER_CODE = re.compile(r"M[0-9]{4}")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_CONNECTION_ID = re.compile(r"[A-Za-z0-9_.\-]+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class PricePolicy(StrEnum):
+    STRICT = "strict"
+    """A FNAC price that differs from the box office's refuses the whole file."""
+    WARN = "warn"
+    """FNAC's price is integrated and the difference is reported."""
+    ACCEPT = "accept"
+    """FNAC's price is integrated silently."""
+
+
+class Language(StrEnum):
+    FR = "fr"
+    EN = "en"
+
+
+def _manager_code(value: str) -> str:
+    if not _MANAGER_CODE.fullmatch(value):
+        raise ValueError("expected the FNAC manager code: M followed by 4 digits, e.g. M0427")
+    return value
+
+
+def _code(value: str) -> str:
+    if not _CODE.fullmatch(value) or len(value) > 32:
+        raise ValueError(
+            "expected a box-office code: up to 32 letters, digits, '-', '_' or '.', e.g. Q-FNAC"
+        )
+    return value
+
+
+def _connection_id(value: str) -> str:
+    if not _CONNECTION_ID.fullmatch(value):
+        raise ValueError("expected an Airflow connection id: letters, digits, '_', '-' or '.'")
+    return value
+
+
+def _remote_dir(value: str) -> str:
+    if not (value.startswith("/") and value.endswith("/")) or "/../" in value or "//" in value:
+        raise ValueError("expected an absolute folder on the SFTP server ending with '/'")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("expected an e-mail address, e.g. billetterie@example.org")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone name, e.g. Europe/Paris") from None
+    return value
+
+
+def _no_duplicates(values: tuple[str, ...], what: str) -> tuple[str, ...]:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ValueError(f"{what} listed more than once: {', '.join(repeated)}")
+    return values
+
+
+ManagerCode = Annotated[str, AfterValidator(_manager_code)]
+Code = Annotated[str, AfterValidator(_code)]
+ConnectionId = Annotated[str, AfterValidator(_connection_id)]
+RemoteDir = Annotated[str, AfterValidator(_remote_dir)]
+Email = Annotated[str, AfterValidator(_email)]
+Timezone = Annotated[str, AfterValidator(_timezone)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SftpSettings(_Section):
+    """FNAC's SFTP server: the Airflow connection (host, user, key) and the folders."""
+
+    connection_id: ConnectionId = Field(
+        DEFAULT_CONNECTION_ID, description="the Airflow connection holding host, login and key"
+    )
+    outbox_dir: RemoteDir = Field("/depot/", description="where the organiser drops its files")
+    processed_dir: RemoteDir = Field(
+        "/depot/traites/", description="where FNAC moves the files it has picked up"
+    )
+    inbox_dir: RemoteDir = Field("/retour/", description="where FNAC drops its files")
+
+
+class BoxOfficeSettings(_Section):
+    """The box-office entities that stand for FNAC."""
+
+    channel: Code = Field(description="the FNAC sales channel's code")
+    point_of_sale: Code = Field(description="the point of sale FNAC sales are booked at")
+    quota: Code = Field(description="the code of FNAC's quota (contingent) on each performance")
+    paying_contact: Code = Field(description="the contact whose pending account FNAC sales debit")
+    venue_timezone: Timezone = Field(
+        "Europe/Paris", description="time zone of a venue that names none"
+    )
+
+
+class PriceSettings(_Section):
+    policy: PricePolicy = Field(
+        PricePolicy.STRICT, description="what to do when FNAC's price differs from ours"
+    )
+    includes_commission: StrictBool = Field(
+        description="true when the box-office price already includes FNAC's commission"
+    )
+
+
+class NotificationSettings(_Section):
+    language: Language = Field(Language.FR, description="language of messages: fr or en")
+    error_emails: tuple[Email, ...] = Field(
+        min_length=1, description="addresses told when a synchronisation fails"
+    )
+    fnac_contact_email: Email = Field(description="the organiser's contact at FNAC")
+
+
+class ProductSettings(_Section):
+    """A product on sale at FNAC; written as its code alone or as a mapping."""
+
+    code: Code = Field(description="the box-office product code")
+    tariffs_offered: tuple[Code, ...] | None = Field(
+        None, min_length=1, description="tariffs offered at FNAC for this product"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_code(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else {"code": value}
+
+    @field_validator("tariffs_offered")
+    @classmethod
+    def _distinct_tariffs(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else _no_duplicates(value, "tariff")
+
+
+class NightlySettings(_Section):
+    """Parameters of the nightly maintenance; null disables a step."""
+
+    withdraw_unsold_days_before_performance: StrictInt | None = Field(
+        None, ge=0, description="days before a performance to withdraw FNAC's unsold places"
+    )
+    ventes_silence_alert_hours: StrictInt | None = Field(
+        3, ge=1, description="hours without a VENTES file before alerting"
+    )
+
+
+class FnacSettings(_Section):
+    """The whole FNAC interface settings (frozen)."""
+
+    manager_code: ManagerCode = Field(description="FNAC's code manager for the organiser")
+    sftp: SftpSettings = Field(default_factory=SftpSettings)  # type: ignore[arg-type]
+    boxoffice: BoxOfficeSettings
+    prices: PriceSettings
+    notifications: NotificationSettings
+    tariffs_offered: tuple[Code, ...] = Field(
+        min_length=1, description="tariffs offered at FNAC unless a product says otherwise"
+    )
+    products: tuple[ProductSettings, ...] = Field((), description="the products on sale at FNAC")
+    nightly: NightlySettings = Field(default_factory=NightlySettings)  # type: ignore[arg-type]
+
+    _source: Path | None = PrivateAttr(None)
+
+    @field_validator("tariffs_offered")
+    @classmethod
+    def _distinct_tariffs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _no_duplicates(value, "tariff")
+
+    @field_validator("products")
+    @classmethod
+    def _distinct_products(cls, value: tuple[ProductSettings, ...]) -> tuple[ProductSettings, ...]:
+        _no_duplicates(tuple(product.code for product in value), "product")
+        return value
+
+    @property
+    def source(self) -> Path | None:
+        """The file the settings were loaded from, when they were."""
+        return self._source
+
+    @property
+    def product_codes(self) -> tuple[str, ...]:
+        return tuple(product.code for product in self.products)
+
+    def product(self, code: str) -> ProductSettings | None:
+        return next((product for product in self.products if product.code == code), None)
+
+    def tariffs_offered_for(self, product_code: str) -> tuple[str, ...]:
+        """The tariffs offered at FNAC for a product: its own list, else the interface's."""
+        product = self.product(product_code)
+        if product is not None and product.tariffs_offered is not None:
+            return product.tariffs_offered
+        return self.tariffs_offered
+
+    def with_source(self, path: Path) -> Self:
+        self._source = path
+        return self
+
+
+def load_settings(path: Path | str | None = None) -> FnacSettings:
+    """Read and validate the settings file; raise ConfigurationError naming every problem.
+
+    ``path`` defaults to ``<include>/config/fnac.yaml`` (see :mod:`reseller_sync.config.paths`).
+    """
+    path = Path(path) if path is not None else settings_path()
+    try:
+        document = read_yaml(path)
+    except YamlFileError as error:
+        raise ConfigurationError(
+            f"The FNAC settings file {error.problem.file} cannot be read",
+            problems=[error.problem],
+            file=error.problem.file,
+            action=f"Fix {error.problem.file}, then clear the failed task.",
+        ) from error
+    data = document.typed_data()
+    problems = [
+        Problem("key written twice", document.shown_path, line, format_key_path(key_path))
+        for key_path, line in document.duplicates
+    ]
+    if not isinstance(data, dict):
+        problems.append(Problem("expected a mapping of settings keys", document.shown_path, 1))
+        raise _settings_error(document, problems)
+    data, secret_problems = _without_secrets(document, data)
+    problems.extend(secret_problems)
+    settings: FnacSettings | None = None
+    try:
+        settings = FnacSettings.model_validate(data)
+    except ValidationError as error:
+        details = error.errors()
+        failed_items = {detail["loc"][:-1] for detail in details if detail["type"] != "too_short"}
+        problems.extend(
+            _problem(document, detail)
+            for detail in details
+            # A list whose only items are wrong is not also "too short".
+            if not (detail["type"] == "too_short" and detail["loc"] in failed_items)
+        )
+    if problems or settings is None:
+        raise _settings_error(document, problems)
+    return settings.with_source(path)
+
+
+def _settings_error(document: YamlDocument, problems: list[Problem]) -> ConfigurationError:
+    problems.sort(key=lambda problem: (problem.line or 0, problem.column or ""))
+    count = len(problems)
+    return ConfigurationError(
+        f"The FNAC settings file {document.shown_path} has {count} "
+        f"problem{'s' if count > 1 else ''}",
+        problems=problems,
+        file=document.shown_path,
+        action=f"Fix {document.shown_path}, then clear the failed task.",
+    )
+
+
+def _without_secrets(
+    document: YamlDocument, data: dict[str, Any]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Drop keys that hold secrets, with a problem saying where they belong instead."""
+    sftp = data.get("sftp")
+    connection_id = DEFAULT_CONNECTION_ID
+    if isinstance(sftp, dict) and isinstance(sftp.get("connection_id"), str):
+        connection_id = sftp["connection_id"]
+    problems: list[Problem] = []
+
+    def strip(value: Any, key_path: KeyPath) -> Any:
+        if isinstance(value, dict):
+            kept = {}
+            for key, item in value.items():
+                child = (*key_path, str(key))
+                if any(word in str(key).lower() for word in SECRET_KEY_WORDS):
+                    problems.append(
+                        Problem(
+                            "secrets never go in the settings file (it is kept in git): "
+                            f"put it in the Airflow connection '{connection_id}' "
+                            "(password field, or private_key in its extra) and remove this key",
+                            document.shown_path,
+                            document.line_of(child),
+                            format_key_path(child),
+                        )
+                    )
+                else:
+                    kept[key] = strip(item, child)
+            return kept
+        if isinstance(value, list):
+            return [strip(item, (*key_path, index)) for index, item in enumerate(value)]
+        return value
+
+    return strip(data, ()), problems
+
+
+def _problem(document: YamlDocument, detail: Any) -> Problem:
+    key_path: KeyPath = tuple(part for part in detail["loc"] if isinstance(part, str | int))
+    value = detail.get("input")
+    shown_value = (
+        None
+        if detail["type"] in {"missing", "extra_forbidden"} or isinstance(value, dict | list)
+        else str(value)
+    )
+    return Problem(
+        _reason(key_path, detail),
+        document.shown_path,
+        document.line_of(key_path),
+        format_key_path(key_path),
+        shown_value,
+    )
+
+
+def _reason(key_path: KeyPath, detail: Any) -> str:
+    kind = detail["type"]
+    value = detail.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(key_path[:-1])
+        close = difflib.get_close_matches(str(key_path[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key{hint} (allowed here: {', '.join(allowed)})"
+    if kind == "missing":
+        description = _description(key_path)
+        return f"required key is missing{f': {description}' if description else ''}"
+    if kind == "value_error":
+        return str(detail["ctx"]["error"])
+    if kind in {"literal_error", "enum"}:
+        return f"expected one of {detail['ctx']['expected']}"
+    if kind == "string_type":
+        hint = "; write it in quotes" if isinstance(value, int | float) else ""
+        return f"expected text{hint}"
+    if kind == "bool_type":
+        return "expected true or false"
+    if kind in {"int_type", "int_from_float"}:
+        return "expected a whole number, or null to disable"
+    if kind in {"tuple_type", "list_type"}:
+        return "expected a list"
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return "expected a mapping of keys"
+    if kind == "too_short":
+        return "expected at least one item"
+    return str(detail["msg"])
+
+
+def _model_at(key_path: KeyPath) -> type[BaseModel] | None:
+    """The settings model that holds the keys at ``key_path``."""
+    model: type[BaseModel] = FnacSettings
+    annotation: Any = model
+    for part in key_path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        while not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            arguments = [arg for arg in get_args(annotation) if arg is not Ellipsis]
+            if get_origin(annotation) is None or not arguments:
+                return None
+            annotation = arguments[0]
+        model = annotation
+    return model
+
+
+def _allowed_keys(key_path: KeyPath) -> list[str]:
+    model = _model_at(key_path)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _description(key_path: KeyPath) -> str | None:
+    model = _model_at(key_path[:-1])
+    if model is None or not isinstance(key_path[-1], str):
+        return None
+    field = model.model_fields.get(key_path[-1])
+    return field.description if field is not None else None

@@ -1,0 +1,79 @@
+"""``python -m reseller_sync mappings check [PRODUCT...] [--no-database]``, for people and CI.
+
+Exit status: 0 when every mapping is correct, 1 when there are problems (each
+printed with its fix), 2 when the check could not run (settings invalid, box
+office unreadable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from reseller_sync.config.settings import load_settings
+from reseller_sync.domain.errors import ConfigurationError
+from reseller_sync.mappings.check import CheckResult, check_mappings
+from reseller_sync.mappings.repository import load_repository
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_CANNOT_CHECK = 2
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``mappings`` command group to an argparse sub-parsers object."""
+    parser = subparsers.add_parser("mappings", help="the FNAC mappings (include/mappings/)")
+    commands = parser.add_subparsers(dest="mappings_command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="check that every entity a product uses at FNAC is mapped, once, to valid codes",
+        description="Check the FNAC mappings of the products (default: every product of the "
+        "settings). Prints every problem with its fix; exit status 0 only when all is well.",
+    )
+    check.add_argument("products", nargs="*", metavar="PRODUCT", help="product codes to check")
+    check.add_argument(
+        "--no-database",
+        action="store_true",
+        help="check the files only (formats, alternatives, conflicts, a file per product), "
+        "without reading the box office",
+    )
+    check.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``mappings check`` and print its report; return the exit status."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+    repository = load_repository()
+    products = args.products or None
+    if args.no_database:
+        result = check_mappings(settings, repository, products=products)
+    else:
+        from reseller_sync.boxoffice.db import default_engine
+
+        engine = default_engine()
+        try:
+            with Session(engine) as session:
+                result = check_mappings(settings, repository, session, products)
+        except SQLAlchemyError as error:
+            shown = engine.url.render_as_string(hide_password=True)
+            print(
+                f"Cannot read the box office at {shown}: {error.__class__.__name__}: "
+                f"{getattr(error, 'orig', None) or error}\n"
+                "Use --no-database to check the mapping files only.",
+                file=sys.stderr,
+            )
+            return EXIT_CANNOT_CHECK
+    return _print(result)
+
+
+def _print(result: CheckResult) -> int:
+    print(result.report())
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
