@@ -611,6 +611,8 @@ class ExchangeFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[FileState] = mapped_column(_enum(FileState, "file_state"))
     line_count: Mapped[int | None] = mapped_column(Integer)
+    product_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The product a file concerns, when it concerns one (FICHE, PLACES, TEST...)."""
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
     """Same bytes as an earlier file under another name."""
     answers_file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))

@@ -153,7 +153,15 @@ def next_outbound_sequence(session: Session, reseller: str, file_type: FileType)
     return (highest or 0) + 1
 
 
-def prepare_outbound(session: Session, reseller: str, name: FileName, data: bytes) -> ExchangeFile:
+def prepare_outbound(
+    session: Session,
+    reseller: str,
+    name: FileName,
+    data: bytes,
+    *,
+    product_code: str | None = None,
+    line_count: int | None = None,
+) -> ExchangeFile:
     """Journal a file we are about to send; it becomes ``sent`` once on the server."""
     entry = ExchangeFile(
         reseller_code=reseller,
@@ -165,6 +173,8 @@ def prepare_outbound(session: Session, reseller: str, name: FileName, data: byte
         sha256=hashlib.sha256(data).hexdigest(),
         content=data,
         state=FileState.PREPARED,
+        product_code=product_code,
+        line_count=line_count,
     )
     session.add(entry)
     session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 18:12:03.882887
+Create Date: 2026-11-28 18:18:29.957334
 """
 
 from collections.abc import Sequence
@@ -89,6 +89,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("line_count", sa.Integer(), nullable=True),
+        sa.Column("product_code", sa.String(length=32), nullable=True),
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.Column("answers_file_id", sa.Integer(), nullable=True),
         sa.Column(
@@ -116,6 +117,9 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("exchange_file", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_exchange_file_product_code"), ["product_code"], unique=False
+        )
         batch_op.create_index(
             "ix_exchange_file_queue",
             ["reseller_code", "direction", "file_type", "state"],
@@ -814,6 +818,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_exchange_file_sha256")
         batch_op.drop_index("ix_exchange_file_queue")
+        batch_op.drop_index(batch_op.f("ix_exchange_file_product_code"))
 
     op.drop_table("exchange_file")
     op.drop_table("contact")
