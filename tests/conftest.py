@@ -21,6 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from reseller_sync.boxoffice import migrate
 from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.demo import seed_demo
+from reseller_sync.fnac.sandbox import (
+    SandboxServer,
+    connection_env_var,
+    demo_user,
+    sandbox_connection_json,
+)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -96,3 +102,28 @@ def sqlite_demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         seed_demo(session, today=DEMO_TODAY)
     engine.dispose()
     return path
+
+
+# FNAC sandbox SFTP server (tests/exchange, tests/sandbox) -------------------
+
+SANDBOX_CONN_ID = "fnac_sandbox_test"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    """A running sandbox SFTP server on a free port of 127.0.0.1, with the demo user.
+
+    Its ``host``, ``port`` and ``root`` say where it is; ``home(user)`` is the
+    local folder a user sees as ``/``; ``faults`` injects transfer faults.
+    """
+    with SandboxServer(tmp_path / "sandbox", [demo_user()]) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox_conn_id(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An Airflow connection id (through ``AIRFLOW_CONN_...``) that reaches ``sandbox`` by key."""
+    monkeypatch.setenv(
+        connection_env_var(SANDBOX_CONN_ID), sandbox_connection_json(sandbox.host, sandbox.port)
+    )
+    return SANDBOX_CONN_ID

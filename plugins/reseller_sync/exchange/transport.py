@@ -1,0 +1,639 @@
+"""SFTP transport to a reseller's server, on top of the Airflow SFTP provider.
+
+The transport moves bytes and nothing else: it lists the partner's folder,
+downloads the files the caller has not landed yet, and uploads files
+atomically (``NAME.part`` then rename, spec section 3). It neither parses
+content nor writes to the database.
+
+Seam with the exchange journal
+------------------------------
+:meth:`SftpTransport.fetch_new` takes a :class:`LandedIndex`, the journal's
+answer to "is this file already landed?", asked two ways:
+
+- ``is_landed(name)``: a name already landed is not downloaded again;
+- ``name_with_sha256(sha256)``: the same bytes already landed under another
+  name. Such a file is still downloaded and returned, with ``duplicate_of``
+  naming the earlier file, so the journal records it as a duplicate instead
+  of the transport dropping it silently (spec 9.3).
+
+It returns :class:`LandedFile` objects (name, bytes, size, sha256, parsed
+name), which the journal stores, one transaction per file. Until the journal
+exists, :class:`KnownFiles` is an in-memory index.
+
+Failures are sorted into the package's error family:
+
+- server unreachable, timeouts, dropped connections:
+  ``TemporaryExternalError`` (``temporary`` is True: retry later);
+- authentication refused, host key mismatch, a folder missing or not
+  writable, an unsafe or oversized file: ``ExternalError`` (not temporary)
+  with an action for a person;
+- a connection that is missing or badly set up: ``ConfigurationError``;
+- anything else, a bug here: ``TechnicalError``.
+
+Messages never hold the connection's password or private key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import posixpath
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar
+
+import paramiko
+
+from reseller_sync.domain.errors import (
+    ConfigurationError,
+    ExternalError,
+    Problem,
+    SyncError,
+    TechnicalError,
+    TemporaryExternalError,
+)
+from reseller_sync.exchange.filenames import (
+    is_part_name,
+    parse_exchange_name,
+    shown_name,
+    unsafe_reason,
+)
+from reseller_sync.fnac.names import ORGANISER_TYPES, PARTIAL_SUFFIX, FileName
+
+if TYPE_CHECKING:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+MIB = 1024 * 1024
+_READ_CHUNK = 1 * MIB
+_MAX_PREFETCH_REQUESTS = 64
+
+ProgressCallback = Callable[[int, int], None]
+"""Called during an upload with (bytes sent so far, total bytes)."""
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    """Where the files are and how long to wait; the connection holds the rest."""
+
+    incoming_folder: str = "/retour/"
+    """The partner's folder, read-only for us."""
+    outgoing_folder: str = "/depot/"
+    """Where we drop our files."""
+    processed_folder: str | None = "/depot/traites/"
+    """Where the partner moves our files once picked up; checked so that a
+    name is never reused (spec section 3). None to skip that check."""
+    max_file_size: int = 200 * MIB
+    """Largest file accepted for download, in bytes."""
+    connect_timeout: int = 30
+    """Seconds to open the TCP connection, read the banner and authenticate,
+    when the connection's ``conn_timeout`` extra does not say."""
+    transfer_timeout: float = 60.0
+    """Seconds any single exchange with the server may stall, listing and
+    transfers included, before the batch fails as temporary."""
+    connect_attempts: int = 1
+    """Attempts to connect within one call. Airflow's task retries space out
+    further attempts; retrying refused credentials at once helps nobody."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """An exchange file listed in the partner's folder."""
+
+    name: str
+    size: int
+    parsed: FileName
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the partner's folder holds, sorted out."""
+
+    files: tuple[RemoteFile, ...]
+    """Exchange files within the size limit, sorted by name."""
+    refused: tuple[Problem, ...] = ()
+    """Unsafe names and oversized files: never downloaded; a person must look."""
+    ignored: tuple[str, ...] = ()
+    """Safe names that are not exchange files (other names, directories)."""
+    in_progress: tuple[str, ...] = ()
+    """``.part`` files the partner is still writing."""
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A downloaded file, complete and checked against the size limit."""
+
+    name: str
+    data: bytes = field(repr=False)
+    size: int
+    sha256: str
+    parsed: FileName
+    duplicate_of: str | None = None
+    """Name of a file landed earlier (or earlier in this batch) with the same
+    bytes: the journal records this one as a duplicate, not as new content."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Outcome of one :meth:`SftpTransport.fetch_new` batch."""
+
+    landed: tuple[LandedFile, ...]
+    already_landed: tuple[str, ...] = ()
+    refused: tuple[Problem, ...] = ()
+    ignored: tuple[str, ...] = ()
+    in_progress: tuple[str, ...] = ()
+    remaining: int = 0
+    """New files left on the server because of ``max_files``."""
+
+    def raise_for_refused(self) -> None:
+        """Raise a permanent ``ExternalError`` listing the refused files, if any.
+
+        Call it after landing ``landed``: the good files of a batch go
+        through, and the refused ones still stop the task for a person.
+        """
+        if self.refused:
+            raise ExternalError(
+                f"{len(self.refused)} file(s) on the partner's server were refused "
+                "and not downloaded",
+                problems=self.refused,
+                action=(
+                    "Ask FNAC to remove or replace the files named below; "
+                    "they will be fetched again once fixed."
+                ),
+            )
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A file delivered under its final name in the outgoing folder."""
+
+    name: str
+    size: int
+    sha256: str
+    already_present: bool = False
+    """The same bytes were already on the server under that name (a retried
+    upload whose first attempt had succeeded): nothing was sent again."""
+
+
+class LandedIndex(Protocol):
+    """What the exchange journal knows about files already landed."""
+
+    def is_landed(self, name: str) -> bool:
+        """Whether a file of that name has already been landed."""
+        ...
+
+    def name_with_sha256(self, sha256: str) -> str | None:
+        """The name of a landed file with these bytes, if any."""
+        ...
+
+
+@dataclass
+class KnownFiles:
+    """An in-memory :class:`LandedIndex`, for tests and one-off scripts."""
+
+    by_name: dict[str, str] = field(default_factory=dict)
+    """sha256 of each landed file, by name."""
+
+    def add(self, name: str, sha256: str) -> None:
+        self.by_name[name] = sha256
+
+    def is_landed(self, name: str) -> bool:
+        return name in self.by_name
+
+    def name_with_sha256(self, sha256: str) -> str | None:
+        return next((name for name, known in self.by_name.items() if known == sha256), None)
+
+
+class _FileTooLargeError(Exception):
+    """Raised while reading: the file is bigger than the limit."""
+
+
+class SftpTransport:
+    """Transfers exchange files over SFTP through an Airflow connection.
+
+    Every public method opens one SSH connection, does all its work through
+    it, and closes it. The connection (Airflow connection ``conn_id``) must
+    verify the server's host key: its ``host_key`` extra, or the system's
+    ``known_hosts``. A connection that disables the check is refused.
+    """
+
+    def __init__(self, conn_id: str, settings: TransportSettings | None = None) -> None:
+        self.conn_id = conn_id
+        self.settings = settings or TransportSettings()
+
+    # Public API -----------------------------------------------------------
+
+    def check(self) -> None:
+        """Connect, authenticate and check that both folders exist."""
+        with self._session() as sftp:
+            for folder in (self.settings.incoming_folder, self.settings.outgoing_folder):
+                mode = self._in_folder(folder, partial(sftp.stat, folder)).st_mode
+                if mode is not None and not stat.S_ISDIR(mode):
+                    raise ExternalError(
+                        f"{folder} on the server of connection {self.conn_id!r} is not a folder",
+                        action="Check the folder settings against what FNAC gave at set-up.",
+                    )
+
+    def list_incoming(self) -> Listing:
+        """List the partner's folder, sorting out what may be downloaded."""
+        with self._session() as sftp:
+            return self._list(sftp)
+
+    def fetch_new(self, landed: LandedIndex, *, max_files: int | None = None) -> FetchResult:
+        """Download the exchange files not landed yet, in name order.
+
+        Nothing partial is ever returned: if the connection drops or stalls,
+        the whole call raises ``TemporaryExternalError`` and the files are
+        fetched again next time. ``max_files`` bounds a batch (memory, and
+        progress on a flaky link); the rest is counted in ``remaining``.
+        """
+        with self._session() as sftp:
+            listing = self._list(sftp)
+            new_files: list[RemoteFile] = []
+            already: list[str] = []
+            for item in listing.files:
+                if landed.is_landed(item.name):
+                    already.append(item.name)
+                else:
+                    new_files.append(item)
+            batch = new_files if max_files is None else new_files[:max_files]
+            refused = list(listing.refused)
+            files: list[LandedFile] = []
+            batch_names_by_sha: dict[str, str] = {}
+            for item in batch:
+                try:
+                    data = self._download(sftp, item)
+                except _FileTooLargeError:
+                    refused.append(self._too_large(item.name))
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                duplicate_of = landed.name_with_sha256(digest) or batch_names_by_sha.get(digest)
+                batch_names_by_sha.setdefault(digest, item.name)
+                if duplicate_of is not None:
+                    log.warning("%s holds the same bytes as %s", item.name, duplicate_of)
+                files.append(
+                    LandedFile(
+                        name=item.name,
+                        data=data,
+                        size=len(data),
+                        sha256=digest,
+                        parsed=item.parsed,
+                        duplicate_of=duplicate_of,
+                    )
+                )
+            return FetchResult(
+                landed=tuple(files),
+                already_landed=tuple(already),
+                refused=tuple(refused),
+                ignored=listing.ignored,
+                in_progress=listing.in_progress,
+                remaining=len(new_files) - len(batch),
+            )
+
+    def upload(
+        self, name: str, data: bytes, *, progress: ProgressCallback | None = None
+    ) -> SentFile:
+        """Deliver one file atomically to the outgoing folder."""
+        return self.upload_all([(name, data)], progress=progress)[0]
+
+    def upload_all(
+        self,
+        files: Iterable[tuple[str, bytes]],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[SentFile]:
+        """Deliver files atomically, in order, through one connection.
+
+        Each file is written as ``NAME.part`` and renamed to ``NAME`` once
+        complete and its size confirmed, so the partner never sees a partial
+        file. A name already on the server (in the outgoing or processed
+        folder) with the same bytes counts as delivered; with other bytes it
+        is a reused name, a bug: ``TechnicalError``.
+        """
+        outgoing = [(name, data) for name, data in files]
+        for name, _ in outgoing:
+            self._check_outgoing_name(name)
+        with self._session() as sftp:
+            return [self._upload(sftp, name, data, progress) for name, data in outgoing]
+
+    # Connection -----------------------------------------------------------
+
+    def _make_hook(self) -> SFTPHook:
+        # Imported here: importing Airflow takes seconds, and this module is
+        # also imported by tools that never connect.
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        try:
+            hook = SFTPHook(
+                ssh_conn_id=self.conn_id,
+                conn_retry_attempts=self.settings.connect_attempts,
+            )
+        except Exception as exc:
+            raise ConfigurationError(
+                f"Airflow connection {self.conn_id!r} cannot be used: {_clean(exc)}",
+                action=(
+                    f"Define connection {self.conn_id!r} as described in "
+                    "docs/sftp-and-sandbox.md (host, port, login, host_key, key_file)."
+                ),
+            ) from None
+        if hook.no_host_key_check or hook.allow_host_key_change:
+            raise ConfigurationError(
+                f"Airflow connection {self.conn_id!r} disables host key verification",
+                action=(
+                    "Remove the no_host_key_check and allow_host_key_change extras and set "
+                    "host_key to the key FNAC gave at set-up."
+                ),
+            )
+        if hook.conn_timeout is None:
+            hook.conn_timeout = self.settings.connect_timeout
+        if hook.auth_timeout is None:
+            hook.auth_timeout = hook.conn_timeout
+        hook.banner_timeout = float(hook.conn_timeout)
+        return hook
+
+    @contextmanager
+    def _session(self) -> Iterator[paramiko.SFTPClient]:
+        """One SSH connection, its errors sorted into the error family."""
+        hook = self._make_hook()
+        managed = hook.get_managed_conn()
+        try:
+            sftp = managed.__enter__()
+        except Exception as exc:
+            self._raise_connect_error(exc, hook)
+        try:
+            channel = sftp.get_channel()
+            if channel is None:
+                raise TechnicalError("the SFTP client has no channel")
+            channel.settimeout(self.settings.transfer_timeout)
+            yield sftp
+        except SyncError:
+            raise
+        except Exception as exc:
+            self._raise_transfer_error(exc, hook)
+        finally:
+            # Closing a connection the server has dropped raises again: that
+            # must neither hide the error being raised nor fail finished work.
+            try:
+                managed.__exit__(None, None, None)
+            except Exception:
+                log.debug("Error while closing the SFTP connection", exc_info=True)
+
+    def _raise_connect_error(self, exc: Exception, hook: SFTPHook) -> NoReturn:
+        where = f"{hook.remote_host}:{hook.port} (connection {self.conn_id!r})"
+        if isinstance(exc, paramiko.BadHostKeyException):
+            raise ExternalError(
+                f"the server at {where} presented host key {exc.key.get_name()} "
+                f"{exc.key.fingerprint}, not the expected {exc.expected_key.fingerprint}",
+                action=(
+                    "Do not connect: someone may be impersonating the server. Ask FNAC, "
+                    "by phone or e-mail, whether its host key changed; only then update the "
+                    "connection's host_key extra with the fingerprint FNAC confirms."
+                ),
+            ) from exc
+        if isinstance(exc, paramiko.AuthenticationException):
+            raise ExternalError(
+                f"the server at {where} refused login {hook.username!r}: {_clean(exc, hook)}",
+                action=(
+                    "Check the connection's login and its password or key file, and ask FNAC "
+                    "whether the account is active and the public key registered."
+                ),
+            ) from exc
+        if isinstance(exc, paramiko.SSHException) and "known_hosts" in str(exc):
+            raise ConfigurationError(
+                f"the host key of {where} is unknown: the connection has no host_key",
+                action=(
+                    "Set the connection's host_key extra to the key FNAC gave at set-up "
+                    "(for example 'ssh-ed25519 AAAA...')."
+                ),
+            ) from exc
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise ConfigurationError(
+                f"connection {self.conn_id!r}: cannot read {exc.filename}: {exc.strerror}",
+                action="Check the connection's key_file extra and the file's permissions.",
+            ) from None
+        if isinstance(exc, OSError | EOFError | paramiko.SSHException):
+            raise TemporaryExternalError(
+                f"cannot reach the server at {where}: {_describe(exc, hook)}",
+                action=(
+                    "Retry later; if it lasts, check the network and the host and port of "
+                    "the connection, then contact FNAC."
+                ),
+            ) from exc
+        if isinstance(exc, ValueError):
+            raise ConfigurationError(
+                f"connection {self.conn_id!r} is badly set up: {_clean(exc, hook)}"
+            ) from None
+        raise TechnicalError(
+            f"unexpected error while connecting with {self.conn_id!r}: {_describe(exc, hook)}"
+        ) from exc
+
+    def _raise_transfer_error(self, exc: Exception, hook: SFTPHook) -> NoReturn:
+        server = f"{hook.remote_host}:{hook.port}"
+        if isinstance(exc, TimeoutError):
+            raise TemporaryExternalError(
+                f"the server at {server} stopped answering for more than "
+                f"{self.settings.transfer_timeout:g} s",
+            ) from exc
+        if isinstance(exc, EOFError | ConnectionError | paramiko.SSHException):
+            raise TemporaryExternalError(
+                f"the connection to {server} was lost: {_describe(exc, hook)}",
+            ) from exc
+        if isinstance(exc, PermissionError | FileNotFoundError):
+            raise ExternalError(
+                f"the server at {server} refused an operation: {_clean(exc, hook)}",
+                action=(
+                    "Check the folder settings against what FNAC gave at set-up, and ask "
+                    "FNAC to check the account's rights on its folders."
+                ),
+            ) from exc
+        if isinstance(exc, OSError):
+            raise TemporaryExternalError(
+                f"the server at {server} reported a failure: {_describe(exc, hook)}",
+            ) from exc
+        raise TechnicalError(
+            f"unexpected error while exchanging files with {server}: {_describe(exc, hook)}"
+        ) from exc
+
+    # Listing and download -------------------------------------------------
+
+    def _in_folder(self, folder: str, operation: Callable[[], _T]) -> _T:
+        """Run ``operation``, naming ``folder`` if the server says it is missing."""
+        try:
+            return operation()
+        except FileNotFoundError:
+            raise ExternalError(
+                f"folder {folder} does not exist on the server of connection {self.conn_id!r}",
+                action="Check the folder settings against what FNAC gave at set-up.",
+            ) from None
+        except UnicodeDecodeError:
+            raise ExternalError(
+                f"folder {folder} holds a file name that is not valid UTF-8",
+                action="Ask FNAC to remove the badly named file from the folder.",
+            ) from None
+
+    def _list(self, sftp: paramiko.SFTPClient) -> Listing:
+        folder = self.settings.incoming_folder
+        entries = self._in_folder(folder, lambda: sftp.listdir_attr(folder))
+        files: list[RemoteFile] = []
+        refused: list[Problem] = []
+        ignored: list[str] = []
+        in_progress: list[str] = []
+        for entry in sorted(entries, key=lambda attributes: attributes.filename):
+            name = entry.filename
+            reason = unsafe_reason(name)
+            if reason is not None:
+                log.error("Refused file name %s: %s", shown_name(name), reason)
+                refused.append(Problem(reason=f"unsafe file name: {reason}", file=shown_name(name)))
+                continue
+            if is_part_name(name):
+                in_progress.append(name)
+                continue
+            parsed = parse_exchange_name(name)
+            if parsed is None or (entry.st_mode is not None and not stat.S_ISREG(entry.st_mode)):
+                ignored.append(name)
+                continue
+            size = entry.st_size or 0
+            if size > self.settings.max_file_size:
+                refused.append(self._too_large(name, size))
+                continue
+            files.append(RemoteFile(name=name, size=size, parsed=parsed))
+        if ignored:
+            log.info("Ignored %d name(s) that are not exchange files", len(ignored))
+        return Listing(
+            files=tuple(files),
+            refused=tuple(refused),
+            ignored=tuple(ignored),
+            in_progress=tuple(in_progress),
+        )
+
+    def _too_large(self, name: str, size: int | None = None) -> Problem:
+        limit = self.settings.max_file_size
+        found = f"{size} bytes" if size is not None else "more than that"
+        return Problem(reason=f"file too large: {found}, limit {limit} bytes", file=name)
+
+    def _download(self, sftp: paramiko.SFTPClient, remote: RemoteFile) -> bytes:
+        """Read a whole file, never holding more than the size limit."""
+        path = posixpath.join(self.settings.incoming_folder, remote.name)
+        limit = self.settings.max_file_size
+        chunks: list[bytes] = []
+        total = 0
+        with sftp.open(path, "rb") as handle:
+            handle.prefetch(remote.size, max_concurrent_requests=_MAX_PREFETCH_REQUESTS)
+            while chunk := handle.read(_READ_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise _FileTooLargeError
+                chunks.append(chunk)
+        if total != remote.size:
+            raise TemporaryExternalError(
+                f"{remote.name} changed while it was downloaded "
+                f"({remote.size} bytes listed, {total} read)",
+                file=remote.name,
+            )
+        log.info("Downloaded %s (%d bytes)", remote.name, total)
+        return b"".join(chunks)
+
+    # Upload ---------------------------------------------------------------
+
+    @staticmethod
+    def _check_outgoing_name(name: str) -> None:
+        reason = unsafe_reason(name)
+        parsed = parse_exchange_name(name) if reason is None else None
+        if parsed is None or parsed.type not in ORGANISER_TYPES:
+            raise TechnicalError(
+                f"refusing to upload {shown_name(name)}: "
+                f"{reason or 'not the name of a FICHE, PLACES or DECONT file'}",
+                file=shown_name(name),
+            )
+
+    def _upload(
+        self,
+        sftp: paramiko.SFTPClient,
+        name: str,
+        data: bytes,
+        progress: ProgressCallback | None,
+    ) -> SentFile:
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self._existing_copy_sha256(sftp, name)
+        if existing is not None:
+            if existing != digest:
+                raise TechnicalError(
+                    f"{name} is already on the partner's server with other content: "
+                    "a file name is never reused (spec section 3)",
+                    file=name,
+                    action="Contact support: the file numbering of this type is wrong.",
+                )
+            log.info("%s is already on the server with the same content", name)
+            return SentFile(name=name, size=len(data), sha256=digest, already_present=True)
+
+        final = posixpath.join(self.settings.outgoing_folder, name)
+        incomplete = final + PARTIAL_SUFFIX
+        try:
+            sftp.putfo(io.BytesIO(data), incomplete, file_size=len(data), callback=progress)
+            sftp.posix_rename(incomplete, final)
+        except Exception as exc:
+            if not _connection_broken(exc):
+                self._remove_quietly(sftp, incomplete)
+            raise
+        log.info("Uploaded %s (%d bytes)", name, len(data))
+        return SentFile(name=name, size=len(data), sha256=digest)
+
+    def _existing_copy_sha256(self, sftp: paramiko.SFTPClient, name: str) -> str | None:
+        """sha256 of a file of that name already delivered, or None if there is none."""
+        folders = [self.settings.outgoing_folder]
+        if self.settings.processed_folder:
+            folders.append(self.settings.processed_folder)
+        for folder in folders:
+            path = posixpath.join(folder, name)
+            try:
+                size = sftp.stat(path).st_size or 0
+            except (FileNotFoundError, PermissionError):
+                continue
+            digest = hashlib.sha256()
+            with sftp.open(path, "rb") as handle:
+                handle.prefetch(size, max_concurrent_requests=_MAX_PREFETCH_REQUESTS)
+                while chunk := handle.read(_READ_CHUNK):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        return None
+
+    @staticmethod
+    def _remove_quietly(sftp: paramiko.SFTPClient, path: str) -> None:
+        try:
+            sftp.remove(path)
+        except FileNotFoundError:
+            pass
+        except Exception:
+            log.warning("Could not remove %s after a failed upload", path, exc_info=True)
+
+
+def _connection_broken(exc: BaseException) -> bool:
+    """Whether ``exc`` leaves the session unusable (no point in cleaning up)."""
+    return isinstance(exc, TimeoutError | EOFError | ConnectionError | paramiko.SSHException)
+
+
+_PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+)
+
+
+def _clean(exc: BaseException, hook: SFTPHook | None = None) -> str:
+    """The text of ``exc`` without any secret of the connection."""
+    text = _PRIVATE_KEY_BLOCK.sub("[private key removed]", str(exc))
+    password = hook.password if hook is not None else None
+    if password:
+        text = text.replace(password, "***")
+    return text
+
+
+def _describe(exc: BaseException, hook: SFTPHook) -> str:
+    text = _clean(exc, hook)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
