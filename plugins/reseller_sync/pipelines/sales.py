@@ -1,0 +1,931 @@
+"""Integrate FNAC's VENTES (and TEST) files: each line a ticket, each ``id_vente`` an order.
+
+The file is resolved whole, column by column (pandas, no Python object per
+line), then applied in the caller's transaction:
+
+- every line is located: product (manifestation), performance (séance),
+  block and seat or free place (salle, bloc, rang, place), seat category
+  (type de tarif), tariff (catégorie de client), FNAC's quota (allotement);
+- every problem is collected with its line and column, and sorted: a value
+  with no mapping is a mapping error; a place FNAC may not have sold (not in
+  its quota, already sold, unknown), a price that differs under the strict
+  policy, or an id or barcode clash is an external error (the seat lists or
+  the prices differ: check with FNAC). Any problem refuses the whole file;
+- lines whose ticket is already integrated (same ticket id and barcode) are
+  skipped, so a file replayed under another name creates nothing twice;
+- orders are paid on the technical contact's pending account (one movement
+  per order), barcodes are allowed at access control, beneficiary names are
+  kept. The buyer's contact details never reach this module: the codec drops
+  them where the file is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reseller_sync.boxoffice.bulk import insert_frame
+from reseller_sync.boxoffice.models import (
+    AccessControlEntry,
+    Block,
+    Contact,
+    Currency,
+    MovementKind,
+    Order,
+    OrderState,
+    PendingAccount,
+    PendingAccountMovement,
+    Performance,
+    PointOfSale,
+    Price,
+    Product,
+    Quota,
+    QuotaFreePlaces,
+    QuotaSeat,
+    SalesChannel,
+    Seat,
+    SeatCategory,
+    SeatingConfiguration,
+    Tariff,
+    Ticket,
+    TicketState,
+    Zone,
+)
+from reseller_sync.config.settings import FnacSettings, PricePolicy
+from reseller_sync.domain.errors import ExternalError, MappingError, Problem, TechnicalError
+from reseller_sync.domain.products import SEATED_KINDS
+from reseller_sync.mappings.model import MappingKind
+from reseller_sync.mappings.repository import MappingRepository, unresolved_problems
+
+RESELLER = "fnac"
+LOOKUP_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class PriceDifference:
+    line: int
+    product: str
+    performance: str
+    category: str
+    tariff: str
+    expected: int
+    received: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class SalesIntegration:
+    file_name: str
+    lines: int
+    tickets: int
+    orders: int
+    already_integrated: int
+    """Lines skipped because their ticket was integrated before (a replayed file)."""
+    amounts: dict[str, int] = field(default_factory=dict)
+    """Total recorded per currency, in cents."""
+    price_differences: tuple[PriceDifference, ...] = ()
+    """Prices that differ, integrated at FNAC's price (policy ``warn``)."""
+    performances: tuple[int, ...] = ()
+    is_test: bool = False
+
+
+@dataclass
+class _Problems:
+    mapping: list[Problem] = field(default_factory=list)
+    external: list[Problem] = field(default_factory=list)
+
+    def add(self, kind: str, rows: pd.DataFrame, column: str, reason: str, file: str) -> None:
+        target = self.mapping if kind == "mapping" else self.external
+        values = rows[column] if column in rows else pd.Series(None, index=rows.index)
+        target.extend(
+            Problem(
+                reason,
+                file=file,
+                line=int(line),
+                column=column,
+                value=None if pd.isna(value) else str(value),
+            )
+            for line, value in values.items()
+        )
+
+
+def integrate_sales(
+    session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    file_name: str,
+    frame: pd.DataFrame,
+    *,
+    file_id: int | None = None,
+    is_test: bool = False,
+) -> SalesIntegration:
+    """Resolve and apply a parsed VENTES or TEST file in the session's transaction.
+
+    Raises ``MappingError`` or ``ExternalError`` listing every problem, having
+    written nothing.
+    """
+    if frame.empty:
+        return SalesIntegration(file_name, 0, 0, 0, 0, is_test=is_test)
+    problems = _Problems()
+    lines = _resolve(session, settings, repository, file_name, frame, problems)
+    lines = _skip_already_integrated(session, file_name, lines, problems)
+    fresh = lines[~lines["already_integrated"]]
+    _check_places(session, file_name, fresh, problems)
+    differences = _check_prices(session, settings, file_name, fresh, problems)
+    _check_orders(session, file_name, fresh, problems)
+    if problems.mapping:
+        raise MappingError(
+            f"{file_name}: {len(problems.mapping)} line(s) use FNAC values that have no mapping",
+            problems=problems.mapping + problems.external,
+            file=file_name,
+            action="Add the missing correspondences to include/mappings/ (the problems name "
+            "the FNAC value and the product), then clear the failed task.",
+        )
+    if problems.external:
+        raise ExternalError(
+            f"{file_name}: {len(problems.external)} line(s) do not match the box office "
+            "(seat lists, prices or ids differ)",
+            problems=problems.external,
+            file=file_name,
+            action="Check the lines below with FNAC (seat lists or prices differ); once the box "
+            "office or FNAC has corrected them, clear the failed task.",
+        )
+    recorded = _apply(session, settings, fresh, file_id=file_id, is_test=is_test)
+    return SalesIntegration(
+        file_name=file_name,
+        lines=len(frame),
+        tickets=len(fresh),
+        orders=recorded,
+        already_integrated=int(lines["already_integrated"].sum()),
+        amounts={
+            str(currency): int(total)
+            for currency, total in fresh.groupby("devise")["price"].sum().items()
+        },
+        price_differences=tuple(differences),
+        performances=tuple(sorted(int(p) for p in fresh["performance_id"].unique())),
+        is_test=is_test,
+    )
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _resolve(
+    session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    file_name: str,
+    frame: pd.DataFrame,
+    problems: _Problems,
+) -> pd.DataFrame:
+    """Add the box-office ids of every line; lines with a problem are reported and dropped."""
+    lines = frame.copy()
+    lines["product_code"] = repository.products_for_manifestations(lines["code_manifestation"])
+    problems.mapping.extend(
+        Problem(
+            "FNAC manifestation maps to no product in include/mappings/",
+            file=file_name,
+            line=int(line),
+            column="code_manifestation",
+            value=str(value),
+        )
+        for line, value in lines.loc[lines["product_code"].isna(), "code_manifestation"].items()
+    )
+    resolved = [
+        _resolve_product(session, settings, repository, file_name, str(code), group, problems)
+        for code, group in lines[lines["product_code"].notna()].groupby("product_code", sort=True)
+    ]
+    columns = [
+        *frame.columns,
+        "product_code",
+        "product_id",
+        "performance_id",
+        "block_id",
+        "seat_id",
+        "category_id",
+        "tariff_id",
+        "tariff_code",
+        "category_code",
+        "performance_code",
+        "free_placement",
+    ]
+    if not resolved:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(resolved).sort_index()
+
+
+def _resolve_product(
+    session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    file_name: str,
+    product_code: str,
+    lines: pd.DataFrame,
+    problems: _Problems,
+) -> pd.DataFrame:
+    mappings = repository.for_product(product_code)
+    product = session.scalar(select(Product).where(Product.code == product_code))
+    if product is None:
+        problems.add(
+            "mapping",
+            lines,
+            "code_manifestation",
+            f"product {product_code} (from the mappings) is not in the box office",
+            file_name,
+        )
+        return lines.iloc[0:0]
+    lines = lines.assign(product_id=product.id)
+    configuration = product.configuration.code if product.configuration else None
+    ok = pd.Series(True, index=lines.index)
+
+    # Séance → performance.
+    performances = pd.DataFrame(
+        session.execute(
+            select(
+                Performance.id.label("performance_id"),
+                Performance.code.label("performance_code"),
+                Performance.starts_at,
+            ).where(Performance.product_id == product.id)
+        ).all(),
+        columns=["performance_id", "performance_code", "starts_at"],
+    )
+    dated = performances[performances["starts_at"].notna()].copy()
+    undated = performances[performances["starts_at"].isna()]
+    dated["starts_at"] = pd.to_datetime(dated["starts_at"]).astype("datetime64[us]")
+    by_date = dated.set_index("starts_at")
+    lines["performance_id"] = lines["date_seance"].map(by_date["performance_id"])
+    if len(undated) == 1:
+        lines.loc[lines["date_seance"].isna(), "performance_id"] = undated["performance_id"].iloc[0]
+    unknown = lines["performance_id"].isna()
+    problems.add(
+        "external",
+        lines[unknown],
+        "date_seance",
+        f"no performance of {product_code} at this date (séance)",
+        file_name,
+    )
+    ok &= ~unknown
+    codes = performances.set_index("performance_id")["performance_code"]
+    lines["performance_code"] = lines["performance_id"].map(codes)
+
+    # Type de tarif → seat category; catégorie de client → tariff; allotement → quota.
+    lines["category_code"] = mappings.from_fnac(
+        MappingKind.TYPE_TARIF, lines["type_tarif"], configuration
+    )
+    lines["tariff_code"] = mappings.from_fnac(
+        MappingKind.CATEGORIE_CLIENT, lines["categorie_client"]
+    )
+    quota_codes = mappings.from_fnac(MappingKind.ALLOTEMENT, lines["code_allotement"])
+    for kind, values, resolved, column in (
+        (MappingKind.TYPE_TARIF, lines["type_tarif"], lines["category_code"], "type_tarif"),
+        (
+            MappingKind.CATEGORIE_CLIENT,
+            lines["categorie_client"],
+            lines["tariff_code"],
+            "categorie_client",
+        ),
+        (MappingKind.ALLOTEMENT, lines["code_allotement"], quota_codes, "code_allotement"),
+    ):
+        problems.mapping.extend(
+            unresolved_problems(
+                kind,
+                values,
+                resolved,
+                product=product_code,
+                inbound=True,
+                file=file_name,
+                column=column,
+            )
+        )
+        ok &= resolved.notna()
+    wrong_quota = quota_codes.notna() & (quota_codes != settings.boxoffice.quota)
+    problems.add(
+        "external",
+        lines[wrong_quota],
+        "code_allotement",
+        f"this allotement is not FNAC's quota {settings.boxoffice.quota}",
+        file_name,
+    )
+    ok &= ~wrong_quota
+
+    ids = _ids(session, SeatCategory), _ids(session, Tariff)
+    lines["category_id"] = lines["category_code"].map(ids[0])
+    lines["tariff_id"] = lines["tariff_code"].map(ids[1])
+
+    # Salle, bloc, rang, place → block and seat (events and competitions).
+    lines["block_id"] = pd.NA
+    lines["seat_id"] = pd.NA
+    lines["free_placement"] = False
+    if product.kind in SEATED_KINDS and configuration is not None:
+        ok &= _resolve_places(session, mappings, configuration, file_name, lines, problems)
+    else:
+        has_place = lines["code_bloc"].notna() | lines["rang"].notna()
+        problems.add(
+            "external",
+            lines[has_place],
+            "code_bloc",
+            f"{product_code} is a pass: its tickets have no bloc or seat",
+            file_name,
+        )
+        ok &= ~has_place
+    return lines[ok]
+
+
+def _resolve_places(
+    session: Session,
+    mappings,  # type: ignore[no-untyped-def]
+    configuration: str,
+    file_name: str,
+    lines: pd.DataFrame,
+    problems: _Problems,
+) -> pd.Series:
+    ok = pd.Series(True, index=lines.index)
+    salles = mappings.from_fnac(MappingKind.SALLE, lines["code_salle"])
+    wrong_salle = salles.isna() | (salles != configuration)
+    problems.add(
+        "mapping",
+        lines[wrong_salle],
+        "code_salle",
+        f"FNAC salle does not map to configuration {configuration}",
+        file_name,
+    )
+    ok &= ~wrong_salle
+
+    blocks = pd.DataFrame(
+        session.execute(
+            select(Block.id, Zone.code, Block.code, Block.free_placement, Block.category_id)
+            .join(Zone, Block.zone_id == Zone.id)
+            .join(SeatingConfiguration, Zone.configuration_id == SeatingConfiguration.id)
+            .where(SeatingConfiguration.code == configuration)
+        ).all(),
+        columns=["block_id", "zone", "block", "free_placement", "block_category_id"],
+    )
+    target = mappings.bloc_from_fnac(lines["code_bloc"], configuration)
+    single_block = blocks.groupby("zone")["block"].agg(lambda b: b.iloc[0] if len(b) == 1 else None)
+    target["block"] = target["block"].fillna(target["zone"].map(single_block))
+    located = (
+        target.reset_index(names="line")
+        .merge(blocks, on=["zone", "block"], how="left")
+        .set_index("line")
+    )
+    lines["block_id"] = located["block_id"]
+    lines["free_placement"] = located["free_placement"].fillna(False).astype(bool)
+    no_block = lines["block_id"].isna()
+    problems.mapping.extend(
+        Problem(
+            "FNAC bloc maps to no block of configuration " + configuration,
+            file=file_name,
+            line=int(line),
+            column="code_bloc",
+            value=None if pd.isna(value) else str(value),
+        )
+        for line, value in lines.loc[no_block & ok, "code_bloc"].items()
+    )
+    ok &= ~no_block
+
+    seated = ok & ~lines["free_placement"]
+    missing_seat = seated & (lines["rang"].isna() | lines["place"].isna())
+    problems.add(
+        "external",
+        lines[missing_seat],
+        "place",
+        "a seated block needs a rang and a place",
+        file_name,
+    )
+    ok &= ~missing_seat
+    free_with_seat = ok & lines["free_placement"] & lines["rang"].notna()
+    problems.add(
+        "external",
+        lines[free_with_seat],
+        "rang",
+        "a free-placement bloc has no rang or place",
+        file_name,
+    )
+    ok &= ~free_with_seat
+
+    wanted = lines.loc[ok & ~lines["free_placement"], ["block_id", "rang", "place"]]
+    seats = _seats(session, wanted["block_id"].unique().tolist())
+    located_seats = (
+        wanted.reset_index(names="line")
+        .merge(seats, on=["block_id", "rang", "place"], how="left")
+        .set_index("line")
+    )
+    lines["seat_id"] = located_seats["seat_id"]
+    unknown_seat = ok & ~lines["free_placement"] & lines["seat_id"].isna()
+    problems.add(
+        "external",
+        lines[unknown_seat],
+        "place",
+        "no such seat in the box office (seat lists differ)",
+        file_name,
+    )
+    ok &= ~unknown_seat
+
+    # The place's own category must be the one FNAC sold (type de tarif).
+    seat_categories = located_seats["category_id"]
+    place_category = seat_categories.reindex(lines.index).fillna(located["block_category_id"])
+    mismatch = ok & lines["category_id"].notna() & (place_category != lines["category_id"])
+    problems.add(
+        "external",
+        lines[mismatch],
+        "type_tarif",
+        "the type de tarif is not the category of this place in the box office",
+        file_name,
+    )
+    ok &= ~mismatch
+    return ok
+
+
+def _seats(session: Session, block_ids: list[int]) -> pd.DataFrame:
+    rows: list[tuple[int, int, str, str, int]] = []
+    for batch in _batches(block_ids):
+        rows.extend(
+            session.execute(
+                select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
+                    Seat.block_id.in_(batch)
+                )
+            )
+        )
+    seats = pd.DataFrame(rows, columns=["seat_id", "block_id", "rang", "place", "category_id"])
+    return seats.astype({"block_id": "int64", "rang": "str", "place": "str"})
+
+
+def _ids(session: Session, model: type[SeatCategory] | type[Tariff]) -> dict[str, int]:
+    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
+
+
+def _batches(values: Sequence[object], size: int = LOOKUP_BATCH) -> Iterable[list[object]]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _skip_already_integrated(
+    session: Session, file_name: str, lines: pd.DataFrame, problems: _Problems
+) -> pd.DataFrame:
+    """Mark lines whose ticket exists already; report id and barcode clashes."""
+    known: list[tuple[str, str]] = []
+    for batch in _batches(lines["id_billet"].tolist()):
+        known.extend(
+            session.execute(
+                select(Ticket.reseller_ticket_id, Ticket.barcode).where(
+                    Ticket.reseller_code == RESELLER, Ticket.reseller_ticket_id.in_(batch)
+                )
+            )
+        )
+    by_id = pd.Series(dict(known), dtype="str")
+    existing_barcode = lines["id_billet"].map(by_id)
+    same = existing_barcode.notna() & (existing_barcode == lines["code_barre"])
+    clash = existing_barcode.notna() & ~same
+    problems.add(
+        "external",
+        lines[clash],
+        "id_billet",
+        "this ticket id was integrated before with another barcode",
+        file_name,
+    )
+    lines = lines[~clash].assign(already_integrated=same[~clash])
+
+    taken: list[str] = []
+    fresh_barcodes = lines.loc[~lines["already_integrated"], "code_barre"].tolist()
+    for batch in _batches(fresh_barcodes):
+        taken.extend(
+            session.scalars(
+                select(AccessControlEntry.barcode).where(AccessControlEntry.barcode.in_(batch))
+            )
+        )
+    reused = ~lines["already_integrated"] & lines["code_barre"].isin(taken)
+    problems.add(
+        "external",
+        lines[reused],
+        "code_barre",
+        "this barcode already exists at access control",
+        file_name,
+    )
+    return lines[~reused]
+
+
+def _check_places(
+    session: Session, file_name: str, lines: pd.DataFrame, problems: _Problems
+) -> None:
+    """Every place must be in FNAC's quota and still unsold (the seat lists must agree)."""
+    if lines.empty:
+        return
+    performance_ids = [int(p) for p in lines["performance_id"].unique()]
+    quotas = pd.DataFrame(
+        session.execute(
+            select(Quota.id, Quota.performance_id, Quota.places)
+            .join(SalesChannel, Quota.channel_id == SalesChannel.id)
+            .where(
+                SalesChannel.reseller_code == RESELLER, Quota.performance_id.in_(performance_ids)
+            )
+        ).all(),
+        columns=["quota_id", "performance_id", "quota_places"],
+    ).drop_duplicates("performance_id")
+    lines["quota_id"] = lines["performance_id"].map(quotas.set_index("performance_id")["quota_id"])
+    no_quota = lines["quota_id"].isna()
+    problems.add(
+        "external",
+        lines[no_quota],
+        "code_allotement",
+        "FNAC holds no quota on this performance",
+        file_name,
+    )
+
+    seated = lines[lines["seat_id"].notna() & ~no_quota]
+    if not seated.empty:
+        held = set(
+            session.execute(
+                select(QuotaSeat.performance_id, QuotaSeat.seat_id)
+                .join(Quota, QuotaSeat.quota_id == Quota.id)
+                .join(SalesChannel, Quota.channel_id == SalesChannel.id)
+                .where(
+                    SalesChannel.reseller_code == RESELLER,
+                    QuotaSeat.performance_id.in_(performance_ids),
+                )
+            )
+        )
+        sold = set(
+            session.execute(
+                select(Ticket.performance_id, Ticket.seat_id).where(
+                    Ticket.performance_id.in_(performance_ids),
+                    Ticket.state == TicketState.VALID,
+                    Ticket.seat_id.is_not(None),
+                )
+            )
+        )
+        keys = list(
+            zip(seated["performance_id"].astype(int), seated["seat_id"].astype(int), strict=True)
+        )
+        outside = pd.Series([key not in held for key in keys], index=seated.index)
+        already = pd.Series([key in sold for key in keys], index=seated.index)
+        twice = pd.Series(keys, index=seated.index).duplicated(keep="first")
+        problems.add(
+            "external",
+            seated[outside],
+            "place",
+            "this seat is not in FNAC's quota (seat lists differ)",
+            file_name,
+        )
+        problems.add(
+            "external",
+            seated[already & ~outside],
+            "place",
+            "this seat is already sold for this performance (seat lists differ)",
+            file_name,
+        )
+        problems.add(
+            "external", seated[twice], "place", "this seat is sold twice in the file", file_name
+        )
+
+    free = lines[lines["seat_id"].isna() & ~no_quota]
+    if not free.empty:
+        _check_counted_places(session, file_name, free, quotas, performance_ids, problems)
+
+
+def _check_counted_places(
+    session: Session,
+    file_name: str,
+    free: pd.DataFrame,
+    quotas: pd.DataFrame,
+    performance_ids: list[int],
+    problems: _Problems,
+) -> None:
+    """Free places and passes: sold + this file must stay within FNAC's quota."""
+    allowed: dict[tuple[int, int | None], int] = {}
+    for _quota_id, performance_id, places in quotas.itertuples(index=False):
+        if not pd.isna(places):
+            allowed[(int(performance_id), None)] = int(places)
+    for performance_id, block_id, places in session.execute(
+        select(Quota.performance_id, QuotaFreePlaces.block_id, QuotaFreePlaces.places)
+        .join(Quota, QuotaFreePlaces.quota_id == Quota.id)
+        .join(SalesChannel, Quota.channel_id == SalesChannel.id)
+        .where(SalesChannel.reseller_code == RESELLER, Quota.performance_id.in_(performance_ids))
+    ):
+        allowed[(performance_id, block_id)] = places
+    sold: dict[tuple[int, int | None], int] = {
+        (performance_id, block_id): count
+        for performance_id, block_id, count in session.execute(
+            select(Ticket.performance_id, Ticket.block_id, func.count())
+            .join(Order, Ticket.order_id == Order.id)
+            .where(
+                Ticket.performance_id.in_(performance_ids),
+                Ticket.seat_id.is_(None),
+                Ticket.state == TicketState.VALID,
+                Order.channel_id.in_(
+                    select(SalesChannel.id).where(SalesChannel.reseller_code == RESELLER)
+                ),
+            )
+            .group_by(Ticket.performance_id, Ticket.block_id)
+        )
+    }
+    keys = pd.Series(
+        list(
+            zip(
+                free["performance_id"].astype(int),
+                [None if pd.isna(b) else int(b) for b in free["block_id"]],
+                strict=True,
+            )
+        ),
+        index=free.index,
+    )
+    rank = keys.groupby(keys).cumcount() + 1
+    for line, key in keys.items():
+        if key not in allowed:
+            problems.add(
+                "external",
+                free.loc[[line]],
+                "code_bloc",
+                "FNAC's quota holds no place in this bloc (seat lists differ)",
+                file_name,
+            )
+        elif sold.get(key, 0) + rank[line] > allowed[key]:
+            problems.add(
+                "external",
+                free.loc[[line]],
+                "code_bloc",
+                f"beyond FNAC's quota of {allowed[key]} place(s) (seat lists differ)",
+                file_name,
+            )
+
+
+def _check_prices(
+    session: Session,
+    settings: FnacSettings,
+    file_name: str,
+    lines: pd.DataFrame,
+    problems: _Problems,
+) -> list[PriceDifference]:
+    """Set the price to record and compare it with the box office's, as the policy says.
+
+    The box office records FNAC sales commission included or not (settings);
+    the box-office price of the performance, category and tariff is compared
+    with FNAC's price on the same basis.
+    """
+    includes = settings.prices.includes_commission
+    lines["price"] = lines["prix_ttc"] if includes else lines["prix_ttc"] - lines["commission"]
+    if lines.empty:
+        return []
+    performance_ids = [int(p) for p in lines["performance_id"].unique()]
+    prices = pd.DataFrame(
+        session.execute(
+            select(
+                Price.performance_id,
+                Price.category_id,
+                Price.tariff_id,
+                Price.amount,
+                Price.currency,
+            ).where(Price.performance_id.in_(performance_ids))
+        ).all(),
+        columns=["performance_id", "category_id", "tariff_id", "expected", "expected_currency"],
+    )
+    prices["expected_currency"] = prices["expected_currency"].map(lambda c: Currency(c).value)
+    keys = ["performance_id", "category_id", "tariff_id"]
+    compared = (
+        lines[keys]
+        .astype("int64")
+        .reset_index(names="line")
+        .merge(prices, on=keys, how="left")
+        .set_index("line")
+    )
+    unpriced = compared["expected"].isna()
+    problems.add(
+        "mapping",
+        lines[unpriced],
+        "categorie_client",
+        "the box office has no price for this performance, category and tariff",
+        file_name,
+    )
+    other_currency = ~unpriced & (compared["expected_currency"] != lines["devise"])
+    problems.add(
+        "external",
+        lines[other_currency],
+        "devise",
+        "the box office sells this performance in another currency",
+        file_name,
+    )
+    differs = ~unpriced & ~other_currency & (compared["expected"] != lines["price"])
+    if not differs.any() or settings.prices.policy is PricePolicy.ACCEPT:
+        return []
+    basis = "commission included" if includes else "commission excluded"
+    if settings.prices.policy is PricePolicy.STRICT:
+        for line in lines.index[differs]:
+            problems.external.append(
+                Problem(
+                    f"FNAC price {int(lines.at[line, 'price'])} differs from the box-office price "
+                    f"{int(compared.at[line, 'expected'])} ({basis}; price policy strict)",
+                    file=file_name,
+                    line=int(line),
+                    column="prix_ttc",
+                    value=str(int(lines.at[line, "prix_ttc"])),
+                )
+            )
+        return []
+    return [
+        PriceDifference(
+            line=int(line),
+            product=str(lines.at[line, "product_code"]),
+            performance=str(lines.at[line, "performance_code"]),
+            category=str(lines.at[line, "category_code"]),
+            tariff=str(lines.at[line, "tariff_code"]),
+            expected=int(compared.at[line, "expected"]),
+            received=int(lines.at[line, "price"]),
+            currency=str(lines.at[line, "devise"]),
+        )
+        for line in lines.index[differs]
+    ]
+
+
+def _check_orders(
+    session: Session, file_name: str, lines: pd.DataFrame, problems: _Problems
+) -> None:
+    """An order is new, in one currency and one shop."""
+    if lines.empty:
+        return
+    per_order = lines.groupby("id_vente").agg(
+        currencies=("devise", "nunique"), shops=("code_point_vente", "nunique")
+    )
+    mixed = per_order.index[(per_order["currencies"] > 1) | (per_order["shops"] > 1)]
+    problems.add(
+        "external",
+        lines[lines["id_vente"].isin(mixed)],
+        "id_vente",
+        "the tickets of this order are in several currencies or shops",
+        file_name,
+    )
+    existing: list[str] = []
+    for batch in _batches(per_order.index.tolist()):
+        existing.extend(
+            session.scalars(
+                select(Order.reseller_order_id).where(
+                    Order.reseller_code == RESELLER, Order.reseller_order_id.in_(batch)
+                )
+            )
+        )
+    problems.add(
+        "external",
+        lines[lines["id_vente"].isin(existing)],
+        "id_vente",
+        "this order was integrated before, from another file",
+        file_name,
+    )
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def _apply(
+    session: Session,
+    settings: FnacSettings,
+    lines: pd.DataFrame,
+    *,
+    file_id: int | None,
+    is_test: bool,
+) -> int:
+    """Write orders, tickets, pending-account movements and access control; return orders."""
+    if lines.empty:
+        return 0
+    channel_id, point_of_sale_id, contact_id = _distribution_ids(session, settings)
+    orders = (
+        lines.groupby("id_vente", sort=False)
+        .agg(
+            currency=("devise", "first"),
+            total=("price", "sum"),
+            reseller_point_of_sale_code=("code_point_vente", "first"),
+            reseller_point_of_sale_name=("libelle_point_vente", "first"),
+            sold_at=("date_vente", "min"),
+        )
+        .reset_index(names="reseller_order_id")
+    )
+    orders = orders.assign(
+        channel_id=channel_id,
+        point_of_sale_id=point_of_sale_id,
+        contact_id=contact_id,
+        state=OrderState.PAID.value,
+        reseller_code=RESELLER,
+        is_test=is_test,
+        source_file_id=file_id,
+    )
+    insert_frame(session, Order.__table__, orders)  # type: ignore[arg-type]
+    order_ids = _order_ids(session, orders["reseller_order_id"].tolist())
+
+    tickets = pd.DataFrame(
+        {
+            "order_id": lines["id_vente"].map(order_ids),
+            "performance_id": lines["performance_id"].astype("int64"),
+            "seat_id": lines["seat_id"].astype("Int64"),
+            "block_id": lines["block_id"].where(lines["seat_id"].isna()).astype("Int64"),
+            "quota_id": lines["quota_id"].astype("Int64"),
+            "category_id": lines["category_id"].astype("int64"),
+            "tariff_id": lines["tariff_id"].astype("int64"),
+            "price": lines["price"].astype("int64"),
+            "commission": lines["commission"].astype("int64"),
+            "currency": lines["devise"],
+            "barcode": lines["code_barre"],
+            "beneficiary_first_name": lines["prenom_beneficiaire"],
+            "beneficiary_last_name": lines["nom_beneficiaire"],
+            "state": TicketState.VALID.value,
+            "reseller_code": RESELLER,
+            "reseller_ticket_id": lines["id_billet"],
+            "reseller_category": lines["categorie_client"],
+            "is_test": is_test,
+        }
+    )
+    insert_frame(session, Ticket.__table__, tickets)  # type: ignore[arg-type]
+    ticket_ids = _ticket_ids(session, list(order_ids.values))
+    now = dt.datetime.now(dt.UTC)
+    access = pd.DataFrame(
+        {
+            "performance_id": tickets["performance_id"],
+            "barcode": tickets["barcode"],
+            "ticket_id": tickets["barcode"].map(ticket_ids),
+            "allowed": True,
+            "updated_at": now,
+        }
+    )
+    insert_frame(session, AccessControlEntry.__table__, access)  # type: ignore[arg-type]
+    if not is_test:
+        accounts = _pending_accounts(session, contact_id)
+        movements = pd.DataFrame(
+            {
+                "account_id": orders["currency"].map(accounts),
+                "order_id": orders["reseller_order_id"].map(order_ids),
+                "kind": MovementKind.SALE.value,
+                "amount": orders["total"].astype("int64"),
+                "currency": orders["currency"],
+                "reference": "fnac:sale:" + orders["reseller_order_id"],
+                "booked_at": now,
+            }
+        )
+        missing = movements["account_id"].isna()
+        if missing.any():
+            raise TechnicalError(
+                "the paying contact has no pending account in "
+                + ", ".join(sorted(set(movements.loc[missing, "currency"])))
+            )
+        insert_frame(session, PendingAccountMovement.__table__, movements)  # type: ignore[arg-type]
+    return len(orders)
+
+
+def _distribution_ids(session: Session, settings: FnacSettings) -> tuple[int, int, int]:
+    box = settings.boxoffice
+    channel_id = session.scalar(select(SalesChannel.id).where(SalesChannel.code == box.channel))
+    point_id = session.scalar(select(PointOfSale.id).where(PointOfSale.code == box.point_of_sale))
+    contact_id = session.scalar(select(Contact.id).where(Contact.code == box.paying_contact))
+    missing = [
+        f"{what} {code}"
+        for what, code, found in (
+            ("sales channel", box.channel, channel_id),
+            ("point of sale", box.point_of_sale, point_id),
+            ("paying contact", box.paying_contact, contact_id),
+        )
+        if found is None
+    ]
+    if missing:
+        raise TechnicalError(
+            "the box office has no "
+            + ", ".join(missing)
+            + " (include/config/fnac.yaml, boxoffice section)"
+        )
+    return channel_id, point_id, contact_id  # type: ignore[return-value]
+
+
+def _order_ids(session: Session, reseller_order_ids: list[str]) -> pd.Series:
+    rows: list[tuple[str, int]] = []
+    for batch in _batches(reseller_order_ids):
+        rows.extend(
+            session.execute(
+                select(Order.reseller_order_id, Order.id).where(
+                    Order.reseller_code == RESELLER, Order.reseller_order_id.in_(batch)
+                )
+            )
+        )
+    return pd.Series(dict(rows), dtype="int64")
+
+
+def _ticket_ids(session: Session, order_ids: list[int]) -> pd.Series:
+    rows: list[tuple[str, int]] = []
+    for batch in _batches(order_ids):
+        rows.extend(
+            session.execute(select(Ticket.barcode, Ticket.id).where(Ticket.order_id.in_(batch)))
+        )
+    return pd.Series(dict(rows), dtype="int64")
+
+
+def _pending_accounts(session: Session, contact_id: int) -> dict[str, int]:
+    return {
+        Currency(currency).value: id_
+        for id_, currency in session.execute(
+            select(PendingAccount.id, PendingAccount.currency).where(
+                PendingAccount.contact_id == contact_id
+            )
+        )
+    }
