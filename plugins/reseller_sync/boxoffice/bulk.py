@@ -8,12 +8,25 @@ join the session's transaction: they commit or roll back with it.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import pandas as pd
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 COPY_CHUNK_ROWS = 200_000
+LOOKUP_BATCH = 10_000
+"""Values per ``IN (...)`` lookup: well under SQLite's and PostgreSQL's parameter limits."""
+
+_T = TypeVar("_T")
+
+
+def batches(values: Sequence[_T], size: int = LOOKUP_BATCH) -> Iterable[list[_T]]:
+    """Consecutive slices of ``values``, for lookups with a bounded ``IN`` list."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:

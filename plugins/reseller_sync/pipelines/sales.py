@@ -22,14 +22,13 @@ line), then applied in the caller's transaction:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import insert_frame
+from reseller_sync.boxoffice.bulk import batches, insert_frame
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Block,
@@ -63,7 +62,6 @@ from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import MappingRepository, unresolved_problems
 
 RESELLER = "fnac"
-LOOKUP_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -443,7 +441,7 @@ def _resolve_places(
 
 def _seats(session: Session, block_ids: list[int]) -> pd.DataFrame:
     rows: list[tuple[int, int, str, str, int]] = []
-    for batch in _batches(block_ids):
+    for batch in batches(block_ids):
         rows.extend(
             session.execute(
                 select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
@@ -459,12 +457,6 @@ def _ids(session: Session, model: type[SeatCategory] | type[Tariff]) -> dict[str
     return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
 
 
-def _batches(values: Sequence[object], size: int = LOOKUP_BATCH) -> Iterable[list[object]]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 # --------------------------------------------------------------------------- checks
 
 
@@ -473,7 +465,7 @@ def _skip_already_integrated(
 ) -> pd.DataFrame:
     """Mark lines whose ticket exists already; report id and barcode clashes."""
     known: list[tuple[str, str]] = []
-    for batch in _batches(lines["id_billet"].tolist()):
+    for batch in batches(lines["id_billet"].tolist()):
         known.extend(
             session.execute(
                 select(Ticket.reseller_ticket_id, Ticket.barcode).where(
@@ -496,7 +488,7 @@ def _skip_already_integrated(
 
     taken: list[str] = []
     fresh_barcodes = lines.loc[~lines["already_integrated"], "code_barre"].tolist()
-    for batch in _batches(fresh_barcodes):
+    for batch in batches(fresh_barcodes):
         taken.extend(
             session.scalars(
                 select(AccessControlEntry.barcode).where(AccessControlEntry.barcode.in_(batch))
@@ -762,7 +754,7 @@ def _check_orders(
         file_name,
     )
     existing: list[str] = []
-    for batch in _batches(per_order.index.tolist()):
+    for batch in batches(per_order.index.tolist()):
         existing.extend(
             session.scalars(
                 select(Order.reseller_order_id).where(
@@ -900,7 +892,7 @@ def _distribution_ids(session: Session, settings: FnacSettings) -> tuple[int, in
 
 def _order_ids(session: Session, reseller_order_ids: list[str]) -> pd.Series:
     rows: list[tuple[str, int]] = []
-    for batch in _batches(reseller_order_ids):
+    for batch in batches(reseller_order_ids):
         rows.extend(
             session.execute(
                 select(Order.reseller_order_id, Order.id).where(
@@ -913,7 +905,7 @@ def _order_ids(session: Session, reseller_order_ids: list[str]) -> pd.Series:
 
 def _ticket_ids(session: Session, order_ids: list[int]) -> pd.Series:
     rows: list[tuple[str, int]] = []
-    for batch in _batches(order_ids):
+    for batch in batches(order_ids):
         rows.extend(
             session.execute(select(Ticket.barcode, Ticket.id).where(Ticket.order_id.in_(batch)))
         )

@@ -1,0 +1,199 @@
+"""FNAC's files in: land them, then integrate each type in sequence order (spec section 9).
+
+- Landing downloads every new file of ``/retour/`` into the exchange journal,
+  one transaction per file; from then on no worker needs the SFTP server.
+- Integration takes the files of one type in sequence order. Each file is
+  parsed and applied in one transaction that also marks it integrated: a
+  crash leaves it landed, whole, to be integrated again. A file that fails is
+  marked failed with its problems and stops its type; the next run starts
+  with it again, and nothing behind it passes first (the cascade guard).
+- ANNUL waits while VENTES files are waiting or stuck (spec 9.4: a
+  cancellation comes after the sale it cancels).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from reseller_sync.boxoffice.db import session_scope
+from reseller_sync.boxoffice.models import ExchangeFile
+from reseller_sync.config.settings import FnacSettings
+from reseller_sync.domain.errors import Problem, SyncError, TechnicalError
+from reseller_sync.exchange import journal
+from reseller_sync.exchange.transport import SftpTransport, TransportSettings
+from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.reader import read_file
+from reseller_sync.mappings.repository import MappingRepository
+from reseller_sync.pipelines.cancellations import integrate_cancellations
+from reseller_sync.pipelines.categories import integrate_customer_categories
+from reseller_sync.pipelines.sales import RESELLER, integrate_sales
+
+log = logging.getLogger(__name__)
+
+INTEGRATED_TYPES = (FileType.CATCLI, FileType.VENTES, FileType.ANNUL)
+"""The types the hourly run integrates, in this order. TEST, ETATPL and ACK files
+are landed too; onboarding and the nightly run integrate them."""
+
+
+def transport_for(settings: FnacSettings) -> SftpTransport:
+    sftp = settings.sftp
+    return SftpTransport(
+        sftp.connection_id,
+        TransportSettings(
+            incoming_folder=sftp.inbox_dir,
+            outgoing_folder=sftp.outbox_dir,
+            processed_folder=sftp.processed_dir,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class LandingReport:
+    landed: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, str], ...] = ()
+    """Files kept in the journal but set aside: (name, reason)."""
+    refused: tuple[Problem, ...] = ()
+    """Files on the server that were not downloaded (unsafe name, too large)."""
+    in_progress: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "landed": list(self.landed),
+            "ignored": [f"{name}: {reason}" for name, reason in self.ignored],
+            "refused": [str(problem) for problem in self.refused],
+        }
+
+
+def land_new_files(engine: Engine | None, transport: SftpTransport) -> LandingReport:
+    """Download every new file of the partner's folder into the journal."""
+    with session_scope(engine) as session:
+        index = journal.JournalIndex(session, RESELLER)
+    fetched = transport.fetch_new(index)
+    landed: list[str] = []
+    ignored: list[tuple[str, str]] = []
+    for file in fetched.landed:
+        with session_scope(engine) as session:
+            outcome = journal.land(session, RESELLER, file)
+        if outcome.reason and outcome.reason != "already landed":
+            ignored.append((outcome.name, outcome.reason))
+            log.warning("Set aside %s: %s", outcome.name, outcome.reason)
+        else:
+            landed.append(outcome.name)
+    log.info(
+        "Landed %d file(s), set aside %d, refused %d",
+        len(landed),
+        len(ignored),
+        len(fetched.refused),
+    )
+    return LandingReport(tuple(landed), tuple(ignored), fetched.refused, fetched.in_progress)
+
+
+@dataclass(frozen=True)
+class FileIntegration:
+    file_id: int
+    name: str
+    file_type: str
+    lines: int
+    outcome: Any
+    """The type's own result (SalesIntegration, CancellationIntegration...)."""
+
+
+@dataclass(frozen=True)
+class TypeIntegration:
+    file_type: str
+    files: tuple[FileIntegration, ...] = ()
+    missing: tuple[int, ...] = ()
+    """Sequences absent before waiting files: the type waits for them."""
+    waiting_for: str | None = None
+    """Why nothing was integrated (ANNUL behind VENTES)."""
+
+
+def integrate_pending(
+    engine: Engine | None,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    file_type: FileType,
+) -> TypeIntegration:
+    """Integrate the ready files of one type, in order; raise at the first that fails."""
+    with session_scope(engine) as session:
+        if file_type is FileType.ANNUL:
+            sales = journal.queue(session, RESELLER, FileType.VENTES.value)
+            if sales.blocked_by or sales.ready:
+                reason = (
+                    f"VENTES file {sales.blocked_by} failed"
+                    if sales.blocked_by
+                    else f"{len(sales.ready)} VENTES file(s) are not integrated yet"
+                )
+                log.warning("ANNUL files wait: %s", reason)
+                return TypeIntegration(file_type.value, waiting_for=reason)
+        queue = journal.queue(session, RESELLER, file_type.value)
+    if queue.missing:
+        log.warning(
+            "%s: sequence(s) %s missing; %d file(s) wait behind the gap",
+            file_type.value,
+            ", ".join(f"{s:06d}" for s in queue.missing),
+            len(queue.waiting),
+        )
+    done = tuple(integrate_file(engine, settings, repository, file_id) for file_id in queue.ready)
+    return TypeIntegration(file_type.value, done, queue.missing)
+
+
+def integrate_file(
+    engine: Engine | None,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    file_id: int,
+    *,
+    is_test: bool = False,
+) -> FileIntegration:
+    """Parse and apply one landed file in one transaction, or record why it failed."""
+    name = ""
+    try:
+        with session_scope(engine) as session:
+            entry = session.get_one(ExchangeFile, file_id)
+            name, file_type = entry.name, entry.file_type
+            parsed = read_file(entry.name, entry.content)
+            outcome = _integrate(session, settings, repository, entry, parsed.frame, is_test)
+            journal.mark_integrated(session, file_id, len(parsed.frame))
+    except SyncError as error:
+        _record_failure(engine, file_id, error.category.value, error.message, error.problems)
+        raise
+    except Exception as error:
+        _record_failure(engine, file_id, "technical", f"{type(error).__name__}: {error}", ())
+        raise
+    log.info("Integrated %s (%d lines)", name, len(parsed.frame))
+    return FileIntegration(file_id, name, file_type, len(parsed.frame), outcome)
+
+
+def _integrate(session, settings, repository, entry, frame, is_test):  # type: ignore[no-untyped-def]
+    if entry.file_type in (FileType.VENTES.value, FileType.TEST.value):
+        return integrate_sales(
+            session,
+            settings,
+            repository,
+            entry.name,
+            frame,
+            file_id=entry.id,
+            is_test=is_test or entry.file_type == FileType.TEST.value,
+        )
+    if entry.file_type == FileType.ANNUL.value:
+        return integrate_cancellations(session, settings, entry.name, frame)
+    if entry.file_type == FileType.CATCLI.value:
+        return integrate_customer_categories(
+            session, repository, entry.name, frame, file_id=entry.id
+        )
+    raise TechnicalError(f"{entry.name}: files of type {entry.file_type} are not integrated here")
+
+
+def _record_failure(
+    engine: Engine | None, file_id: int, category: str, message: str, problems: Any
+) -> None:
+    try:
+        with session_scope(engine) as session:
+            journal.mark_failed(session, file_id, category, message, problems)
+    except Exception:
+        log.exception("Could not record the failure of file %s in the journal", file_id)
