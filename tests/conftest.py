@@ -14,6 +14,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+# Airflow reads its configuration once, when first imported: set it before any import.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / "var" / "airflow-test"))
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
