@@ -109,7 +109,8 @@ def test_demo_data_is_realistic(demo_session: Session) -> None:
     assert len(concert.performances) == 3
     assert all(p.starts_at and p.starts_at.date() > DEMO_TODAY for p in concert.performances)
     undated = products[UNDATED_PASS_PRODUCT].performances[0]
-    assert (undated.starts_at, undated.valid_from, undated.valid_until) == (None, None, None)
+    assert (undated.starts_at, undated.valid_from) == (None, None)
+    assert undated.valid_until == DEMO_TODAY + dt.timedelta(days=365)
 
     free_blocks = session.scalars(select(Block).where(Block.free_placement)).all()
     assert {b.code for b in free_blocks} == {"FOSSE", "VS"}

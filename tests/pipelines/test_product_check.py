@@ -33,17 +33,9 @@ def performance(session: Session, product: str, code: str) -> Performance:
     ).one()
 
 
-def give_undated_pass_a_last_day(session: Session) -> None:
-    performance(session, "PASS-MAH-LIBRE", "LIBRE").valid_until = DEMO_TODAY + dt.timedelta(
-        days=365
-    )
-    session.flush()
-
-
 def test_the_demo_products_on_sale_at_fnac_are_ready(
     demo_session: Session, fnac_settings: FnacSettings
 ) -> None:
-    give_undated_pass_a_last_day(demo_session)
     for code in FNAC_PRODUCTS:
         check = check_product(demo_session, fnac_settings, code, today=DEMO_TODAY)
         assert check.ok, [str(problem) for problem in check.problems]
@@ -53,6 +45,8 @@ def test_the_demo_products_on_sale_at_fnac_are_ready(
 def test_an_undated_pass_without_a_last_valid_day_cannot_be_on_fnac_s_sale_sheet(
     demo_session: Session, fnac_settings: FnacSettings
 ) -> None:
+    performance(demo_session, "PASS-MAH-LIBRE", "LIBRE").valid_until = None
+    demo_session.flush()
     check = check_product(demo_session, fnac_settings, "PASS-MAH-LIBRE", today=DEMO_TODAY)
     assert [problem.reason for problem in check.problems] == [
         "validity LIBRE (undated): a pass sold at FNAC needs a last valid day "

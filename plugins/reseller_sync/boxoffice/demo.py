@@ -244,7 +244,10 @@ def seed_demo(session: Session, today: dt.date | None = None) -> bool:
     open_pass = _product(
         session, UNDATED_PASS_PRODUCT, "Pass libre MAH", ProductKind.UNDATED_PASS, museum
     )
-    session.add(Performance(product=open_pass, code="LIBRE"))
+    # Undated: no date to visit, but FNAC needs a last valid day for every pass (spec 8.1).
+    session.add(
+        Performance(product=open_pass, code="LIBRE", valid_until=today + dt.timedelta(days=365))
+    )
 
     subscription = _product(
         session,
