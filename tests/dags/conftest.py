@@ -8,12 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from reseller_sync.boxoffice import db
 from reseller_sync.boxoffice.db import make_engine
@@ -102,3 +103,62 @@ def _forget_dag_runs() -> None:
     with create_session() as session:
         session.query(TaskInstance).delete()
         session.query(DagRun).delete()
+
+
+class PersonAtRequiredActions:
+    """Answers a human-in-the-loop task as a person would in the UI's Required Actions.
+
+    It takes the same path as the API's response handler: record the chosen
+    option on the HITL detail, then resume the parked task instance.
+    """
+
+    def __init__(self, dag_id: str, task_id: str, option: str = "Approve") -> None:
+        self.dag_id, self.task_id, self.option = dag_id, task_id, option
+        self.answered = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> PersonAtRequiredActions:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set() and not self.answered.is_set():
+            if self._answer_once():
+                self.answered.set()
+            self._stop.wait(0.3)
+
+    def _answer_once(self) -> bool:
+        from airflow._shared.timezones import timezone
+        from airflow.models.hitl import HITLDetail, HITLUser
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+
+        with create_session() as session:
+            ti = session.scalar(
+                select(TaskInstance).where(
+                    TaskInstance.dag_id == self.dag_id,
+                    TaskInstance.task_id == self.task_id,
+                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                )
+            )
+            if ti is None:
+                return False
+            detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))
+            if detail is None:
+                return False
+            detail.responded_by = HITLUser(id="data-ops", name="Data ops")
+            detail.responded_at = timezone.utcnow()
+            detail.chosen_options = [self.option]
+            detail.params_input = {}
+            handle_event_submit(
+                TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+            )
+        return True

@@ -43,16 +43,21 @@ RETRY_POLICY = ExceptionRetryPolicy(
 )
 
 
-def smtp_sender(connection_id: str = SMTP_CONNECTION_ID) -> SendMail:
+def send_html_mail(
+    recipients: Sequence[str], subject: str, html: str, connection_id: str = SMTP_CONNECTION_ID
+) -> None:
     """Send through Airflow's SMTP connection (host, port, ``from_email`` in the connection)."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with SmtpHook(smtp_conn_id=connection_id) as hook:
+        hook.send_email_smtp(to=list(recipients), subject=subject, html_content=html)
+
+
+def smtp_sender(connection_id: str = SMTP_CONNECTION_ID) -> SendMail:
+    """A sender of alert messages through the SMTP connection."""
 
     def send(message: AlertMessage, recipients: Sequence[str]) -> None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-        with SmtpHook(smtp_conn_id=connection_id) as hook:
-            hook.send_email_smtp(
-                to=list(recipients), subject=message.subject, html_content=message.html
-            )
+        send_html_mail(recipients, message.subject, message.html, connection_id)
 
     return send
 

@@ -1,0 +1,154 @@
+"""Onboarding DAGs run whole with dag.test(): the sandbox plays FNAC, a person approves."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from tests.dags.conftest import FnacWorld, PersonAtRequiredActions
+
+from reseller_sync.airflow.onboarding_dag import build_onboarding_dag, onboarding_dag_id
+from reseller_sync.boxoffice.models import (
+    AccessControlEntry,
+    Direction,
+    ExchangeFile,
+    FileState,
+    OnboardingState,
+    Product,
+    ResellerProduct,
+    Ticket,
+    TicketState,
+)
+from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, include_dir
+from reseller_sync.fnac.sandbox import CodeBook, FnacPartner, PartnerLoop
+from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
+
+
+@pytest.fixture
+def fnac_at_work(fnac_world: FnacWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[FnacPartner]:
+    """FNAC answering /depot/ every 0.3 s and sending test tickets, as the demo does."""
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
+    partner = FnacPartner(fnac_world.sandbox.root, DEMO_USERNAME, CodeBook.from_mappings(), seed=3)
+    loop = PartnerLoop(partner, interval=0.3, auto_test=True)
+    loop.start()
+    yield partner
+    loop.stop()
+
+
+def onboard(product: str, **conf: object):  # type: ignore[no-untyped-def]
+    dag = build_onboarding_dag(product)
+    with PersonAtRequiredActions(dag.dag_id, "confirm_fnac_codes_recorded") as person:
+        run = dag.test(run_conf=conf or None)
+    return run, person
+
+
+def states(run) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def outbound(world: FnacWorld) -> list[tuple[str, FileState]]:
+    with Session(world.engine) as session:
+        return [
+            (name[:6], state)
+            for name, state in session.execute(
+                select(ExchangeFile.name, ExchangeFile.state)
+                .where(ExchangeFile.direction == Direction.OUTBOUND)
+                .order_by(ExchangeFile.id)
+            )
+        ]
+
+
+def onboarding_state(world: FnacWorld, product: str) -> OnboardingState | None:
+    with Session(world.engine) as session:
+        return session.scalar(
+            select(ResellerProduct.state)
+            .join(Product, ResellerProduct.product_id == Product.id)
+            .where(ResellerProduct.reseller_code == "fnac", Product.code == product)
+        )
+
+
+@pytest.mark.slow
+def test_an_event_goes_live_step_by_step(fnac_world: FnacWorld, fnac_at_work: FnacPartner) -> None:
+    run, person = onboard("EVT-LUMEN")
+
+    assert str(run.state) == "success", states(run)
+    assert person.answered.is_set()
+    assert states(run)["preview_files"] == "skipped"
+    assert outbound(fnac_world) == [
+        ("FICHE_", FileState.ACKNOWLEDGED),
+        ("PLACES", FileState.ACKNOWLEDGED),
+    ]
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE
+    with Session(fnac_world.engine) as session:
+        tests = session.scalars(select(Ticket).where(Ticket.is_test)).all()
+        assert tests
+        assert {t.state for t in tests} == {TicketState.CANCELLED}
+        refused = session.scalar(
+            select(func.count())
+            .select_from(AccessControlEntry)
+            .where(AccessControlEntry.allowed.is_(False))
+        )
+        assert refused == len(tests)
+    [sheet] = [m for m in fnac_world.mail.messages() if "Fiche de mise en vente" in m["Subject"]]
+    assert sheet["To"] == "partenaires-billetterie@fnac.example"
+
+
+@pytest.mark.slow
+def test_a_pass_skips_the_places_and_says_why(
+    fnac_world: FnacWorld, fnac_at_work: FnacPartner
+) -> None:
+    run, _ = onboard("PASS-MAH-JOUR")
+
+    task_states = states(run)
+    assert str(run.state) == "success", task_states
+    assert task_states["send_places"] == "skipped"
+    assert task_states["integrate_test_tickets"] == "success"
+    assert outbound(fnac_world) == [("FICHE_", FileState.ACKNOWLEDGED)]
+    assert onboarding_state(fnac_world, "PASS-MAH-JOUR") is OnboardingState.LIVE
+
+
+@pytest.mark.slow
+def test_a_dry_run_builds_the_files_and_sends_nothing(
+    fnac_world: FnacWorld, fnac_at_work: FnacPartner
+) -> None:
+    run = build_onboarding_dag("EVT-LUMEN").test(run_conf={"dry_run": True})
+
+    task_states = states(run)
+    assert str(run.state) == "success", task_states
+    assert task_states["preview_files"] == "success"
+    assert task_states["send_sale_sheet"] == "skipped"
+    assert outbound(fnac_world) == []
+    assert list(fnac_world.depot.glob("*")) == [fnac_world.depot / "traites"]
+
+
+def test_a_product_fnac_may_not_sell_stops_at_the_first_step(
+    fnac_world: FnacWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone lists a subscription among the products on sale at FNAC."""
+    include = tmp_path / "include"
+    shutil.copytree(include_dir(), include)
+    settings = include / "config" / "fnac.yaml"
+    settings.write_text(
+        settings.read_text().replace("products:\n", "products:\n  - ABO-ARENA-SAISON\n")
+    )
+    monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(include))
+
+    run = build_onboarding_dag("ABO-ARENA-SAISON").test()
+
+    task_states = states(run)
+    assert str(run.state) == "failed"
+    assert task_states["check_product"] == "failed"
+    assert task_states["send_sale_sheet"] == "upstream_failed"
+    [mail] = fnac_world.mail.messages()
+    assert mail["Subject"].startswith(
+        f"[FNAC] Erreur de mapping — {onboarding_dag_id('ABO-ARENA-SAISON')}.check_product"
+    )
+    assert (
+        "subscription (abonnement) may not be sold by FNAC"
+        in mail.get_body(preferencelist=("html",)).get_content()
+    )
+    assert outbound(fnac_world) == []
