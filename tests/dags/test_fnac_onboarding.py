@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,15 +29,23 @@ from reseller_sync.fnac.sandbox import CodeBook, FnacPartner, PartnerLoop
 from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
 
 
-@pytest.fixture
-def fnac_at_work(fnac_world: FnacWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[FnacPartner]:
+@contextmanager
+def fnac_playing(world: FnacWorld, codebook: CodeBook) -> Iterator[FnacPartner]:
     """FNAC answering /depot/ every 0.3 s and sending test tickets, as the demo does."""
-    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
-    partner = FnacPartner(fnac_world.sandbox.root, DEMO_USERNAME, CodeBook.from_mappings(), seed=3)
+    partner = FnacPartner(world.sandbox.root, DEMO_USERNAME, codebook, seed=3)
     loop = PartnerLoop(partner, interval=0.3, auto_test=True)
     loop.start()
-    yield partner
-    loop.stop()
+    try:
+        yield partner
+    finally:
+        loop.stop()
+
+
+@pytest.fixture
+def fnac_at_work(fnac_world: FnacWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[FnacPartner]:
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
+    with fnac_playing(fnac_world, CodeBook.from_mappings()) as partner:
+        yield partner
 
 
 def onboard(product: str, **conf: object):  # type: ignore[no-untyped-def]
@@ -152,3 +161,61 @@ def test_a_product_fnac_may_not_sell_stops_at_the_first_step(
         in mail.get_body(preferencelist=("html",)).get_content()
     )
     assert outbound(fnac_world) == []
+
+
+@pytest.mark.slow
+def test_a_refused_sale_sheet_stops_the_run_with_fnac_s_reason(
+    fnac_world: FnacWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FNAC does not know the product (its code book lacks it): the FICHE gets E09."""
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
+    unknown = tmp_path / "fnac-codes"
+    shutil.copytree(include_dir() / "mappings", unknown)
+    (unknown / "EVT-LUMEN.yaml").unlink()
+
+    with fnac_playing(fnac_world, CodeBook.from_directory(unknown)):
+        run, person = onboard("EVT-LUMEN")
+
+    task_states = states(run)
+    assert str(run.state) == "failed", task_states
+    assert task_states["wait_for_sale_sheet_ack"] == "failed"
+    assert task_states["confirm_fnac_codes_recorded"] == "upstream_failed"
+    assert not person.answered.is_set()
+    assert outbound(fnac_world) == [("FICHE_", FileState.REFUSED)]
+    [mail] = fnac_world.mail.messages()
+    assert "wait_for_sale_sheet_ack" in mail["Subject"]
+    assert "E09" in mail.get_body(preferencelist=("html",)).get_content()
+
+
+@pytest.mark.slow
+def test_a_missing_mapping_stops_the_run_and_a_rerun_after_the_fix_sends_nothing_twice(
+    fnac_world: FnacWorld,
+    fnac_at_work: FnacPartner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    include = tmp_path / "include"
+    shutil.copytree(include_dir(), include)
+    shared = include / "mappings" / "_shared.yaml"
+    shared.write_text(shared.read_text().replace('          K: "TH2"\n', ""))
+    monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(include))
+
+    run, _ = onboard("EVT-LUMEN")
+
+    task_states = states(run)
+    assert str(run.state) == "failed", task_states
+    assert task_states["check_mappings"] == "failed"
+    assert task_states["send_places"] == "upstream_failed"
+    [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
+    assert mail["Subject"].startswith("[FNAC] Erreur de mapping")
+    assert "check_mappings" in mail["Subject"]
+
+    monkeypatch.delenv(INCLUDE_DIR_VARIABLE)
+    again, _ = onboard("EVT-LUMEN")
+
+    assert str(again.state) == "success", states(again)
+    assert outbound(fnac_world) == [
+        ("FICHE_", FileState.ACKNOWLEDGED),
+        ("PLACES", FileState.ACKNOWLEDGED),
+    ]
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE
