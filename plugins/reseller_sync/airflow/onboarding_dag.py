@@ -18,6 +18,7 @@ import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 from airflow.sdk.bases.sensor import PokeReturnValue
+from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowSkipException
 
 from reseller_sync.airflow.failures import task_defaults
@@ -30,6 +31,7 @@ POKE_SECONDS_VARIABLE = "RESELLER_SYNC_POKE_SECONDS"
 ACK_TIMEOUT = dt.timedelta(hours=4)
 """FNAC answers within 15 minutes (spec 3): four hours without an ACK is an incident."""
 TEST_TICKETS_TIMEOUT = dt.timedelta(days=14)
+FORM_DEFAULTS: dict[str, bool] = {"resend_sale_sheet": False, "dry_run": False}
 
 DOC = """
 ### Put {product} on sale at FNAC
@@ -89,34 +91,18 @@ def build_onboarding_dag(product_code: str) -> DAG:
         tags=["fnac", "onboarding"],
         default_args=task_defaults(),
         doc_md=DOC.format(product=product_code),
-        params={
-            "resend_sale_sheet": Param(
-                False,
-                type="boolean",
-                title="Resend the sale sheet",
-                description="Send a new FICHE even if FNAC acknowledged one already.",
-            ),
-            "dry_run": Param(
-                False,
-                type="boolean",
-                title="Dry run",
-                description="Build every file and show it in the logs; send nothing.",
-            ),
-        },
-        render_template_as_native_obj=True,
     ) as dag:
 
-        @task(doc_md="Check that FNAC may sell the product and that it is set up to be sold.")
-        def check_product() -> list[str]:
+        @task.branch(
+            doc_md="Check that FNAC may sell the product and that it is set up to be "
+            "sold; then send the files, or only build them for a dry run."
+        )
+        def check_product() -> str:
             from reseller_sync.boxoffice.db import session_scope
             from reseller_sync.pipelines.product_check import ensure_product_ready
 
             with session_scope() as session:
                 ensure_product_ready(session, _settings(), product_code)
-            return []
-
-        @task.branch(doc_md="A dry run only builds and shows the files; otherwise send them.")
-        def choose_mode() -> str:
             return "preview_files" if _params()["dry_run"] else "send_sale_sheet"
 
         @task(doc_md="Dry run: build the FICHE and, when mapped, the PLACES; send nothing.")
@@ -274,17 +260,37 @@ def build_onboarding_dag(product_code: str) -> DAG:
             return "live"
 
         checked = check_product()
-        mode = choose_mode()
         sheet = send_sale_sheet()
         acknowledged = wait_for_sale_sheet_ack(sheet)
         mapped = check_mappings()
         seats = send_places()
         seats_acknowledged = wait_for_places_ack(seats)
         tested = integrate_test_tickets()
-        checked >> mode >> [preview_files(), sheet]
+        checked >> [preview_files(), sheet]
         acknowledged >> email_sale_sheet(sheet) >> confirm_fnac_codes_recorded >> mapped >> seats
         seats_acknowledged >> tested >> open_sales()
+    # The trigger form, attached once the tasks exist: Airflow deep-copies a DAG's
+    # params into every task created under it (9 ms a product DAG, against a parse
+    # budget of 5 ms); the tasks read the run's conf over FORM_DEFAULTS instead.
+    dag.params = ParamsDict(trigger_form())
     return dag
+
+
+def trigger_form() -> dict[str, Param]:
+    return {
+        "resend_sale_sheet": Param(
+            FORM_DEFAULTS["resend_sale_sheet"],
+            type="boolean",
+            title="Resend the sale sheet",
+            description="Send a new FICHE even if FNAC acknowledged one already.",
+        ),
+        "dry_run": Param(
+            FORM_DEFAULTS["dry_run"],
+            type="boolean",
+            title="Dry run",
+            description="Build every file and show it in the logs; send nothing.",
+        ),
+    }
 
 
 def _settings() -> Any:
@@ -294,7 +300,10 @@ def _settings() -> Any:
 
 
 def _params() -> dict[str, Any]:
-    return dict(get_current_context()["params"])
+    """The trigger form's values: the run's conf over the form's defaults."""
+    context = get_current_context()
+    conf = context["dag_run"].conf or {}
+    return {**FORM_DEFAULTS, **dict(context["params"]), **conf}
 
 
 def _poke_ack(sent: str) -> PokeReturnValue:
