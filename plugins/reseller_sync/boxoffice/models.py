@@ -125,6 +125,26 @@ class FileState(StrEnum):
     """The partner's ACK refused the whole file."""
 
 
+class WithdrawalReason(StrEnum):
+    REQUESTED = "requested"
+    """A person asked for the places back (``request_withdrawal``)."""
+    AUTOMATIC = "automatic"
+    """Unsold FNAC places taken back N days before the performance (nightly settings)."""
+
+
+class WithdrawalState(StrEnum):
+    REQUESTED = "requested"
+    """To go out in the next DECONT file."""
+    SENT = "sent"
+    """In a DECONT FNAC has not acknowledged yet: the places are still FNAC's."""
+    WITHDRAWN = "withdrawn"
+    """FNAC's ACK applied the line: the places left FNAC's quota."""
+    REFUSED_SOLD = "refused_sold"
+    """FNAC refused the line with E07: the places are sold, they stay FNAC's."""
+    FAILED = "failed"
+    """FNAC refused the line for another reason (mapping, technical): a person acts."""
+
+
 class OnboardingState(StrEnum):
     NOT_STARTED = "not_started"
     SALE_SHEET_SENT = "sale_sheet_sent"
@@ -423,6 +443,67 @@ class QuotaFreePlaces(Base):
 
     quota: Mapped[Quota] = relationship(back_populates="free_places")
     block: Mapped[Block] = relationship()
+
+
+class PlaceWithdrawal(Base):
+    """Places the box office takes back from FNAC's quota (décontingentement, DECONT).
+
+    A seat (``seat_id``) or free places of a block (``block_id`` and ``places``).
+    The places stay in FNAC's quota until FNAC's ACK says the DECONT line was
+    applied; only then are they removed, in the transaction that records the ACK.
+    """
+
+    __tablename__ = "place_withdrawal"
+    __table_args__ = (
+        CheckConstraint(
+            "(seat_id IS NOT NULL AND block_id IS NULL AND places = 1)"
+            " OR (seat_id IS NULL AND block_id IS NOT NULL AND places > 0)",
+            name="seat_or_free_places",
+        ),
+        # One open request per seat, and per free-placement block, of a performance.
+        Index(
+            "uq_place_withdrawal_open_seat",
+            "performance_id",
+            "seat_id",
+            unique=True,
+            sqlite_where=text("state IN ('requested', 'sent') AND seat_id IS NOT NULL"),
+            postgresql_where=text("state IN ('requested', 'sent') AND seat_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_place_withdrawal_open_block",
+            "performance_id",
+            "block_id",
+            unique=True,
+            sqlite_where=text("state IN ('requested', 'sent') AND block_id IS NOT NULL"),
+            postgresql_where=text("state IN ('requested', 'sent') AND block_id IS NOT NULL"),
+        ),
+        Index("ix_place_withdrawal_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quota_id: Mapped[int] = mapped_column(ForeignKey("quota.id"))
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"))
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("seat.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    """A free-placement block, for free places."""
+    places: Mapped[int] = mapped_column(Integer, default=1)
+    reason: Mapped[WithdrawalReason] = mapped_column(_enum(WithdrawalReason, "withdrawal_reason"))
+    state: Mapped[WithdrawalState] = mapped_column(_enum(WithdrawalState, "withdrawal_state"))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"), index=True)
+    """The DECONT file that carries the request."""
+    line: Mapped[int | None] = mapped_column(Integer)
+    """The request's data line in that file."""
+    error_code: Mapped[str | None] = mapped_column(String(8))
+    """FNAC's code when it refused the line (E07...)."""
+    message: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    quota: Mapped[Quota] = relationship()
+    performance: Mapped[Performance] = relationship()
+    seat: Mapped[Seat | None] = relationship()
+    block: Mapped[Block | None] = relationship()
 
 
 # --------------------------------------------------------------------------- sales

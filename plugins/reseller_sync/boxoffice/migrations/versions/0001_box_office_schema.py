@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 18:18:29.957334
+Create Date: 2026-11-28 18:58:33.868669
 """
 
 from collections.abc import Sequence
@@ -603,6 +603,91 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_seat_block_id"), ["block_id"], unique=False)
 
     op.create_table(
+        "place_withdrawal",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("quota_id", sa.Integer(), nullable=False),
+        sa.Column("performance_id", sa.Integer(), nullable=False),
+        sa.Column("seat_id", sa.Integer(), nullable=True),
+        sa.Column("block_id", sa.Integer(), nullable=True),
+        sa.Column("places", sa.Integer(), nullable=False),
+        sa.Column(
+            "reason",
+            sa.Enum(
+                "requested",
+                "automatic",
+                name="withdrawal_reason",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "requested",
+                "sent",
+                "withdrawn",
+                "refused_sold",
+                "failed",
+                name="withdrawal_state",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("file_id", sa.Integer(), nullable=True),
+        sa.Column("line", sa.Integer(), nullable=True),
+        sa.Column("error_code", sa.String(length=8), nullable=True),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(seat_id IS NOT NULL AND block_id IS NULL AND places = 1) OR (seat_id IS NULL AND block_id IS NOT NULL AND places > 0)",
+            name=op.f("ck_place_withdrawal_seat_or_free_places"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["block_id"], ["block.id"], name=op.f("fk_place_withdrawal_block_id_block")
+        ),
+        sa.ForeignKeyConstraint(
+            ["file_id"],
+            ["exchange_file.id"],
+            name=op.f("fk_place_withdrawal_file_id_exchange_file"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["performance_id"],
+            ["performance.id"],
+            name=op.f("fk_place_withdrawal_performance_id_performance"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["quota_id"], ["quota.id"], name=op.f("fk_place_withdrawal_quota_id_quota")
+        ),
+        sa.ForeignKeyConstraint(
+            ["seat_id"], ["seat.id"], name=op.f("fk_place_withdrawal_seat_id_seat")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_place_withdrawal")),
+    )
+    with op.batch_alter_table("place_withdrawal", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_place_withdrawal_file_id"), ["file_id"], unique=False)
+        batch_op.create_index("ix_place_withdrawal_state", ["state"], unique=False)
+        batch_op.create_index(
+            "uq_place_withdrawal_open_block",
+            ["performance_id", "block_id"],
+            unique=True,
+            sqlite_where=sa.text("state IN ('requested', 'sent') AND block_id IS NOT NULL"),
+            postgresql_where=sa.text("state IN ('requested', 'sent') AND block_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_place_withdrawal_open_seat",
+            ["performance_id", "seat_id"],
+            unique=True,
+            sqlite_where=sa.text("state IN ('requested', 'sent') AND seat_id IS NOT NULL"),
+            postgresql_where=sa.text("state IN ('requested', 'sent') AND seat_id IS NOT NULL"),
+        )
+
+    op.create_table(
         "quota_free_places",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("quota_id", sa.Integer(), nullable=False),
@@ -774,6 +859,21 @@ def downgrade() -> None:
 
     op.drop_table("quota_seat")
     op.drop_table("quota_free_places")
+    with op.batch_alter_table("place_withdrawal", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_place_withdrawal_open_seat",
+            sqlite_where=sa.text("state IN ('requested', 'sent') AND seat_id IS NOT NULL"),
+            postgresql_where=sa.text("state IN ('requested', 'sent') AND seat_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_place_withdrawal_open_block",
+            sqlite_where=sa.text("state IN ('requested', 'sent') AND block_id IS NOT NULL"),
+            postgresql_where=sa.text("state IN ('requested', 'sent') AND block_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_place_withdrawal_state")
+        batch_op.drop_index(batch_op.f("ix_place_withdrawal_file_id"))
+
+    op.drop_table("place_withdrawal")
     with op.batch_alter_table("seat", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_seat_block_id"))
 

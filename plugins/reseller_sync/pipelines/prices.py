@@ -1,0 +1,216 @@
+"""Price verification: FNAC's prices, as its sales show them, against the box office's.
+
+For each performance, seat category and tariff of the products live at FNAC
+(or of the products given), the price of FNAC's latest sale (ticket of the
+FNAC interface, test tickets aside) is compared with the box-office price.
+The ticket price is recorded commission included or not as the settings say
+(``prices.includes_commission``), the same basis as the box-office price.
+Past performances are left out: their prices no longer matter. A difference,
+or a sale at a combination the box office does not price, is a finding for an
+external alert; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
+from reseller_sync.boxoffice.models import (
+    Currency,
+    OnboardingState,
+    Order,
+    Performance,
+    Price,
+    Product,
+    ResellerProduct,
+    SeatCategory,
+    Tariff,
+    Ticket,
+)
+from reseller_sync.config.settings import FnacSettings
+from reseller_sync.domain.errors import Problem
+
+KEY = ["performance_id", "category_id", "tariff_id"]
+
+
+@dataclass(frozen=True)
+class PriceFinding:
+    """FNAC's latest price for a performance, category and tariff, when it is not ours."""
+
+    product: str
+    performance: str
+    category: str
+    tariff: str
+    fnac_price: int
+    commission: int
+    currency: str
+    box_office_price: int | None
+    """None when the box office has no price for this combination."""
+    box_office_currency: str | None
+    tickets: int
+    """FNAC tickets sold at this price."""
+    last_sold_at: dt.datetime
+
+    def to_problem(self, includes_commission: bool) -> Problem:
+        basis = "commission included" if includes_commission else "commission excluded"
+        ours = (
+            "no box-office price"
+            if self.box_office_price is None
+            else f"box office {self.box_office_price} {self.box_office_currency}"
+        )
+        return Problem(
+            f"{self.product} {self.performance}, category {self.category}, tariff {self.tariff}: "
+            f"FNAC {self.fnac_price} {self.currency} (commission {self.commission}, {basis}), "
+            f"{ours}; {self.tickets} ticket(s), last sold {self.last_sold_at:%Y-%m-%d %H:%M}",
+            value=str(self.fnac_price),
+        )
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    products: tuple[str, ...]
+    compared: int
+    """Performance × category × tariff combinations sold at FNAC and compared."""
+    findings: tuple[PriceFinding, ...] = ()
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "products": list(self.products),
+            "compared": self.compared,
+            "differences": len(self.findings),
+        }
+
+
+def live_products(session: Session, settings: FnacSettings) -> tuple[str, ...]:
+    """The products of the settings that are live at FNAC."""
+    return tuple(
+        sorted(
+            session.scalars(
+                select(Product.code)
+                .join(ResellerProduct, ResellerProduct.product_id == Product.id)
+                .where(
+                    ResellerProduct.reseller_code == FNAC_RESELLER_CODE,
+                    ResellerProduct.state == OnboardingState.LIVE,
+                    Product.code.in_(settings.product_codes),
+                )
+            )
+        )
+    )
+
+
+def verify_prices(
+    session: Session,
+    settings: FnacSettings,
+    today: dt.date,
+    products: Sequence[str] | None = None,
+) -> PriceCheck:
+    """Compare FNAC's latest sale price with the box office's, per performance, category and
+    tariff, for ``products`` (default: the live products) on performances not past ``today``."""
+    codes = tuple(products) if products is not None else live_products(session, settings)
+    sales = _latest_sales(session, codes, today)
+    if sales.empty:
+        return PriceCheck(codes, 0)
+    prices = pd.DataFrame(
+        session.execute(
+            select(
+                Price.performance_id,
+                Price.category_id,
+                Price.tariff_id,
+                Price.amount,
+                Price.currency,
+            ).where(Price.performance_id.in_([int(p) for p in sales["performance_id"].unique()]))
+        ).all(),
+        columns=[*KEY, "box_office_price", "box_office_currency"],
+    )
+    prices["box_office_currency"] = prices["box_office_currency"].map(lambda c: Currency(c).value)
+    compared = sales.merge(prices, on=KEY, how="left")
+    differs = (
+        compared["box_office_price"].isna()
+        | (compared["box_office_price"] != compared["price"])
+        | (compared["box_office_currency"] != compared["currency"])
+    )
+    findings = tuple(
+        PriceFinding(
+            product=row.product,
+            performance=row.performance,
+            category=row.category,
+            tariff=row.tariff,
+            fnac_price=int(row.price),
+            commission=int(row.commission),
+            currency=row.currency,
+            box_office_price=None if pd.isna(row.box_office_price) else int(row.box_office_price),
+            box_office_currency=None
+            if pd.isna(row.box_office_currency)
+            else str(row.box_office_currency),
+            tickets=int(row.tickets),
+            last_sold_at=row.sold_at,
+        )
+        for row in compared[differs].itertuples(index=False)
+    )
+    return PriceCheck(codes, len(compared), findings)
+
+
+def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> pd.DataFrame:
+    """Per performance, category and tariff: FNAC's latest sale price and its ticket count."""
+    rows = session.execute(
+        select(
+            Ticket.performance_id,
+            Ticket.category_id,
+            Ticket.tariff_id,
+            Product.code,
+            Performance.code,
+            Performance.starts_at,
+            Performance.valid_until,
+            SeatCategory.code,
+            Tariff.code,
+            Ticket.price,
+            Ticket.commission,
+            Ticket.currency,
+            Order.sold_at,
+            Ticket.id,
+        )
+        .join(Order, Order.id == Ticket.order_id)
+        .join(Performance, Performance.id == Ticket.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(SeatCategory, SeatCategory.id == Ticket.category_id)
+        .join(Tariff, Tariff.id == Ticket.tariff_id)
+        .where(
+            Product.code.in_(list(products)),
+            Ticket.reseller_code == FNAC_RESELLER_CODE,
+            Ticket.is_test.is_(False),
+        )
+    ).all()
+    sales = pd.DataFrame(
+        [tuple(row) for row in rows],
+        columns=[
+            *KEY,
+            "product",
+            "performance",
+            "starts_at",
+            "valid_until",
+            "category",
+            "tariff",
+            "price",
+            "commission",
+            "currency",
+            "sold_at",
+            "ticket_id",
+        ],
+    )
+    if sales.empty:
+        return sales
+    sales["currency"] = sales["currency"].map(lambda c: Currency(c).value)
+    starts = pd.to_datetime(sales["starts_at"])
+    until = pd.to_datetime(sales["valid_until"])
+    day = pd.Timestamp(today)
+    upcoming = (starts.isna() | (starts >= day)) & (until.isna() | (until >= day))
+    sales = sales[upcoming.astype(bool)].sort_values(["sold_at", "ticket_id"])
+    latest = sales.drop_duplicates(KEY, keep="last")
+    counts = sales.groupby([*KEY, "price"]).size().rename("tickets").reset_index()
+    return latest.merge(counts, on=[*KEY, "price"], how="left")

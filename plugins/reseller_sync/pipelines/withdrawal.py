@@ -1,0 +1,828 @@
+"""Taking places back from FNAC's quota: décontingentement (DECONT, spec 8.3).
+
+The box office asks places back in two ways:
+
+- a person, with :func:`request_withdrawal` (seats, or free places of a
+  free-placement block, of one performance);
+- the nightly run, with :func:`plan_automatic_withdrawals`: every unsold FNAC
+  place of a performance that starts within
+  ``nightly.withdraw_unsold_days_before_performance`` days.
+
+Each request is a :class:`~reseller_sync.boxoffice.models.PlaceWithdrawal`,
+``requested``. :func:`send_withdrawals` writes every request in one DECONT
+file (the PLACES columns, in FNAC's codes through the same mapping as PLACES)
+and journals it in the transaction that marks the requests ``sent`` with
+their line; the upload follows, and a crash in between leaves a ``prepared``
+file that the next run uploads first. Nothing is ever sent twice.
+
+FNAC's ACK decides line by line (:func:`record_withdrawal_ack`, in the
+transaction that records the ACK): a line applied takes the places out of
+FNAC's quota (the quota seat removed, the free places reduced); ``E07`` means
+FNAC sold the place: it stays FNAC's (``refused_sold``, reported, not an
+error); ``E99`` puts the request back to ``requested`` for the next file; any
+other code marks it ``failed`` and is an error of its category. Until the ACK,
+the places are FNAC's and the box office must not sell them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, aliased
+
+from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
+from reseller_sync.boxoffice.models import (
+    Block,
+    Direction,
+    ExchangeFile,
+    FileState,
+    Order,
+    Performance,
+    PlaceWithdrawal,
+    Product,
+    Quota,
+    QuotaFreePlaces,
+    QuotaSeat,
+    ResellerProduct,
+    SalesChannel,
+    Seat,
+    SeatCategory,
+    Ticket,
+    TicketState,
+    Venue,
+    WithdrawalReason,
+    WithdrawalState,
+    Zone,
+)
+from reseller_sync.config.settings import FnacSettings
+from reseller_sync.domain.errors import ExternalError, Problem, SyncError
+from reseller_sync.domain.products import SEATED_KINDS
+from reseller_sync.exchange import journal
+from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.writer import write_file
+from reseller_sync.mappings.repository import MappingRepository
+from reseller_sync.pipelines.acks import AckOutcome, RefusedLine, Verdict, await_ack
+from reseller_sync.pipelines.fnac_product import load_fnac_product, performance_label
+from reseller_sync.pipelines.outbound import (
+    SessionSource,
+    check_folders,
+    complete_prepared,
+    session_factory,
+)
+from reseller_sync.pipelines.places import PLACES_COLUMNS, _mapped
+from reseller_sync.pipelines.reconciliation import PLACES_GIVEN
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (WithdrawalState.REQUESTED, WithdrawalState.SENT)
+SOLD_CODE = "E07"
+
+
+class SeatRef(NamedTuple):
+    """A seat in the organiser's words."""
+
+    zone: str
+    block: str
+    row: str
+    number: str
+
+
+class FreePlacesRef(NamedTuple):
+    """Places of a free-placement block."""
+
+    zone: str
+    block: str
+    places: int
+
+
+class WithdrawalRequestError(ValueError):
+    """Places that cannot be asked back, each with the reason."""
+
+    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join([message, *(f"  {problem}" for problem in problems)]))
+        self.problems = tuple(problems)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def request_withdrawal(
+    session: Session,
+    settings: FnacSettings,
+    product_code: str,
+    performance_code: str,
+    *,
+    seats: Iterable[SeatRef | tuple[str, str, str, str]] = (),
+    free_places: Iterable[FreePlacesRef | tuple[str, str, int]] = (),
+    reason: WithdrawalReason = WithdrawalReason.REQUESTED,
+) -> list[PlaceWithdrawal]:
+    """Ask FNAC to give back seats and free places of one performance (sent by the next run).
+
+    Every place must be in FNAC's quota and unsold in the box office. A seat
+    already asked back is not asked twice; free places asked back again add up
+    while not sent yet. Raises :class:`WithdrawalRequestError` naming every
+    place that cannot be asked back, having changed nothing. Runs in the
+    caller's transaction::
+
+        with session_scope() as session:
+            request_withdrawal(session, load_settings(), "EVT-LUMEN", "S1",
+                               seats=[("PARTERRE", "P2", "1", "3")],
+                               free_places=[("FOSSE", "FOSSE", 20)])
+    """
+    quota, configuration_id = _quota(session, settings, product_code, performance_code)
+    performance_id = quota.performance_id
+    wanted_seats = [SeatRef(*seat) for seat in seats]
+    wanted_free = [FreePlacesRef(*places) for places in free_places]
+    problems: list[Problem] = []
+    created: list[PlaceWithdrawal] = []
+    if wanted_seats:
+        found = _seat_ids(session, configuration_id, wanted_seats)
+        held = set(session.scalars(select(QuotaSeat.seat_id).where(QuotaSeat.quota_id == quota.id)))
+        sold = _sold_seats(session, performance_id)
+        open_requests = _open_by(session, performance_id, PlaceWithdrawal.seat_id)
+        for seat in wanted_seats:
+            seat_id = found.get(seat)
+            where = f"zone {seat.zone}, block {seat.block}, row {seat.row}, seat {seat.number}"
+            if seat_id is None:
+                problems.append(Problem("no such seat in the product's configuration", value=where))
+            elif seat_id not in held:
+                problems.append(Problem("this seat is not in FNAC's quota", value=where))
+            elif seat_id in sold:
+                problems.append(Problem("this seat is sold: it cannot be taken back", value=where))
+            elif seat_id in open_requests:
+                created.append(open_requests[seat_id])
+            else:
+                created.append(
+                    PlaceWithdrawal(
+                        quota_id=quota.id,
+                        performance_id=performance_id,
+                        seat_id=seat_id,
+                        places=1,
+                        reason=reason,
+                        state=WithdrawalState.REQUESTED,
+                    )
+                )
+    for wanted in wanted_free:
+        withdrawal, problem = _free_request(session, quota, configuration_id, wanted, reason)
+        if problem is not None:
+            problems.append(problem)
+        elif withdrawal is not None:
+            created.append(withdrawal)
+    if problems:
+        raise WithdrawalRequestError(
+            f"{len(problems)} place(s) of {product_code} {performance_code} cannot be asked "
+            "back from FNAC",
+            problems,
+        )
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+def plan_automatic_withdrawals(
+    session: Session, settings: FnacSettings, now: dt.datetime
+) -> list[PlaceWithdrawal]:
+    """Request every unsold FNAC place of a performance starting within the configured days.
+
+    Nothing when ``nightly.withdraw_unsold_days_before_performance`` is null.
+    A place FNAC answered as sold (E07) is not asked again.
+    """
+    days = settings.nightly.withdraw_unsold_days_before_performance
+    if days is None:
+        return []
+    horizon = now + dt.timedelta(days=days)
+    created: list[PlaceWithdrawal] = []
+    for quota, starts_at, timezone in _quotas_of_products_at_fnac(session, settings):
+        start = starts_at.replace(tzinfo=ZoneInfo(timezone))
+        if not now < start <= horizon:
+            continue
+        performance_id = quota.performance_id
+        sold = _sold_seats(session, performance_id)
+        taken = set(_open_by(session, performance_id, PlaceWithdrawal.seat_id))
+        refused = _refused_sold(session, performance_id, PlaceWithdrawal.seat_id)
+        for seat_id in session.scalars(
+            select(QuotaSeat.seat_id).where(QuotaSeat.quota_id == quota.id).order_by(QuotaSeat.id)
+        ):
+            if seat_id in sold or seat_id in taken or seat_id in refused:
+                continue
+            created.append(
+                PlaceWithdrawal(
+                    quota_id=quota.id,
+                    performance_id=performance_id,
+                    seat_id=seat_id,
+                    places=1,
+                    reason=WithdrawalReason.AUTOMATIC,
+                    state=WithdrawalState.REQUESTED,
+                )
+            )
+        refused_blocks = _refused_sold(session, performance_id, PlaceWithdrawal.block_id)
+        for free in session.scalars(
+            select(QuotaFreePlaces).where(QuotaFreePlaces.quota_id == quota.id)
+        ):
+            if free.block_id in refused_blocks:
+                continue
+            left = _free_left(session, quota, free)
+            if left > 0:
+                open_request = _open_by(session, performance_id, PlaceWithdrawal.block_id).get(
+                    free.block_id
+                )
+                if open_request is not None and open_request.state is WithdrawalState.REQUESTED:
+                    open_request.places += left
+                elif open_request is None:
+                    created.append(
+                        PlaceWithdrawal(
+                            quota_id=quota.id,
+                            performance_id=performance_id,
+                            block_id=free.block_id,
+                            places=left,
+                            reason=WithdrawalReason.AUTOMATIC,
+                            state=WithdrawalState.REQUESTED,
+                        )
+                    )
+    session.add_all(created)
+    session.flush()
+    if created:
+        log.info("Asked back %d unsold FNAC place(s) within %d day(s)", len(created), days)
+    return created
+
+
+# --------------------------------------------------------------------------- the DECONT file
+
+
+@dataclass(frozen=True)
+class DecontBuild:
+    records: pd.DataFrame
+    """The DECONT data lines (:data:`~reseller_sync.pipelines.places.PLACES_COLUMNS`)."""
+    withdrawal_ids: tuple[int, ...]
+    """The request of each line, in line order (line 1 first)."""
+
+
+def build_decont(
+    session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    withdrawal_ids: Sequence[int],
+) -> DecontBuild:
+    """The DECONT lines of the requests, product by product, in FNAC's codes (as PLACES).
+
+    Raises MappingError naming every value without its FNAC code.
+    """
+    rows = _request_lines(session, withdrawal_ids)
+    records, order = [], []
+    for product_code, lines in rows.groupby("product", sort=True):
+        product = session.scalar(select(Product).where(Product.code == product_code))
+        assert product is not None
+        assert product.configuration is not None
+        fnac = load_fnac_product(session, settings, product)
+        lines = lines.sort_values(["date_seance", "free", "id"])
+        records.append(
+            _mapped(
+                lines.reset_index(drop=True),
+                fnac,
+                product.configuration.code,
+                repository.for_product(str(product_code)),
+            )
+        )
+        order.extend(int(i) for i in lines["id"])
+    if not records:
+        return DecontBuild(pd.DataFrame(columns=PLACES_COLUMNS), ())
+    return DecontBuild(pd.concat(records, ignore_index=True), tuple(order))
+
+
+@dataclass(frozen=True)
+class WithdrawalSend:
+    """What a run sent, and which DECONT files still await FNAC's ACK."""
+
+    sent: str | None = None
+    """The DECONT file sent now, if any."""
+    lines: int = 0
+    automatic: int = 0
+    """Requests the run added for unsold places close to their performance."""
+    completed: tuple[str, ...] = ()
+    """DECONT files left prepared by a crash, uploaded now."""
+    awaiting: tuple[str, ...] = ()
+    """Every DECONT sent whose ACK is not recorded yet, this one included."""
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "sent": self.sent,
+            "lines": self.lines,
+            "automatic": self.automatic,
+            "completed": list(self.completed),
+            "awaiting": list(self.awaiting),
+        }
+
+
+def send_withdrawals(
+    sessions: SessionSource,
+    transport: SftpTransport,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    *,
+    now: dt.datetime | None = None,
+    automatic: bool = True,
+) -> WithdrawalSend:
+    """Send every request in one DECONT file, once; ``automatic`` plans the unsold places first."""
+    now = now or dt.datetime.now(dt.UTC)
+    factory = session_factory(sessions)
+    check_folders(transport, settings)
+    completed = complete_prepared(factory, transport, FileType.DECONT)
+    prepared: tuple[int, str, bytes, int] | None = None
+    planned = 0
+    with factory.begin() as session:
+        if automatic:
+            planned = len(plan_automatic_withdrawals(session, settings, now))
+        requested = list(
+            session.scalars(
+                select(PlaceWithdrawal.id)
+                .where(PlaceWithdrawal.state == WithdrawalState.REQUESTED)
+                .order_by(PlaceWithdrawal.id)
+            )
+        )
+        if requested:
+            decont = build_decont(session, settings, repository, requested)
+            sequence = journal.next_outbound_sequence(session, FNAC_RESELLER_CODE, FileType.DECONT)
+            name, data = write_file(
+                FileType.DECONT, settings.manager_code, sequence, decont.records, created=now
+            )
+            entry = journal.prepare_outbound(
+                session,
+                FNAC_RESELLER_CODE,
+                FileName.parse(name),
+                data,
+                line_count=len(decont.records),
+            )
+            for line, withdrawal_id in enumerate(decont.withdrawal_ids, start=1):
+                withdrawal = session.get_one(PlaceWithdrawal, withdrawal_id)
+                withdrawal.state = WithdrawalState.SENT
+                withdrawal.file_id = entry.id
+                withdrawal.line = line
+                withdrawal.sent_at = now
+            prepared = (entry.id, name, data, len(decont.records))
+    if prepared is not None:
+        file_id, name, data, _ = prepared
+        transport.upload(name, data)
+        with factory.begin() as session:
+            journal.mark_sent(session, file_id)
+        log.info("Sent %s: %d place line(s) asked back", name, prepared[3])
+    with factory() as session:
+        awaiting = awaiting_decont(session)
+    return WithdrawalSend(
+        sent=prepared[1] if prepared else None,
+        lines=prepared[3] if prepared else 0,
+        automatic=planned,
+        completed=tuple(completed),
+        awaiting=awaiting,
+    )
+
+
+def awaiting_decont(session: Session) -> tuple[str, ...]:
+    """DECONT files sent whose ACK is not recorded yet, in sequence order."""
+    return tuple(
+        session.scalars(
+            select(ExchangeFile.name)
+            .where(
+                ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+                ExchangeFile.direction == Direction.OUTBOUND,
+                ExchangeFile.file_type == FileType.DECONT.value,
+                ExchangeFile.state == FileState.SENT,
+            )
+            .order_by(ExchangeFile.sequence)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- FNAC's answer
+
+
+@dataclass(frozen=True)
+class WithdrawalAnswer:
+    """What FNAC's ACK of one DECONT did to the requests it carried."""
+
+    file_name: str
+    withdrawn: int = 0
+    """Requests applied: their places left FNAC's quota."""
+    sold: tuple[Problem, ...] = ()
+    """Places FNAC sold (E07): they stay FNAC's."""
+    failed: tuple[Problem, ...] = ()
+    """Places refused for another reason: a person acts."""
+    again: int = 0
+    """Requests FNAC failed on (E99): they go out in the next DECONT."""
+    error: SyncError | None = field(default=None, compare=False)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "file": self.file_name,
+            "withdrawn": self.withdrawn,
+            "sold": [str(problem) for problem in self.sold],
+            "failed": [str(problem) for problem in self.failed],
+            "sent_again_next_run": self.again,
+        }
+
+
+def record_withdrawal_ack(
+    session: Session, transport: SftpTransport, settings: FnacSettings, file_name: str
+) -> WithdrawalAnswer | None:
+    """FNAC's ACK of a DECONT, applied to its requests in the caller's transaction.
+
+    None while FNAC has not answered. Asked again once applied, it returns the
+    same answer and changes nothing.
+    """
+    outcome = await_ack(session, transport, settings, file_name)
+    if outcome is None:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    file_id = session.scalar(
+        select(ExchangeFile.id).where(
+            ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+            ExchangeFile.direction == Direction.OUTBOUND,
+            ExchangeFile.name == file_name,
+        )
+    )
+    for withdrawal in session.scalars(
+        select(PlaceWithdrawal).where(
+            PlaceWithdrawal.file_id == file_id, PlaceWithdrawal.state == WithdrawalState.SENT
+        )
+    ):
+        _apply_answer(session, withdrawal, _refusal_of(outcome, withdrawal.line), now)
+    session.flush()
+    return withdrawal_answer(session, outcome, file_id)
+
+
+def withdrawal_answer(
+    session: Session, outcome: AckOutcome, file_id: int | None
+) -> WithdrawalAnswer:
+    """The requests of a DECONT as FNAC's ACK left them, described for a person."""
+    rows = session.scalars(
+        select(PlaceWithdrawal)
+        .where(PlaceWithdrawal.file_id == file_id)
+        .order_by(PlaceWithdrawal.line)
+    ).all()
+    described = _described(session, [row.id for row in rows])
+
+    def problems(state: WithdrawalState) -> tuple[Problem, ...]:
+        return tuple(
+            Problem(
+                f"{row.error_code} {row.message or ''}".strip(),
+                file=outcome.sent_file,
+                line=row.line,
+                value=described.get(row.id),
+            )
+            for row in rows
+            if row.state is state
+        )
+
+    again = sum(1 for line in outcome.refused if line.verdict is Verdict.TEMPORARY)
+    return WithdrawalAnswer(
+        file_name=outcome.sent_file,
+        withdrawn=sum(1 for row in rows if row.state is WithdrawalState.WITHDRAWN),
+        sold=problems(WithdrawalState.REFUSED_SOLD),
+        failed=problems(WithdrawalState.FAILED),
+        again=again,
+        error=_error(outcome),
+    )
+
+
+def _error(outcome: AckOutcome) -> SyncError | None:
+    """The error to raise: the ACK's own, except FNAC's failure (E99), which the next run
+    sends again by itself (the requests went back to ``requested``)."""
+    error = outcome.error()
+    if error is None or not error.temporary:
+        return error
+    return ExternalError(
+        error.message,
+        problems=error.problems,
+        file=error.file,
+        action="FNAC failed on its side (E99): the places go out again in the next run's "
+        "DECONT. If it keeps failing, contact FNAC with the file name.",
+    )
+
+
+def _refusal_of(outcome: AckOutcome, line: int | None) -> RefusedLine | None:
+    for refused in outcome.refused:
+        if refused.line == line and line:
+            return refused
+    if outcome.whole_file_refused:
+        return next((refused for refused in outcome.refused if refused.line == 0), None)
+    return None
+
+
+def _apply_answer(
+    session: Session, withdrawal: PlaceWithdrawal, refusal: RefusedLine | None, now: dt.datetime
+) -> None:
+    withdrawal.answered_at = now
+    if refusal is not None:
+        withdrawal.error_code = refusal.code
+        withdrawal.message = refusal.message or refusal.meaning
+    if refusal is None or refusal.verdict is Verdict.FINE:
+        withdrawal.state = WithdrawalState.WITHDRAWN
+        _give_back(session, withdrawal)
+    elif refusal.code == SOLD_CODE:
+        withdrawal.state = WithdrawalState.REFUSED_SOLD
+    elif refusal.verdict is Verdict.TEMPORARY:
+        withdrawal.state = WithdrawalState.REQUESTED
+        withdrawal.file_id = None
+        withdrawal.line = None
+        withdrawal.answered_at = None
+    else:
+        withdrawal.state = WithdrawalState.FAILED
+
+
+def _give_back(session: Session, withdrawal: PlaceWithdrawal) -> None:
+    """The places leave FNAC's quota."""
+    if withdrawal.seat_id is not None:
+        session.execute(
+            delete(QuotaSeat).where(
+                QuotaSeat.quota_id == withdrawal.quota_id,
+                QuotaSeat.seat_id == withdrawal.seat_id,
+            )
+        )
+        return
+    free = session.scalar(
+        select(QuotaFreePlaces).where(
+            QuotaFreePlaces.quota_id == withdrawal.quota_id,
+            QuotaFreePlaces.block_id == withdrawal.block_id,
+        )
+    )
+    if free is not None:
+        free.places = max(0, free.places - withdrawal.places)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _quota(
+    session: Session, settings: FnacSettings, product_code: str, performance_code: str
+) -> tuple[Quota, int]:
+    """FNAC's quota on the performance, and the product's configuration id."""
+    row = session.execute(
+        select(Quota, Product.kind, Product.configuration_id)
+        .join(Performance, Performance.id == Quota.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
+        .where(
+            Product.code == product_code,
+            Performance.code == performance_code,
+            SalesChannel.code == settings.boxoffice.channel,
+            Quota.code == settings.boxoffice.quota,
+        )
+    ).first()
+    where = f"{product_code} {performance_code}"
+    if row is None:
+        raise WithdrawalRequestError(
+            f"FNAC holds no quota on {where}", [Problem("no FNAC quota", value=where)]
+        )
+    quota, kind, configuration_id = row
+    if kind not in SEATED_KINDS or configuration_id is None:
+        raise WithdrawalRequestError(
+            f"{product_code} is a pass: it has no places to take back (its quota is the sale "
+            "sheet's contingent)",
+            [Problem("a pass has no places", value=where)],
+        )
+    return quota, configuration_id
+
+
+def _seat_ids(session: Session, configuration_id: int, seats: list[SeatRef]) -> dict[SeatRef, int]:
+    rows = session.execute(
+        select(Zone.code, Block.code, Seat.row, Seat.number, Seat.id)
+        .join(Block, Block.id == Seat.block_id)
+        .join(Zone, Zone.id == Block.zone_id)
+        .where(
+            Zone.configuration_id == configuration_id,
+            Block.code.in_({seat.block for seat in seats}),
+        )
+    )
+    return {
+        SeatRef(zone, block, row, number): seat_id for zone, block, row, number, seat_id in rows
+    }
+
+
+def _sold_seats(session: Session, performance_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(Ticket.seat_id).where(
+                Ticket.performance_id == performance_id,
+                Ticket.state == TicketState.VALID,
+                Ticket.seat_id.is_not(None),
+            )
+        )
+    )
+
+
+def _open_by(session: Session, performance_id: int, column) -> dict[int, PlaceWithdrawal]:  # type: ignore[no-untyped-def]
+    """Open requests of the performance, by seat or by block."""
+    return {
+        getattr(row, column.key): row
+        for row in session.scalars(
+            select(PlaceWithdrawal).where(
+                PlaceWithdrawal.performance_id == performance_id,
+                PlaceWithdrawal.state.in_(OPEN_STATES),
+                column.is_not(None),
+            )
+        )
+    }
+
+
+def _refused_sold(session: Session, performance_id: int, column) -> set[int]:  # type: ignore[no-untyped-def]
+    return set(
+        session.scalars(
+            select(column).where(
+                PlaceWithdrawal.performance_id == performance_id,
+                PlaceWithdrawal.state == WithdrawalState.REFUSED_SOLD,
+                column.is_not(None),
+            )
+        )
+    )
+
+
+def _free_left(session: Session, quota: Quota, free: QuotaFreePlaces) -> int:
+    """Free places of FNAC's quota in the block, neither sold nor being taken back."""
+    sold = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .join(Order, Order.id == Ticket.order_id)
+        .where(
+            Ticket.performance_id == quota.performance_id,
+            Ticket.block_id == free.block_id,
+            Ticket.state == TicketState.VALID,
+            Order.channel_id == quota.channel_id,
+        )
+    )
+    asked = session.scalar(
+        select(func.coalesce(func.sum(PlaceWithdrawal.places), 0)).where(
+            PlaceWithdrawal.quota_id == quota.id,
+            PlaceWithdrawal.block_id == free.block_id,
+            PlaceWithdrawal.state.in_(OPEN_STATES),
+        )
+    )
+    return free.places - (sold or 0) - (asked or 0)
+
+
+def _free_request(
+    session: Session,
+    quota: Quota,
+    configuration_id: int,
+    wanted: FreePlacesRef,
+    reason: WithdrawalReason,
+) -> tuple[PlaceWithdrawal | None, Problem | None]:
+    where = f"zone {wanted.zone}, block {wanted.block}, {wanted.places} place(s)"
+    block = session.scalar(
+        select(Block)
+        .join(Zone, Zone.id == Block.zone_id)
+        .where(
+            Zone.configuration_id == configuration_id,
+            Zone.code == wanted.zone,
+            Block.code == wanted.block,
+        )
+    )
+    if block is None or not block.free_placement:
+        return None, Problem("no such free-placement block in the configuration", value=where)
+    free = session.scalar(
+        select(QuotaFreePlaces).where(
+            QuotaFreePlaces.quota_id == quota.id, QuotaFreePlaces.block_id == block.id
+        )
+    )
+    if wanted.places < 1:
+        return None, Problem("ask back at least one place", value=where)
+    left = _free_left(session, quota, free) if free is not None else 0
+    if wanted.places > left:
+        return None, Problem(f"FNAC's quota has {left} unsold place(s) left here", value=where)
+    open_request = _open_by(session, quota.performance_id, PlaceWithdrawal.block_id).get(block.id)
+    if open_request is not None and open_request.state is WithdrawalState.SENT:
+        return None, Problem(
+            "places of this block are being taken back already: ask again once FNAC has answered",
+            value=where,
+        )
+    if open_request is not None:
+        open_request.places += wanted.places
+        return open_request, None
+    return (
+        PlaceWithdrawal(
+            quota_id=quota.id,
+            performance_id=quota.performance_id,
+            block_id=block.id,
+            places=wanted.places,
+            reason=reason,
+            state=WithdrawalState.REQUESTED,
+        ),
+        None,
+    )
+
+
+def _quotas_of_products_at_fnac(
+    session: Session, settings: FnacSettings
+) -> list[tuple[Quota, dt.datetime, str]]:
+    """FNAC's quotas on dated performances of the seated products whose places FNAC holds."""
+    rows = session.execute(
+        select(Quota, Performance.starts_at, Product.venue_id)
+        .join(Performance, Performance.id == Quota.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(ResellerProduct, ResellerProduct.product_id == Product.id)
+        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
+        .where(
+            ResellerProduct.reseller_code == FNAC_RESELLER_CODE,
+            ResellerProduct.state.in_(PLACES_GIVEN),
+            Product.code.in_(settings.product_codes),
+            Product.kind.in_(SEATED_KINDS),
+            Performance.starts_at.is_not(None),
+            SalesChannel.code == settings.boxoffice.channel,
+            Quota.code == settings.boxoffice.quota,
+        )
+        .order_by(Performance.starts_at, Quota.id)
+    ).all()
+    zones = {
+        venue_id: timezone
+        for venue_id, timezone in session.execute(select(Venue.id, Venue.timezone))
+    }
+    return [
+        (quota, starts_at, zones.get(venue_id) or settings.boxoffice.venue_timezone)
+        for quota, starts_at, venue_id in rows
+    ]
+
+
+def _request_lines(session: Session, withdrawal_ids: Sequence[int]) -> pd.DataFrame:
+    """One row per request, in the organiser's words, as places.py maps them."""
+    seat_block = aliased(Block)
+    category = aliased(SeatCategory)
+    rows = session.execute(
+        select(
+            PlaceWithdrawal.id,
+            Product.code,
+            PlaceWithdrawal.performance_id,
+            Performance.starts_at,
+            Quota.code,
+            Zone.code,
+            seat_block.code,
+            Seat.row,
+            Seat.number,
+            category.code,
+            PlaceWithdrawal.places,
+        )
+        .join(Performance, Performance.id == PlaceWithdrawal.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(Quota, Quota.id == PlaceWithdrawal.quota_id)
+        .outerjoin(Seat, Seat.id == PlaceWithdrawal.seat_id)
+        .join(seat_block, seat_block.id == func.coalesce(Seat.block_id, PlaceWithdrawal.block_id))
+        .join(Zone, Zone.id == seat_block.zone_id)
+        .join(category, category.id == func.coalesce(Seat.category_id, seat_block.category_id))
+        .where(PlaceWithdrawal.id.in_(list(withdrawal_ids)))
+    ).all()
+    lines = pd.DataFrame(
+        [tuple(row) for row in rows],
+        columns=[
+            "id",
+            "product",
+            "performance_id",
+            "date_seance",
+            "quota_code",
+            "zone",
+            "block",
+            "rang",
+            "place",
+            "category",
+            "quantite",
+        ],
+    )
+    lines["date_seance"] = pd.to_datetime(lines["date_seance"]).astype("datetime64[us]")
+    lines["free"] = lines["rang"].isna()
+    return lines.astype({"quantite": "int64", "zone": "str", "block": "str", "category": "str"})
+
+
+def _described(session: Session, withdrawal_ids: list[int]) -> dict[int, str]:
+    """Each request's place as a person reads it: product, performance, block, seat."""
+    if not withdrawal_ids:
+        return {}
+    seat_block = aliased(Block)
+    rows = session.execute(
+        select(
+            PlaceWithdrawal.id,
+            Product.code,
+            Performance,
+            Zone.code,
+            seat_block.code,
+            Seat.row,
+            Seat.number,
+            PlaceWithdrawal.places,
+        )
+        .join(Performance, Performance.id == PlaceWithdrawal.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .outerjoin(Seat, Seat.id == PlaceWithdrawal.seat_id)
+        .join(seat_block, seat_block.id == func.coalesce(Seat.block_id, PlaceWithdrawal.block_id))
+        .join(Zone, Zone.id == seat_block.zone_id)
+        .where(PlaceWithdrawal.id.in_(withdrawal_ids))
+    )
+    described = {}
+    for withdrawal_id, product, performance, zone, block, row, number, places in rows:
+        spot = f"row {row}, seat {number}" if row is not None else f"{places} free place(s)"
+        described[withdrawal_id] = (
+            f"{product} {performance_label(performance)}: zone {zone}, block {block}, {spot}"
+        )
+    return described
