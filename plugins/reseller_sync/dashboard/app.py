@@ -1,0 +1,203 @@
+"""The FNAC dashboard as a FastAPI app, mounted by the Airflow plugin under ``/fnac``.
+
+Pages (HTML, server-rendered, no script):
+
+- ``/``: products and their onboarding, freshness of each stream of files,
+  today's sales with charts, the latest alerts;
+- ``/journal``: the exchange journal, newest first, filtered and searched;
+- ``/journal/{id}``: one file with its line-level errors (never its bytes);
+- ``/sales?day=YYYY-MM-DD``: the sales of a day;
+- ``/api/sales?day=YYYY-MM-DD``: the same as JSON.
+
+Every route but the nav icon requires an Airflow UI login (see
+:mod:`reseller_sync.dashboard.auth`): a browser without one is sent to the
+login page, any other client gets 401.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from reseller_sync.boxoffice.db import session_scope
+from reseller_sync.boxoffice.models import Direction, FileState
+from reseller_sync.config.settings import FnacSettings, load_settings
+from reseller_sync.dashboard import queries
+from reseller_sync.dashboard.auth import AirflowUiUser, NotLoggedInError
+from reseller_sync.dashboard.views import render, sales_charts
+
+URL_PREFIX = "/fnac"
+_Choice = TypeVar("_Choice", bound=StrEnum)
+ALERTS_SHOWN = 20
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#3b6ea5"'
+    ' stroke-width="2"><rect x="3" y="12" width="4" height="9"/><rect x="10" y="7" width="4"'
+    ' height="14"/><rect x="17" y="3" width="4" height="18"/></svg>'
+)
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    *,
+    sessions: SessionFactory = session_scope,
+    settings: Callable[[], FnacSettings] = load_settings,
+    now: Callable[[], dt.datetime] = _utcnow,
+    user: AirflowUiUser | None = None,
+) -> FastAPI:
+    """The dashboard app. ``sessions`` opens the box office, ``settings`` reads the FNAC
+    settings (on each request, so an edit shows at once), ``user`` guards every page."""
+    guard = user or AirflowUiUser()
+    app = FastAPI(
+        title="FNAC dashboard",
+        description="The FNAC interface of the box office, inside the Airflow UI.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    pages = APIRouter(dependencies=[Depends(guard)])
+
+    @app.exception_handler(NotLoggedInError)
+    async def _to_login(request: Request, _error: NotLoggedInError) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse(guard.login_url(str(request.url)), status_code=303)
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+
+    def page(request: Request, template: str, **values: Any) -> HTMLResponse:
+        base = request.scope.get("root_path", "")
+        airflow_base = base.removesuffix(URL_PREFIX)
+        return HTMLResponse(
+            render(f"dashboard/{template}", base=base, airflow_base=airflow_base, **values),
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @pages.get("/", response_class=HTMLResponse, name="overview")
+    def overview(request: Request) -> HTMLResponse:
+        fnac = settings()
+        moment = now()
+        today = queries.organiser_today(fnac, moment)
+        with sessions() as session:
+            onboarding = queries.onboarding_overview(session, fnac)
+            streams = queries.stream_freshness(session, fnac, moment)
+            sales = queries.day_sales(session, fnac, today)
+            alerts = queries.latest_alerts(session, ALERTS_SHOWN)
+        return page(
+            request,
+            "overview.html.j2",
+            zone=fnac.boxoffice.venue_timezone,
+            now=moment,
+            onboarding=onboarding,
+            streams=streams,
+            sales=sales,
+            pos_charts=sales_charts(sales, by="point_of_sale"),
+            performance_charts=sales_charts(sales, by="performance"),
+            alerts=alerts,
+        )
+
+    @pages.get("/journal", response_class=HTMLResponse, name="journal")
+    def journal(
+        request: Request,
+        direction: Annotated[str | None, Query(max_length=16)] = None,
+        file_type: Annotated[str | None, Query(alias="type", max_length=32)] = None,
+        state: Annotated[str | None, Query(max_length=16)] = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    ) -> HTMLResponse:
+        criteria = queries.JournalFilter(
+            direction=_choice(Direction, direction),
+            file_type=file_type or None,
+            state=_choice(FileState, state),
+            search=q or None,
+            page=page_number,
+        )
+        with sessions() as session:
+            result = queries.journal_page(session, criteria)
+            file_types = queries.journal_file_types(session)
+        return page(
+            request,
+            "journal.html.j2",
+            zone=settings().boxoffice.venue_timezone,
+            result=result,
+            file_types=file_types,
+            directions=list(Direction),
+            states=list(FileState),
+            query=_query_string(criteria),
+        )
+
+    @pages.get("/journal/{file_id}", response_class=HTMLResponse, name="journal_file")
+    def journal_file(request: Request, file_id: int) -> HTMLResponse:
+        with sessions() as session:
+            detail = queries.file_detail(session, file_id)
+        if detail is None:
+            raise HTTPException(404, "No such file in the FNAC journal")
+        return page(
+            request, "file.html.j2", zone=settings().boxoffice.venue_timezone, detail=detail
+        )
+
+    @pages.get("/sales", response_class=HTMLResponse, name="sales")
+    def sales_page(request: Request, day: dt.date | None = None) -> HTMLResponse:
+        fnac = settings()
+        shown_day = day or queries.organiser_today(fnac, now())
+        with sessions() as session:
+            sales = queries.day_sales(session, fnac, shown_day)
+        return page(
+            request,
+            "sales.html.j2",
+            sales=sales,
+            previous_day=shown_day - dt.timedelta(days=1),
+            next_day=shown_day + dt.timedelta(days=1),
+            charts={
+                by: sales_charts(sales, by=by)
+                for by in ("point_of_sale", "performance", "product", "tariff")
+            },
+        )
+
+    @pages.get("/api/sales", name="sales_json")
+    def sales_json(day: dt.date | None = None) -> dict[str, Any]:
+        fnac = settings()
+        with sessions() as session:
+            sales = queries.day_sales(session, fnac, day or queries.organiser_today(fnac, now()))
+        return dataclasses.asdict(sales)
+
+    app.include_router(pages)
+
+    @app.get("/icon.svg", name="icon")
+    def icon() -> Response:
+        """The nav icon: the one route open without a login (a drawing, no data)."""
+        return Response(ICON, media_type="image/svg+xml")
+
+    return app
+
+
+def _choice(choices: type[_Choice], value: str | None) -> _Choice | None:
+    """A filter's value: empty is "all" (what the form's first option sends)."""
+    if not value:
+        return None
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise HTTPException(422, f"unknown value {value!r}; expected one of {allowed}") from None
+
+
+def _query_string(criteria: queries.JournalFilter) -> dict[str, str]:
+    """The journal's filters as query parameters, for the paging links."""
+    values = {
+        "direction": criteria.direction.value if criteria.direction else None,
+        "type": criteria.file_type,
+        "state": criteria.state.value if criteria.state else None,
+        "q": criteria.search,
+    }
+    return {key: value for key, value in values.items() if value}
