@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.lock
 	touch $@
 
 demo: install
-	$(ENV) scripts/demo
+	$(ENV) python scripts/demo.py
 
 test: install
 	$(ENV) scripts/test

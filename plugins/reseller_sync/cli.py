@@ -20,6 +20,7 @@ from collections.abc import Sequence
 COMMAND_GROUPS: dict[str, str] = {
     "db": "reseller_sync.boxoffice.cli",
     "fnac": "reseller_sync.fnac.cli",
+    "mailsink": "reseller_sync.mailsink",
     "mappings": "reseller_sync.mappings.cli",
     "sandbox": "reseller_sync.fnac.sandbox.cli",
 }
