@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
-import jinja2
-
-from reseller_sync.config.paths import include_dir
 from reseller_sync.domain.errors import DEFAULT_ACTIONS, ErrorCategory, Problem, SyncError
+from reseller_sync.templates import template_environment
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -102,17 +99,6 @@ class AlertMessage:
     problems: Sequence[Problem] = field(default_factory=tuple)
 
 
-@cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(include_dir() / "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def categorise(error: BaseException) -> tuple[ErrorCategory, str | None, Sequence[Problem], str]:
     """Category, file, problems and message of any exception; an unexpected one is technical."""
     if isinstance(error, SyncError):
@@ -155,7 +141,7 @@ def compose_alert(
         "file_name": file_name,
         "site": site,
     }
-    environment = _templates()
+    environment = template_environment()
     return AlertMessage(
         category=category,
         kind=kind,

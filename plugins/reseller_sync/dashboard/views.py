@@ -14,22 +14,16 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
-from reseller_sync.config.paths import include_dir
 from reseller_sync.dashboard.charts import Bar, bar_chart
 from reseller_sync.dashboard.queries import DaySales, SalesLine
+from reseller_sync.templates import template_environment
 
 MAX_BARS = 15
 
 
 @cache
 def templates() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(include_dir() / "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    environment = template_environment().overlay()
     environment.filters.update(
         amount=format_amount,
         amounts=format_amounts,

@@ -31,10 +31,8 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -56,7 +54,7 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
     Zone,
 )
-from reseller_sync.config.paths import PROJECT_ROOT, include_dir
+from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import Problem, SyncError
 from reseller_sync.domain.products import SEATED_KINDS
@@ -66,6 +64,7 @@ from reseller_sync.fnac.reader import read_file
 from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import MappingRepository, ProductMappings
 from reseller_sync.pipelines.places import build_places
+from reseller_sync.templates import template_environment
 
 log = logging.getLogger(__name__)
 
@@ -540,17 +539,6 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the report
 
 
-@cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(include_dir() / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_report(
     file_name: str,
     products: Iterable[str],
@@ -564,7 +552,7 @@ def render_report(
         if any(d.kind is kind for d in differences)
     }
     return (
-        _templates()
+        template_environment()
         .get_template("reconciliation.html.j2")
         .render(
             file_name=file_name,

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 
-import jinja2
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import OnboardingState, Performance
-from reseller_sync.config.paths import include_dir
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.domain.products import FNAC_NATURE, ProductKind, is_pass
@@ -51,6 +48,7 @@ from reseller_sync.pipelines.outbound import (
     session_factory,
 )
 from reseller_sync.pipelines.product_check import ensure_product_ready
+from reseller_sync.templates import render
 
 FICHE_COLUMNS = [
     "code_produit",
@@ -197,7 +195,7 @@ def send_sale_sheet(
 
 def render_sale_sheet(sheet: SaleSheet) -> str:
     """The readable sale sheet (HTML, French) for the organiser's FNAC contact."""
-    return _templates().get_template(TEMPLATE).render(sheet=_sheet_view(sheet))
+    return render(TEMPLATE, sheet=_sheet_view(sheet))
 
 
 def format_amount(cents: int, currency: str) -> str:
@@ -215,17 +213,6 @@ def format_day(day: dt.date) -> str:
 def format_moment(moment: dt.datetime) -> str:
     """``vendredi 5 mars 2027 à 20 h 30``."""
     return f"{format_day(moment.date())} à {moment.hour} h {moment.minute:02d}"
-
-
-@cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(include_dir() / "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _sheet_view(sheet: SaleSheet) -> dict[str, object]:
