@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import batches, insert_frame
+from reseller_sync.boxoffice.bulk import insert_frame, matching
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Block,
@@ -441,11 +441,11 @@ def _resolve_places(
 
 def _seats(session: Session, block_ids: list[int]) -> pd.DataFrame:
     rows: list[tuple[int, int, str, str, int]] = []
-    for batch in batches(block_ids):
+    for condition in matching(session, Seat.block_id, block_ids):
         rows.extend(
             session.execute(
                 select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
-                    Seat.block_id.in_(batch)
+                    condition
                 )
             )
         )
@@ -465,11 +465,11 @@ def _skip_already_integrated(
 ) -> pd.DataFrame:
     """Mark lines whose ticket exists already; report id and barcode clashes."""
     known: list[tuple[str, str]] = []
-    for batch in batches(lines["id_billet"].tolist()):
+    for condition in matching(session, Ticket.reseller_ticket_id, lines["id_billet"].tolist()):
         known.extend(
             session.execute(
                 select(Ticket.reseller_ticket_id, Ticket.barcode).where(
-                    Ticket.reseller_code == RESELLER, Ticket.reseller_ticket_id.in_(batch)
+                    Ticket.reseller_code == RESELLER, condition
                 )
             )
         )
@@ -488,12 +488,8 @@ def _skip_already_integrated(
 
     taken: list[str] = []
     fresh_barcodes = lines.loc[~lines["already_integrated"], "code_barre"].tolist()
-    for batch in batches(fresh_barcodes):
-        taken.extend(
-            session.scalars(
-                select(AccessControlEntry.barcode).where(AccessControlEntry.barcode.in_(batch))
-            )
-        )
+    for condition in matching(session, AccessControlEntry.barcode, fresh_barcodes):
+        taken.extend(session.scalars(select(AccessControlEntry.barcode).where(condition)))
     reused = ~lines["already_integrated"] & lines["code_barre"].isin(taken)
     problems.add(
         "external",
@@ -754,12 +750,10 @@ def _check_orders(
         file_name,
     )
     existing: list[str] = []
-    for batch in batches(per_order.index.tolist()):
+    for condition in matching(session, Order.reseller_order_id, per_order.index.tolist()):
         existing.extend(
             session.scalars(
-                select(Order.reseller_order_id).where(
-                    Order.reseller_code == RESELLER, Order.reseller_order_id.in_(batch)
-                )
+                select(Order.reseller_order_id).where(Order.reseller_code == RESELLER, condition)
             )
         )
     problems.add(
@@ -832,7 +826,7 @@ def _apply(
         }
     )
     insert_frame(session, Ticket.__table__, tickets)  # type: ignore[arg-type]
-    ticket_ids = _ticket_ids(session, list(order_ids.values))
+    ticket_ids = _ticket_ids(session, [int(order_id) for order_id in order_ids.values])
     now = dt.datetime.now(dt.UTC)
     access = pd.DataFrame(
         {
@@ -892,11 +886,11 @@ def _distribution_ids(session: Session, settings: FnacSettings) -> tuple[int, in
 
 def _order_ids(session: Session, reseller_order_ids: list[str]) -> pd.Series:
     rows: list[tuple[str, int]] = []
-    for batch in batches(reseller_order_ids):
+    for condition in matching(session, Order.reseller_order_id, reseller_order_ids):
         rows.extend(
             session.execute(
                 select(Order.reseller_order_id, Order.id).where(
-                    Order.reseller_code == RESELLER, Order.reseller_order_id.in_(batch)
+                    Order.reseller_code == RESELLER, condition
                 )
             )
         )
@@ -905,10 +899,8 @@ def _order_ids(session: Session, reseller_order_ids: list[str]) -> pd.Series:
 
 def _ticket_ids(session: Session, order_ids: list[int]) -> pd.Series:
     rows: list[tuple[str, int]] = []
-    for batch in batches(order_ids):
-        rows.extend(
-            session.execute(select(Ticket.barcode, Ticket.id).where(Ticket.order_id.in_(batch)))
-        )
+    for condition in matching(session, Ticket.order_id, order_ids):
+        rows.extend(session.execute(select(Ticket.barcode, Ticket.id).where(condition)))
     return pd.Series(dict(rows), dtype="int64")
 
 
