@@ -134,9 +134,14 @@ def test_a_night_reconciles_withdraws_and_exports(fnac_world: FnacWorld, reports
     report = reports / "reconciliation" / f"{Path(etatpl.name).stem}.html"
     assert report.exists()
     assert str(report) in alerts["seat_lists_differ"].body
-    subjects = sorted(mail["Subject"] for mail in fnac_world.mail.messages())
-    assert len(subjects) == 2
-    assert all(subject.startswith("[FNAC] Erreur externe — fnac_nightly.") for subject in subjects)
+    mails = fnac_world.mail.messages()
+    alerts_mailed = [m["Subject"] for m in mails if m["Subject"].startswith("[FNAC] Erreur")]
+    assert len(alerts_mailed) == 2
+    assert all(s.startswith("[FNAC] Erreur externe — fnac_nightly.") for s in alerts_mailed)
+    [summary] = [m for m in mails if m["Subject"].startswith("[FNAC] Ventes du")]
+    [attached] = list(summary.iter_attachments())
+    assert attached.get_filename().startswith("fnac-sales-")
+    assert b"<svg" in attached.get_content()
     exported = sorted(p.name for p in (reports / "access_control").iterdir())
     assert exported
     assert all(name.startswith("EVT-LUMEN_S") and name.endswith(".csv") for name in exported)

@@ -44,13 +44,20 @@ RETRY_POLICY = ExceptionRetryPolicy(
 
 
 def send_html_mail(
-    recipients: Sequence[str], subject: str, html: str, connection_id: str = SMTP_CONNECTION_ID
+    recipients: Sequence[str],
+    subject: str,
+    html: str,
+    connection_id: str = SMTP_CONNECTION_ID,
+    *,
+    attachments: Sequence[str] = (),
 ) -> None:
     """Send through Airflow's SMTP connection (host, port, ``from_email`` in the connection)."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     with SmtpHook(smtp_conn_id=connection_id) as hook:
-        hook.send_email_smtp(to=list(recipients), subject=subject, html_content=html)
+        hook.send_email_smtp(
+            to=list(recipients), subject=subject, html_content=html, files=list(attachments) or None
+        )
 
 
 def smtp_sender(connection_id: str = SMTP_CONNECTION_ID) -> SendMail:

@@ -234,6 +234,45 @@ def build_nightly_dag(
             with session_scope() as session:
                 return list(export(session, _today(_settings())).files)
 
+        @task(doc_md="E-mail yesterday's FNAC sales summary (HTML report with charts, attached).")
+        def email_sales_summary() -> str:
+            from reseller_sync.airflow.failures import send_html_mail
+            from reseller_sync.boxoffice.db import session_scope
+            from reseller_sync.pipelines.reconciliation import reports_dir
+            from reseller_sync.pipelines.sales_summary import (
+                build_sales_summary,
+                render_sales_summary,
+            )
+
+            settings = _settings()
+            day = _today(settings) - dt.timedelta(days=1)
+            with session_scope() as session:
+                summary = build_sales_summary(
+                    session, settings, day, dashboard_url=_dashboard_url()
+                )
+            report = reports_dir() / "sales" / summary.file_name
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(render_sales_summary(summary), encoding="utf-8")
+            sales = summary.sales
+            totals = (
+                ", ".join(
+                    f"{amount / 100:.2f} {currency}"
+                    for currency, amount in sorted(sales.amounts.items())
+                )
+                or "0"
+            )
+            body = (
+                f"<p>FNAC sales of {day:%d/%m/%Y}: {sales.tickets} ticket(s) in "
+                f"{sales.orders} order(s), {totals}. The report is attached.</p>"
+            )
+            send_html_mail(
+                settings.notifications.error_emails,
+                f"[FNAC] Ventes du {day:%d/%m/%Y}",
+                body,
+                attachments=[str(report)],
+            )
+            return summary.file_name
+
         landing = land_files()
         reconciled = reconcile_seats()
         sent = send_withdrawals()
@@ -242,4 +281,12 @@ def build_nightly_dag(
         landing >> verify_prices()
         report_withdrawals(acknowledged)
         landing >> export_access_control()
+        landing >> email_sales_summary()
     return dag
+
+
+def _dashboard_url() -> str | None:
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback=None)
+    return f"{base.rstrip('/')}/plugin/fnac" if base else None
