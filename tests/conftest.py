@@ -8,15 +8,20 @@ database, created from the server's ``test`` database and dropped afterwards.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Airflow reads its configuration once, when first imported: set it before any import.
-os.environ.setdefault("AIRFLOW_HOME", str(ROOT / "var" / "airflow-test"))
+# Each test session has its own Airflow home, so that sessions run side by side.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="reseller-sync-airflow-")
+atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], True)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 

@@ -141,7 +141,7 @@ def test_a_night_reconciles_withdraws_and_exports(fnac_world: FnacWorld, reports
     [summary] = [m for m in mails if m["Subject"].startswith("[FNAC] Ventes du")]
     [attached] = list(summary.iter_attachments())
     assert attached.get_filename().startswith("fnac-sales-")
-    assert b"<svg" in attached.get_content()
+    assert b"<title>FNAC sales of " in attached.get_content()
     exported = sorted(p.name for p in (reports / "access_control").iterdir())
     assert exported
     assert all(name.startswith("EVT-LUMEN_S") and name.endswith(".csv") for name in exported)
