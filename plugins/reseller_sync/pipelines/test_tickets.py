@@ -173,11 +173,9 @@ def set_up_pairs(
     categories = pd.Series(sorted({category for category, _ in priced}), dtype="str")
     tariffs = pd.Series(sorted({tariff for _, tariff in priced}), dtype="str")
     types = mappings.to_fnac(MappingKind.TYPE_TARIF, categories, configuration).dropna()
-    customer = {
-        code
-        for entry in mappings.to_fnac(MappingKind.CATEGORIE_CLIENT, tariffs).dropna()
-        for code in str(entry).split("|")
-    }
+    # Every alternative counts: FNAC_ADHERENT "15|20" sets up both categories.
+    entries = mappings.effective(MappingKind.CATEGORIE_CLIENT)
+    customer = {code for tariff in tariffs if tariff in entries for code in entries[tariff].fnac}
     return set(pairs(sorted(set(types)), sorted(customer)))
 
 
