@@ -219,3 +219,33 @@ def test_a_missing_mapping_stops_the_run_and_a_rerun_after_the_fix_sends_nothing
         ("PLACES", FileState.ACKNOWLEDGED),
     ]
     assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE
+
+
+@pytest.mark.slow
+def test_places_fnac_refuses_stop_the_run_with_the_lines(
+    fnac_world: FnacWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FNAC knows the floor's block P2 as bloc BB, the organiser's mapping says B: E05."""
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
+    fnac_codes = tmp_path / "fnac-codes"
+    shutil.copytree(include_dir() / "mappings", fnac_codes)
+    shared = fnac_codes / "_shared.yaml"
+    shared.write_text(shared.read_text().replace('P2: "B"', 'P2: "BB"'))
+
+    with fnac_playing(fnac_world, CodeBook.from_directory(fnac_codes)):
+        run, person = onboard("EVT-LUMEN")
+
+    task_states = states(run)
+    assert str(run.state) == "failed", task_states
+    assert person.answered.is_set()
+    assert task_states["wait_for_places_ack"] == "failed"
+    assert task_states["integrate_test_tickets"] == "upstream_failed"
+    assert outbound(fnac_world) == [
+        ("FICHE_", FileState.ACKNOWLEDGED),
+        ("PLACES", FileState.ACKNOWLEDGED),
+    ]
+    [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
+    assert "wait_for_places_ack" in mail["Subject"]
+    body = mail.get_body(preferencelist=("html",)).get_content()
+    assert "E05" in body
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is not OnboardingState.LIVE
