@@ -1,0 +1,403 @@
+"""The whole FNAC interface on one machine: what ``make demo`` and the browser test start.
+
+A :class:`Stack` starts, each in its own process group:
+
+- the FNAC sandbox (a real SFTP server playing FNAC, answering every 2 s, sending
+  the TEST file of each product it onboards);
+- the mail sink (SMTP, with a page listing the messages);
+- Airflow (``airflow standalone``) over a box office seeded with the demo data,
+  with the connections ``fnac_sftp`` and ``smtp_default`` pointing at the two.
+
+It then talks to Airflow's REST API (login through ``/auth/token``, trigger a
+DAG, answer a human step, wait for a run) and stops everything it started,
+children included. Nothing here is imported by Airflow itself: this is a
+developer's tool, listed with the library in ``plugins/.airflowignore``.
+
+``make demo`` uses the fixed ports of the README under ``var/``;
+``tests/browser`` uses free ports of 127.0.0.1 under a temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+APPROVAL_TASK = "confirm_fnac_codes_recorded"
+T = TypeVar("T")
+
+
+class StackError(RuntimeError):
+    """A service stopped, or did not become ready in time."""
+
+
+APPROVAL_GRACE_SECONDS = 5
+"""A person takes a moment before answering a human step. An answer within a second
+or two of the task parking can race the scheduler: seen here on Airflow 3.3.2, the
+resumed task was then failed on its parking attempt's stale "success"."""
+
+
+def say(text: str) -> None:
+    print(f"\033[1m==> {text}\033[0m", flush=True)
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports nobody listens on now (held together while chosen)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass(frozen=True)
+class Ports:
+    airflow: int = 8080
+    sftp: int = 2222
+    smtp: int = 8025
+    mail_page: int = 8026
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*free_ports(4))
+
+
+class Stack:
+    """Sandbox, mail sink and Airflow, started from ``root`` with their state in ``state_dir``.
+
+    ``env`` is added to this process's environment for every command (box office
+    URL, Airflow folders...); ``host`` is the name the REST API and the printed
+    addresses use.
+    """
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        airflow_home: Path,
+        ports: Ports = Ports(),
+        host: str = "localhost",
+        poke_seconds: float = 5,
+        env: Mapping[str, str] | None = None,
+        root: Path = PROJECT_ROOT,
+        python: str = sys.executable,
+        name: str = "stack",
+    ) -> None:
+        self.name = name
+        self.state_dir, self.airflow_home, self.ports = state_dir, airflow_home, ports
+        self.root, self.python, self.poke_seconds = root, python, poke_seconds
+        self.base = f"http://{host}:{ports.airflow}"
+        self.mail_page = f"http://{host}:{ports.mail_page}"
+        self.extra_env = dict(env or {})
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.names: dict[int, str] = {}
+        self._logs: list[IO[bytes]] = []
+        self.token = ""
+
+    # ------------------------------------------------------------------ folders
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def sandbox_root(self) -> Path:
+        return self.state_dir / "sandbox"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.state_dir / "mail"
+
+    def shown(self, path: Path) -> str:
+        """A path as the messages show it: relative to the checkout when inside it."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def fresh_state(self, *leftovers: Path) -> None:
+        """Forget the sandbox, the mails, the reports, the logs and Airflow's database.
+
+        ``leftovers`` are more files to delete, with their ``-wal``/``-shm`` companions.
+        """
+        for folder in ("sandbox", "mail", "reports", "logs"):
+            shutil.rmtree(self.state_dir / folder, ignore_errors=True)
+        for leftover in (*leftovers, self.airflow_home / "airflow.db"):
+            for path in leftover.parent.glob(leftover.name + "*"):
+                path.unlink()
+        self.logs.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ processes
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **self.extra_env}
+
+    def run(self, *args: str) -> None:
+        """``python -m reseller_sync ARGS`` (box office migrations, seeding...), to the end."""
+        subprocess.run(
+            [self.python, "-m", "reseller_sync", *args],
+            check=True,
+            cwd=self.root,
+            env=self.environment(),
+        )
+
+    def seed_boxoffice(self) -> None:
+        self.run("db", "upgrade")
+        self.run("db", "seed-demo")
+
+    def start(self, name: str, command: list[str], env: Mapping[str, str] | None = None) -> None:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - kept open while it runs
+        self._logs.append(log)
+        process = subprocess.Popen(
+            command,
+            cwd=self.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env or self.environment()),
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        self.names[process.pid] = name
+
+    def stop(self, *, quiet: bool = False) -> None:
+        """Stop every process started, and every process they started, even on failure."""
+        if not quiet:
+            say(f"Stopping everything the {self.name} started ...")
+        family = {child for process in self.processes for child in _descendants(process.pid)}
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                _signal_group(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait(10)
+        for pid, started in family:  # children that left the group (setsid) and outlived it
+            if _start_time(pid) == started:
+                _signal_pid(pid, signal.SIGKILL)
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def connections(self) -> dict[str, str]:
+        from reseller_sync.fnac.sandbox import connection_env_var, sandbox_connection_json
+
+        smtp = {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": self.ports.smtp,
+            "extra": {
+                "from_email": "fnac-interface@organiser.example",
+                "disable_tls": True,
+                "disable_ssl": True,
+                "timeout": 10,
+            },
+        }
+        return {
+            connection_env_var("fnac_sftp"): sandbox_connection_json("127.0.0.1", self.ports.sftp),
+            "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
+        }
+
+    def airflow_environment(self) -> dict[str, str]:
+        return {
+            **self.environment(),
+            **self.connections(),
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__API__PORT": str(self.ports.airflow),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__API__BASE_URL": self.base,
+            "RESELLER_SYNC_POKE_SECONDS": f"{self.poke_seconds:g}",
+        }
+
+    def start_services(self) -> None:
+        ports, logs = self.ports, self.shown(self.logs)
+        say(f"FNAC sandbox: SFTP on 127.0.0.1:{ports.sftp}, FNAC answers every 2 s")
+        self.start(
+            "sandbox",
+            [self.python, "-m", "reseller_sync", "sandbox", "serve",
+             "--root", str(self.sandbox_root), "--port", str(ports.sftp),
+             "--interval", "2", "--auto-test", "--seed", "2026"],
+        )  # fmt: skip
+        say(f"Mail sink: SMTP on 127.0.0.1:{ports.smtp}, messages at {self.mail_page}")
+        self.start(
+            "mailsink",
+            [self.python, "-m", "reseller_sync", "mailsink", "serve",
+             "--dir", str(self.mail_dir), "--port", str(ports.smtp),
+             "--web-port", str(ports.mail_page)],
+        )  # fmt: skip
+        env = self.airflow_environment()
+        say("Airflow: migrating its metadata database ...")
+        subprocess.run(
+            ["airflow", "db", "migrate"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        say(f"Airflow: starting (log: {logs}/airflow.log) on {self.base} ...")
+        self.start("airflow", ["airflow", "standalone"], env=env)
+        self.wait_for(self.healthy, "Airflow to be healthy", 240)
+        self.login()
+
+    # ------------------------------------------------------------------ REST API
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base}/api/v2/monitor/health", timeout=5) as answer:
+                health = json.load(answer)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        return all(part.get("status") == "healthy" for part in health.values())
+
+    def password(self) -> str:
+        path = self.airflow_home / "simple_auth_manager_passwords.json.generated"
+        return str(json.loads(path.read_text())["admin"])
+
+    def login(self) -> None:
+        request = urllib.request.Request(
+            f"{self.base}/auth/token",
+            method="POST",
+            data=json.dumps({"username": "admin", "password": self.password()}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            self.token = json.load(answer)["access_token"]
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.base}/api/v2{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.load(answer)
+
+    def wait_for(self, ready: Callable[[], T | None], what: str, seconds: float) -> T:
+        deadline = time.monotonic() + seconds
+        logs = self.shown(self.logs)
+        while time.monotonic() < deadline:
+            if result := ready():
+                return result
+            for process in self.processes:
+                if process.poll() is not None:
+                    name = self.names[process.pid]
+                    raise StackError(f"{name} stopped; see {logs}/{name}.log")
+            time.sleep(2)
+        raise StackError(f"Gave up waiting for {what} after {seconds:.0f} s; see {logs}/")
+
+    def dag_is_ready(self, dag_id: str) -> bool:
+        """Parsed, and unpaused: ready to run."""
+        try:
+            self.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+        except urllib.error.HTTPError:
+            return False
+        return True
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        self.wait_for(lambda: self.dag_is_ready(dag_id), f"{dag_id} to be parsed", 180)
+        run = self.api(
+            "POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}}
+        )
+        return str(run["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        instance = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+        return instance["state"]
+
+    def awaits_input(self, dag_id: str, run_id: str, task_id: str) -> bool:
+        return self.task_state(dag_id, run_id, task_id) == "awaiting_input"
+
+    def finish(
+        self, dag_id: str, run_id: str, approve: str | None = None, seconds: float = 600
+    ) -> str:
+        """Wait for the run to end, approving its human step when it asks."""
+        approved = False
+
+        def done() -> str | None:
+            nonlocal approved
+            if approve and not approved and self.awaits_input(dag_id, run_id, approve):
+                time.sleep(APPROVAL_GRACE_SECONDS)
+                say(f"  {dag_id}: a person approves '{approve}' (Required Actions)")
+                self.api(
+                    "PATCH",
+                    f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{approve}/-1/hitlDetails",
+                    {"chosen_options": ["Approve"], "params_input": {}},
+                )
+                approved = True
+            state = self.run_state(dag_id, run_id)
+            return state if state in ("success", "failed") else None
+
+        return self.wait_for(done, f"{dag_id} to finish", seconds)
+
+    # ------------------------------------------------------------------ FNAC
+
+    def partner(self) -> Any:
+        """FNAC itself, to make it send files (sales, cancellations...) into the sandbox."""
+        from reseller_sync.fnac.sandbox import CodeBook, FnacPartner
+        from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
+
+        return FnacPartner(self.sandbox_root, DEMO_USERNAME, CodeBook.from_mappings(), seed=2026)
+
+
+# ---------------------------------------------------------------------- process tree
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state, ppid, ...)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot): tells a process from a reused pid."""
+    fields = _stat(pid)
+    return fields[19] if fields else None
+
+
+def _descendants(pid: int) -> list[tuple[int, str]]:
+    """``pid``'s children, grandchildren... as they are now, with their start times."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(entry.name)):
+            children.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def _signal_pid(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)

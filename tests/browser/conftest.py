@@ -1,0 +1,132 @@
+"""The whole interface, running, for a browser: sandbox, mail sink, Airflow and Chromium.
+
+``fnac_stack`` (session scope) starts what ``make demo`` starts, with the same
+launcher (``reseller_sync.devstack``), but on free ports of 127.0.0.1 (never
+8080: a demo may hold it) and with all state in a temporary folder: Airflow's
+home, the box office (SQLite, seeded with the demo data), the sandbox's files,
+the mails, the reports and the services' logs. FNAC plays its part during the
+test (the sandbox answers every 2 s and sends each onboarded product's TEST
+file) and the sensors look every 3 s. Every process started, and every process
+those started, is stopped at the end, whatever happened.
+
+``browser`` is Debian's Chromium (``/usr/bin/chromium``, installed by
+``scripts/test``) driven by Playwright: no browser download. Screenshots go to
+``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reseller_sync.devstack import Ports, Stack, StackError, free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine's network is closed: no call home
+    "--disable-component-update",
+    "--disable-sync",
+]
+ONBOARDING_DAG = "fnac_onboarding__pass-mah-jour"
+"""Parsed and unpaused when the stack is ready (the test onboards this pass)."""
+
+
+def stack_environment(tmp: Path, log_ports: list[int]) -> dict[str, str]:
+    """Everything that keeps this Airflow and box office apart from the checkout's own."""
+    venv_bin = Path(sys.executable).parent
+    return {
+        "AIRFLOW_HOME": str(tmp / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_ports[1]),
+        "BOXOFFICE_DB_URL": f"sqlite:///{tmp / 'boxoffice.sqlite'}",
+        "RESELLER_SYNC_REPORTS_DIR": str(tmp / "reports"),
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
+@pytest.fixture(scope="session")
+def fnac_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Sandbox, mail sink and ``airflow standalone`` on free ports, the FNAC DAGs parsed."""
+    tmp = tmp_path_factory.mktemp("stack")
+    *ports, worker_logs, trigger_logs = free_ports(6)
+    stack = Stack(
+        state_dir=tmp,
+        airflow_home=tmp / "airflow",
+        ports=Ports(*ports),
+        host="127.0.0.1",
+        poke_seconds=3,
+        env=stack_environment(tmp, [worker_logs, trigger_logs]),
+    )
+    try:
+        stack.fresh_state()
+        stack.seed_boxoffice()
+        stack.start_services()
+        stack.wait_for(lambda: stack.dag_is_ready(ONBOARDING_DAG), "the FNAC DAGs", 180)
+        yield stack
+    except StackError as error:
+        pytest.fail(f"{error}\n{_log_tails(stack)}")
+    finally:
+        stack.stop(quiet=True)
+        _keep_logs(stack)
+
+
+def _log_tails(stack: Stack, lines: int = 40) -> str:
+    tails = []
+    for log in sorted(stack.logs.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        tails.append(f"--- {log.name} (last {lines} lines)\n" + "\n".join(tail))
+    return "\n".join(tails)
+
+
+def _keep_logs(stack: Stack) -> None:
+    """The services' logs beside the screenshots, for a failure seen only in CI."""
+    target = ARTIFACTS / "logs"
+    shutil.rmtree(target, ignore_errors=True)
+    if stack.logs.exists():
+        shutil.copytree(stack.logs, target)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, with a fresh profile, driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium); "
+            "Playwright's own browser download is not used"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright gives Chromium a new empty profile (--user-data-dir) of its own.
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
