@@ -27,6 +27,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: install
 	$(ENV) for bench in bench/bench_*.py; do $(PY) $$bench || exit 1; done

@@ -63,7 +63,7 @@ class MailSink:
     def messages(self) -> list[EmailMessage]:
         """Every message received so far, oldest first."""
         return [
-            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             for path in sorted(self.folder.glob("*.eml"))
         ]
 
@@ -144,7 +144,7 @@ def serve_page(sink: MailSink, port: int) -> threading.Thread:
     return thread
 
 
-def register(subparsers) -> None:  # type: ignore[no-untyped-def]
+def register(subparsers) -> None:
     parser = subparsers.add_parser("mailsink", help="the demo's local mail sink")
     commands = parser.add_subparsers(dest="mailsink_command", required=True)
     serve = commands.add_parser("serve", help="receive mail by SMTP; list it on a web page")
@@ -154,7 +154,7 @@ def register(subparsers) -> None:  # type: ignore[no-untyped-def]
     serve.set_defaults(handler=_serve)
 
 
-def _serve(args) -> int:  # type: ignore[no-untyped-def]
+def _serve(args) -> int:
     import signal
 
     sink = MailSink(args.dir, port=args.port).start()

@@ -164,8 +164,8 @@ def build_nightly_dag(
 
         @task.sensor(
             mode="reschedule",
-            poke_interval=ack_poke_interval,
-            timeout=ack_timeout,
+            poke_interval=ack_poke_interval.total_seconds(),
+            timeout=ack_timeout.total_seconds(),
             doc_md="Wait (without holding a worker) for FNAC's ACK of each DECONT, and apply "
             "it: withdrawn places leave FNAC's quota. On timeout: FNAC has not answered; the "
             "next run waits again, or ask FNAC.",

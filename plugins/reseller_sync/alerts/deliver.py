@@ -43,6 +43,7 @@ def deliver_alert(
             delivered=False,
         )
         session.add(alert)
+    delivery_error: str | None
     try:
         if not recipients:
             raise ValueError("no recipient configured (notifications.error_emails)")

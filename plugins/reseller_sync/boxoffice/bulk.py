@@ -8,14 +8,14 @@ join the session's transaction: they commit or roll back with it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import ColumnElement, Table, any_, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 COPY_CHUNK_ROWS = 200_000
 LOOKUP_BATCH = 10_000
@@ -32,7 +32,7 @@ def batches(values: Sequence[_T], size: int = LOOKUP_BATCH) -> Iterable[list[_T]
 
 
 def matching(
-    session: Session, column: ColumnElement[_T], values: Sequence[_T]
+    session: Session, column: ColumnElement[Any] | QueryableAttribute[Any], values: Sequence[Any]
 ) -> Iterable[ColumnElement[bool]]:
     """Conditions ``column IN values`` for a lookup of any number of values, one per query.
 
@@ -57,14 +57,14 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
         return 0
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        _copy(connection.connection.driver_connection, table, frame)  # type: ignore[union-attr]
+        _copy(connection.connection.driver_connection, table, frame)
     else:
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")
         connection.execute(insert(table), records)
     return len(frame)
 
 
-def _copy(driver_connection, table: Table, frame: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+def _copy(driver_connection, table: Table, frame: pd.DataFrame) -> None:
     columns = ", ".join(f'"{name}"' for name in frame.columns)
     statement = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
     options = pacsv.WriteOptions(include_header=False)

@@ -10,7 +10,7 @@ from reseller_sync.boxoffice.db import database_url, make_engine, session_scope
 from reseller_sync.boxoffice.demo import seed_demo
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("db", help="the box-office database")
     commands = parser.add_subparsers(dest="db_command", required=True)
     upgrade = commands.add_parser("upgrade", help="apply the migrations up to the newest")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import bindparam, case, func, select, update
@@ -130,7 +131,7 @@ def integrate_cancellations(
 
 
 def _tickets(session: Session, ticket_ids: list[str]) -> pd.DataFrame:
-    rows = []
+    rows: list[Any] = []
     for batch in batches(ticket_ids):
         rows.extend(
             session.execute(

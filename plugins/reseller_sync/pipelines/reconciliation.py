@@ -316,7 +316,7 @@ def _products_with_places(session: Session, settings: FnacSettings) -> list[str]
     )
 
 
-def _sold_at(product_id: int, snapshot: dt.datetime):  # type: ignore[no-untyped-def]
+def _sold_at(product_id: int, snapshot: dt.datetime):
     """FNAC's tickets of the product that stood sold at ``snapshot``: one row per place."""
     return (
         select(
@@ -346,7 +346,7 @@ def _sold_at(product_id: int, snapshot: dt.datetime):  # type: ignore[no-untyped
     )
 
 
-def _pending_withdrawals(product_id: int):  # type: ignore[no-untyped-def]
+def _pending_withdrawals(product_id: int):
     """Places in a DECONT FNAC has not answered yet: FNAC may have withdrawn them already."""
     return (
         select(
@@ -373,7 +373,7 @@ def _located(
     session: Session,
     product: Product,
     mappings: ProductMappings,
-    statement,  # type: ignore[no-untyped-def]
+    statement,
 ) -> pd.DataFrame:
     """Rows (performance, zone, block, row, number, quantity) in FNAC's codes (:data:`SEAT_KEY`)."""
     rows = pd.DataFrame(
@@ -477,7 +477,7 @@ def _free_differences(
     merged = pd.concat([by_status, ours, ours_sold, waiting], axis=1).fillna(0).astype("int64")
     differences: list[Difference] = []
     for key, row in merged.iterrows():
-        manifestation, date_seance, _salle, bloc = key  # type: ignore[misc]
+        manifestation, date_seance, _salle, bloc = key
         held_total = int(row["DISPO"] + row["VENDU"] + row["BLOQUE"])
         given_now = int(row["given"] - row["pending"])
         found: list[tuple[DifferenceKind, int]] = []

@@ -336,7 +336,7 @@ def _resolve_product(
 
 def _resolve_places(
     session: Session,
-    mappings,  # type: ignore[no-untyped-def]
+    mappings,
     configuration: str,
     file_name: str,
     lines: pd.DataFrame,

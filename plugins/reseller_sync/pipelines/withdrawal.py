@@ -276,7 +276,8 @@ def build_decont(
     Raises MappingError naming every value without its FNAC code.
     """
     rows = _request_lines(session, withdrawal_ids)
-    records, order = [], []
+    records: list[pd.DataFrame] = []
+    order: list[int] = []
     for product_code, lines in rows.groupby("product", sort=True):
         product = session.scalar(select(Product).where(Product.code == product_code))
         assert product is not None
@@ -617,7 +618,7 @@ def _sold_seats(session: Session, performance_id: int) -> set[int]:
     )
 
 
-def _open_by(session: Session, performance_id: int, column) -> dict[int, PlaceWithdrawal]:  # type: ignore[no-untyped-def]
+def _open_by(session: Session, performance_id: int, column) -> dict[int, PlaceWithdrawal]:
     """Open requests of the performance, by seat or by block."""
     return {
         getattr(row, column.key): row
@@ -631,7 +632,7 @@ def _open_by(session: Session, performance_id: int, column) -> dict[int, PlaceWi
     }
 
 
-def _refused_sold(session: Session, performance_id: int, column) -> set[int]:  # type: ignore[no-untyped-def]
+def _refused_sold(session: Session, performance_id: int, column) -> set[int]:
     return set(
         session.scalars(
             select(column).where(
@@ -745,6 +746,7 @@ def _quotas_of_products_at_fnac(
     return [
         (quota, starts_at, zones.get(venue_id) or settings.boxoffice.venue_timezone)
         for quota, starts_at, venue_id in rows
+        if starts_at is not None  # dated performances only (the query says so too)
     ]
 
 
