@@ -70,8 +70,10 @@ def main() -> None:
     print(f"{'DAG folder':<34}{'DAGs':>6}{'seconds':>10}{'x baseline':>12}")
     print(f"{'demo settings (baseline)':<34}{baseline_dags:>6}{baseline:>10.3f}{1:>12.2f}")
     print(f"{f'+{args.products} products':<34}{many_dags:>6}{many:>10.3f}{many / baseline:>12.2f}")
-    print(f"cost of one more onboarding DAG: {per_dag * 1000:.2f} ms (goal < 5 ms); "
-          f"total {many:.2f} s (goal < 3 s)")
+    print(
+        f"cost of one more onboarding DAG: {per_dag * 1000:.2f} ms (goal < 5 ms); "
+        f"total {many:.2f} s (goal < 3 s)"
+    )
 
 
 if __name__ == "__main__":
