@@ -21,9 +21,15 @@ from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFile
 from reseller_sync.domain.errors import Problem
 from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.redaction import UnredactableFileError, redact_buyer_contacts
 
 MAX_ERRORS_KEPT = 1000
 """Line-level problems kept per file; the count of the rest is kept as one more."""
+
+UNREDACTABLE_NOTE = (
+    "its bytes are not kept (the buyer's contact details must be stored nowhere): "
+    "ask FNAC for a corrected file"
+)
 
 DONE_INBOUND = (FileState.INTEGRATED,)
 OPEN_STATES = (FileState.LANDED, FileState.FAILED)
@@ -72,6 +78,11 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
     The same bytes under another name, or a sequence already used by another
     file, are kept in the journal as ``ignored`` with the reason: nothing is
     lost, and nothing is integrated twice.
+
+    The content is stored with the buyer's contact columns emptied (spec 7.1:
+    stored nowhere); size and sha256 are the original bytes', for duplicate
+    detection. A file whose contact columns cannot be located is stored
+    without content, ``failed`` with the reason.
     """
     existing = session.scalar(
         select(ExchangeFile).where(
@@ -81,6 +92,11 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
     if existing is not None:
         return LandingOutcome(existing.id, existing.name, existing.state, "already landed")
     file_type = stream_type(landed.parsed)
+    unredactable: str | None = None
+    try:
+        content = redact_buyer_contacts(landed.name, landed.data)
+    except UnredactableFileError as error:
+        content, unredactable = b"", str(error)
     entry = ExchangeFile(
         reseller_code=reseller,
         direction=Direction.INBOUND,
@@ -89,7 +105,7 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         name=landed.name,
         size=landed.size,
         sha256=landed.sha256,
-        content=landed.data,
+        content=content,
         state=FileState.LANDED,
     )
     twin = _same_bytes(session, reseller, landed.sha256)
@@ -106,6 +122,11 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
             f"sequence {landed.parsed.seq:06d} of {file_type} is already used by {reused.name}: "
             "FNAC must not reuse a sequence (spec section 4)"
         )
+    elif unredactable is not None:
+        entry.state = FileState.FAILED
+        entry.processed_at = _now()
+        entry.error_category = "external"
+        entry.error_message = f"{unredactable}; {UNREDACTABLE_NOTE}"
     session.add(entry)
     session.flush()
     return LandingOutcome(entry.id, entry.name, entry.state, entry.error_message)

@@ -17,12 +17,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import ExchangeFile
 from reseller_sync.config.settings import FnacSettings
-from reseller_sync.domain.errors import Problem, SyncError, TechnicalError
+from reseller_sync.domain.errors import ExternalError, Problem, SyncError, TechnicalError
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport, TransportSettings
 from reseller_sync.fnac.names import FileType
@@ -156,6 +158,11 @@ def integrate_file(
         with session_scope(engine) as session:
             entry = session.get_one(ExchangeFile, file_id)
             name, file_type = entry.name, entry.file_type
+            if entry.size and not entry.content:
+                # Landed without its bytes: its buyer contact columns could not be located.
+                raise ExternalError(
+                    entry.error_message or "the file's bytes were not kept", file=name
+                )
             parsed = read_file(entry.name, entry.content)
             outcome = _integrate(session, settings, repository, entry, parsed.frame, is_test)
             journal.mark_integrated(session, file_id, len(parsed.frame))
@@ -169,7 +176,14 @@ def integrate_file(
     return FileIntegration(file_id, name, file_type, len(parsed.frame), outcome)
 
 
-def _integrate(session, settings, repository, entry, frame, is_test):  # type: ignore[no-untyped-def]
+def _integrate(
+    session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    entry: ExchangeFile,
+    frame: pd.DataFrame,
+    is_test: bool,
+) -> Any:
     if entry.file_type in (FileType.VENTES.value, FileType.TEST.value):
         return integrate_sales(
             session,
