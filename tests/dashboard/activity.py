@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.pipelines.test_sales import line
 
 from reseller_sync.boxoffice.models import (
     Alert,
@@ -41,29 +42,7 @@ RAW_MARKER = "RAW-BYTES-NEVER-SHOWN"
 
 def _line(n: int, **values: object) -> dict[str, object]:
     """A VENTES line: seat n of row 1 in block B of the concert, at the FNAC public price."""
-    base: dict[str, object] = {
-        "id_vente": f"V{n:010d}",
-        "id_billet": f"B{n:09d}",
-        "code_manifestation": "004512",
-        "code_salle": "ZEN01",
-        "code_bloc": "B",
-        "rang": "1",
-        "place": str(n),
-        "type_tarif": "1",
-        "categorie_client": "0",
-        "code_allotement": "A1",
-        "prix_ttc": 6850,
-        "commission": 350,
-        "devise": "EUR",
-        "code_barre": f"4012345{n:08d}",
-        "nom_beneficiaire": "Dupré",
-        "prenom_beneficiaire": "Hélène",
-        "code_point_vente": "FR0751",
-        "libelle_point_vente": "FNAC Paris Ternes",
-        "date_vente": dt.datetime(2026, 11, 28, 12, 12, tzinfo=dt.UTC),
-    }
-    base.update(values)
-    return base
+    return line(n, **{"date_vente": dt.datetime(2026, 11, 28, 12, 12, tzinfo=dt.UTC), **values})
 
 
 def _parsed(
