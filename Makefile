@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-SITE = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 ENV := source scripts/airflow-env.sh &&
 
 .PHONY: install demo test lint bench lock clean
@@ -15,7 +14,7 @@ $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
-	echo "$(CURDIR)/plugins" > "$(SITE)/reseller_sync.pth"
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "reseller_sync.pth").write_text("$(CURDIR)/plugins\n")'
 	touch $@
 
 demo: install
