@@ -6,7 +6,10 @@ A :class:`Stack` starts, each in its own process group:
   the TEST file of each product it onboards);
 - the mail sink (SMTP, with a page listing the messages);
 - Airflow (``airflow standalone``) over a box office seeded with the demo data,
-  with the connections ``fnac_sftp`` and ``smtp_default`` pointing at the two.
+  with the connections ``fnac_sftp`` and ``smtp_default`` pointing at the two;
+  or, given a :class:`Distributed`, Airflow split as in production: api-server,
+  scheduler, dag-processor, triggerer and Celery workers (Redis broker,
+  PostgreSQL metadata database and result backend), see ``docs/distributed.md``.
 
 It then talks to Airflow's REST API (login through ``/auth/token``, trigger a
 DAG, answer a human step, wait for a run) and stops everything it started,
@@ -22,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -80,6 +84,40 @@ class Ports:
         return cls(*free_ports(4))
 
 
+WORKER_NAME_VARIABLE = "RESELLER_SYNC_WORKER_NAME"
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the Celery workers started here.
+
+    Workers sharing one machine would all record the same host name on their task
+    instances; each records its own name instead, to show which one ran a task.
+    """
+    return os.environ.get(WORKER_NAME_VARIABLE) or socket.getfqdn()
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """Airflow under the CeleryExecutor instead of ``airflow standalone``.
+
+    ``metadata_url`` (SQLAlchemy URL, ``postgresql+psycopg://...``) is Airflow's
+    database and the Celery result backend; ``broker_url`` the Redis broker;
+    ``queue`` the Celery queue (unique per stack, so stacks sharing a Redis
+    database never take each other's tasks); one worker per ``worker_log_ports``
+    entry, each serving its logs on that port.
+    """
+
+    metadata_url: str
+    broker_url: str
+    worker_log_ports: tuple[int, ...]
+    queue: str = "reseller_sync"
+    concurrency: int = 2
+
+    @property
+    def workers(self) -> list[str]:
+        return [f"worker{number}" for number in range(1, len(self.worker_log_ports) + 1)]
+
+
 class Stack:
     """Sandbox, mail sink and Airflow, started from ``root`` with their state in ``state_dir``.
 
@@ -100,8 +138,12 @@ class Stack:
         root: Path = PROJECT_ROOT,
         python: str = sys.executable,
         name: str = "stack",
+        distributed: Distributed | None = None,
     ) -> None:
         self.name = name
+        self.distributed = distributed
+        self.jwt_secret = secrets.token_urlsafe(32)
+        self.api_secret_key = secrets.token_urlsafe(32)
         self.state_dir, self.airflow_home, self.ports = state_dir, airflow_home, ports
         self.root, self.python, self.poke_seconds = root, python, poke_seconds
         self.base = f"http://{host}:{ports.airflow}"
@@ -218,7 +260,7 @@ class Stack:
         }
 
     def airflow_environment(self) -> dict[str, str]:
-        return {
+        env = {
             **self.environment(),
             **self.connections(),
             "AIRFLOW_HOME": str(self.airflow_home),
@@ -227,6 +269,27 @@ class Stack:
             "AIRFLOW__API__BASE_URL": self.base,
             "RESELLER_SYNC_POKE_SECONDS": f"{self.poke_seconds:g}",
         }
+        if cluster := self.distributed:
+            env |= {
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": cluster.metadata_url,
+                # Else derived as postgresql+asyncpg (not installed); psycopg 3 does async.
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": cluster.metadata_url,
+                "AIRFLOW__CELERY__BROKER_URL": cluster.broker_url,
+                # psycopg 3 (psycopg2 is not installed): db+postgresql+psycopg://...
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{cluster.metadata_url}",
+                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": cluster.queue,
+                # Every process signs or checks the same tokens (workers -> Execution API).
+                "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+                "AIRFLOW__API__SECRET_KEY": self.api_secret_key,  # log requests to workers
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base}/execution/",
+                "AIRFLOW__CORE__AUTH_MANAGER": (
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+                ),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.password_file),
+                "AIRFLOW__API__WORKERS": "1",
+            }
+        return env
 
     def start_services(self) -> None:
         ports, logs = self.ports, self.shown(self.logs)
@@ -253,10 +316,36 @@ class Stack:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        say(f"Airflow: starting (log: {logs}/airflow.log) on {self.base} ...")
-        self.start("airflow", ["airflow", "standalone"], env=env)
+        if self.distributed:
+            self.start_distributed(env)
+        else:
+            say(f"Airflow: starting (log: {logs}/airflow.log) on {self.base} ...")
+            self.start("airflow", ["airflow", "standalone"], env=env)
         self.wait_for(self.healthy, "Airflow to be healthy", 240)
         self.login()
+
+    def start_distributed(self, env: Mapping[str, str]) -> None:
+        """Each Airflow component in its own process, tasks run by Celery workers."""
+        cluster, logs = self.distributed, self.shown(self.logs)
+        assert cluster is not None
+        say(f"Airflow (CeleryExecutor): starting its components (logs: {logs}/) on {self.base}")
+        for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
+            self.start(component, ["airflow", component], env=env)
+        for worker, log_port in zip(cluster.workers, cluster.worker_log_ports, strict=True):
+            say(f"  Celery worker {worker}: queue {cluster.queue}, {cluster.concurrency} slots")
+            worker_env = {
+                **env,
+                WORKER_NAME_VARIABLE: worker,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "reseller_sync.devstack.worker_hostname",
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
+            }
+            self.start(
+                worker,
+                ["airflow", "celery", "worker", "--celery-hostname", f"{worker}@%h",
+                 "--concurrency", str(cluster.concurrency), "--queues", cluster.queue,
+                 "--without-gossip", "--without-mingle"],
+                env=worker_env,
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ REST API
 
@@ -268,9 +357,12 @@ class Stack:
             return False
         return all(part.get("status") == "healthy" for part in health.values())
 
+    @property
+    def password_file(self) -> Path:
+        return self.airflow_home / "simple_auth_manager_passwords.json.generated"
+
     def password(self) -> str:
-        path = self.airflow_home / "simple_auth_manager_passwords.json.generated"
-        return str(json.loads(path.read_text())["admin"])
+        return str(json.loads(self.password_file.read_text())["admin"])
 
     def login(self) -> None:
         request = urllib.request.Request(
