@@ -19,9 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Airflow reads its configuration once, when first imported: set it before any import.
-# Each test session has its own Airflow home, so that sessions run side by side.
-os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="reseller-sync-airflow-")
-atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], True)
+# Each test session has its own Airflow home, so that sessions run side by side. Chosen
+# once: this module runs again when a test imports it as ``tests.conftest``.
+if "RESELLER_SYNC_TEST_AIRFLOW_HOME" not in os.environ:
+    os.environ["RESELLER_SYNC_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(
+        prefix="reseller-sync-airflow-"
+    )
+    atexit.register(shutil.rmtree, os.environ["RESELLER_SYNC_TEST_AIRFLOW_HOME"], True)
+os.environ["AIRFLOW_HOME"] = os.environ["RESELLER_SYNC_TEST_AIRFLOW_HOME"]
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
@@ -138,3 +143,19 @@ def sandbox_conn_id(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> 
         connection_env_var(SANDBOX_CONN_ID), sandbox_connection_json(sandbox.host, sandbox.port)
     )
     return SANDBOX_CONN_ID
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Airflow's metadata database in this session's AIRFLOW_HOME, migrated once.
+
+    Never deleted while the session runs: an earlier test may already hold a
+    connection to it, which would then see a file without tables.
+    """
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run(
+        [str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
+    )

@@ -4,10 +4,7 @@ the FNAC sandbox over real SFTP, a real SMTP mail sink, and a demo box office.""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,18 +18,6 @@ from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.fnac.sandbox import SandboxServer, connection_env_var, sandbox_connection_json
 from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
 from reseller_sync.mailsink import MailSink
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Airflow's own metadata database (SQLite in the test AIRFLOW_HOME), fresh per session."""
-    home = Path(os.environ["AIRFLOW_HOME"])
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run(
-        [str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
-    )
 
 
 @dataclass

@@ -12,9 +12,6 @@ on SQLite and PostgreSQL, the hourly DAG with a real SFTP server and a real mail
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,18 +135,6 @@ class World:
     def count(self, model: type, *where: object) -> int:
         with Session(self.engine) as session:
             return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Airflow's metadata database, migrated once; unlike tests/dags' fixture of that name,
-    an existing database is kept (deleting it under a session that already opened it
-    breaks that session). ``fnac_world`` forgets the earlier runs."""
-    airflow = Path(sys.executable).with_name("airflow")
-    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
-    )
 
 
 @pytest.fixture(scope="session")
