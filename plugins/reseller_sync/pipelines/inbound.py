@@ -26,12 +26,16 @@ from reseller_sync.boxoffice.models import ExchangeFile
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError, TechnicalError
 from reseller_sync.exchange import journal
-from reseller_sync.exchange.transport import SftpTransport, TransportSettings
+from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines.cancellations import integrate_cancellations
 from reseller_sync.pipelines.categories import integrate_customer_categories
+
+# One transport built from the settings for both directions; callers of the inbound run
+# find it here too.
+from reseller_sync.pipelines.outbound import transport_for as transport_for
 from reseller_sync.pipelines.sales import RESELLER, integrate_sales
 
 log = logging.getLogger(__name__)
@@ -39,18 +43,6 @@ log = logging.getLogger(__name__)
 INTEGRATED_TYPES = (FileType.CATCLI, FileType.VENTES, FileType.ANNUL)
 """The types the hourly run integrates, in this order. TEST, ETATPL and ACK files
 are landed too; onboarding and the nightly run integrate them."""
-
-
-def transport_for(settings: FnacSettings) -> SftpTransport:
-    sftp = settings.sftp
-    return SftpTransport(
-        sftp.connection_id,
-        TransportSettings(
-            incoming_folder=sftp.inbox_dir,
-            outgoing_folder=sftp.outbox_dir,
-            processed_folder=sftp.processed_dir,
-        ),
-    )
 
 
 @dataclass(frozen=True)
