@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -59,6 +60,21 @@ def states(run) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
+def returned_by(run, task_id: str) -> Any:  # type: ignore[no-untyped-def]
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.scalar(
+            select(XComModel.value).where(
+                XComModel.run_id == run.run_id,
+                XComModel.dag_id == run.dag_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+            )
+        )
+
+
 def outbound(world: FnacWorld) -> list[tuple[str, FileState]]:
     with Session(world.engine) as session:
         return [
@@ -86,7 +102,8 @@ def test_an_event_goes_live_step_by_step(fnac_world: FnacWorld, fnac_at_work: Fn
 
     assert str(run.state) == "success", states(run)
     assert person.answered.is_set()
-    assert states(run)["preview_files"] == "skipped"
+    assert set(states(run).values()) == {"success"}
+    assert len(states(run)) == 7, "one task per step"
     assert outbound(fnac_world) == [
         ("FICHE_", FileState.ACKNOWLEDGED),
         ("PLACES", FileState.ACKNOWLEDGED),
@@ -104,6 +121,24 @@ def test_an_event_goes_live_step_by_step(fnac_world: FnacWorld, fnac_at_work: Fn
         assert refused == len(tests)
     [sheet] = [m for m in fnac_world.mail.messages() if "Fiche de mise en vente" in m["Subject"]]
     assert sheet["To"] == "partenaires-billetterie@fnac.example"
+
+
+@pytest.mark.slow
+def test_the_form_s_resend_sends_one_new_sale_sheet_and_nothing_else(
+    fnac_world: FnacWorld, fnac_at_work: FnacPartner
+) -> None:
+    first, _ = onboard("EVT-LUMEN")
+    again, _ = onboard("EVT-LUMEN", resend_sale_sheet=True)
+
+    assert (str(first.state), str(again.state)) == ("success", "success"), states(again)
+    assert outbound(fnac_world) == [
+        ("FICHE_", FileState.ACKNOWLEDGED),
+        ("PLACES", FileState.ACKNOWLEDGED),
+        ("FICHE_", FileState.ACKNOWLEDGED),
+    ]
+    resent = returned_by(again, "send_sale_sheet")
+    assert resent["file"] != returned_by(first, "send_sale_sheet")["file"]
+    assert resent["emailed"] == "partenaires-billetterie@fnac.example"
 
 
 @pytest.mark.slow
@@ -128,8 +163,13 @@ def test_a_dry_run_builds_the_files_and_sends_nothing(
 
     task_states = states(run)
     assert str(run.state) == "success", task_states
-    assert task_states["preview_files"] == "success"
+    assert task_states["check_product"] == "success"
+    assert set(task_states.values()) == {"success", "skipped"}
     assert task_states["send_sale_sheet"] == "skipped"
+    assert task_states["integrate_test_tickets"] == "skipped"
+    shown = returned_by(run, "check_product")
+    assert shown["sale_sheet"].startswith("FICHE_")
+    assert shown["places"].startswith("PLACES_")
     assert outbound(fnac_world) == []
     assert list(fnac_world.depot.glob("*")) == [fnac_world.depot / "traites"]
 
@@ -178,12 +218,12 @@ def test_a_refused_sale_sheet_stops_the_run_with_fnac_s_reason(
 
     task_states = states(run)
     assert str(run.state) == "failed", task_states
-    assert task_states["wait_for_sale_sheet_ack"] == "failed"
+    assert task_states["send_sale_sheet"] == "failed"
     assert task_states["confirm_fnac_codes_recorded"] == "upstream_failed"
     assert not person.answered.is_set()
     assert outbound(fnac_world) == [("FICHE_", FileState.REFUSED)]
     [mail] = fnac_world.mail.messages()
-    assert "wait_for_sale_sheet_ack" in mail["Subject"]
+    assert "send_sale_sheet" in mail["Subject"]
     assert "E09" in mail.get_body(preferencelist=("html",)).get_content()
 
 
@@ -238,14 +278,14 @@ def test_places_fnac_refuses_stop_the_run_with_the_lines(
     task_states = states(run)
     assert str(run.state) == "failed", task_states
     assert person.answered.is_set()
-    assert task_states["wait_for_places_ack"] == "failed"
+    assert task_states["send_places"] == "failed"
     assert task_states["integrate_test_tickets"] == "upstream_failed"
     assert outbound(fnac_world) == [
         ("FICHE_", FileState.ACKNOWLEDGED),
         ("PLACES", FileState.ACKNOWLEDGED),
     ]
     [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
-    assert "wait_for_places_ack" in mail["Subject"]
+    assert "send_places" in mail["Subject"]
     body = mail.get_body(preferencelist=("html",)).get_content()
     assert "E05" in body
     assert onboarding_state(fnac_world, "EVT-LUMEN") is not OnboardingState.LIVE

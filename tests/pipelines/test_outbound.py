@@ -20,7 +20,7 @@ from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.sandbox import DropConnection, SandboxServer
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.pipelines.onboarding import onboarding_state, set_onboarding_state
-from reseller_sync.pipelines.outbound import SendStatus, send_file
+from reseller_sync.pipelines.outbound import SendResult, SendStatus, send_file
 from reseller_sync.pipelines.places import send_places
 from reseller_sync.pipelines.sale_sheet import build_sale_sheet, send_sale_sheet
 
@@ -87,6 +87,37 @@ def test_force_sends_a_new_sequence(
     assert forced.status is SendStatus.SENT
     assert (first.sequence, forced.sequence) == (1, 2)
     assert depot(fnac_home) == sorted([first.name, forced.name])
+
+
+def test_a_resend_asked_for_by_a_run_happens_once_whatever_its_retries(
+    sessions: sessionmaker[Session],
+    transport: SftpTransport,
+    sandbox_settings: FnacSettings,
+    fnac_home: Path,
+) -> None:
+    records = sheet_records(sessions, sandbox_settings)
+    first = send_file(sessions, transport, sandbox_settings, FileType.FICHE, records, PRODUCT)
+    run_started = dt.datetime.now(dt.UTC)
+
+    def resend() -> SendResult:
+        return send_file(
+            sessions,
+            transport,
+            sandbox_settings,
+            FileType.FICHE,
+            records,
+            PRODUCT,
+            force=True,
+            resend_since=run_started,
+        )
+
+    resent, retried = resend(), resend()
+
+    assert resent.status is SendStatus.SENT
+    assert retried.status is SendStatus.ALREADY_SENT
+    assert retried.name == resent.name
+    assert (first.sequence, resent.sequence) == (1, 2)
+    assert depot(fnac_home) == sorted([first.name, resent.name])
 
 
 def test_an_upload_cut_short_is_never_final_and_is_completed_under_the_same_name(

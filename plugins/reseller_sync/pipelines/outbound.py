@@ -100,13 +100,17 @@ def send_file(
     product_code: str,
     *,
     force: bool = False,
+    resend_since: dt.datetime | None = None,
     dry_run: bool = False,
     created: dt.datetime | None = None,
 ) -> SendResult:
     """Send ``records`` as a file of ``file_type`` concerning ``product_code``, at most once.
 
-    ``force`` sends a new file (new sequence) even when one stands. ``created``
-    (aware, default now) is the file's creation time and name stamp.
+    ``force`` sends a new file (new sequence) even when one stands, unless the
+    standing file was journaled at or after ``resend_since`` (aware): a resend
+    asked for once, by a run that started then, happens once whatever its
+    retries and pokes. ``created`` (aware, default now) is the file's creation
+    time and name stamp.
     """
     factory = session_factory(sessions)
     file_type = FileType(file_type)
@@ -130,7 +134,8 @@ def send_file(
     completed = complete_prepared(factory, transport, file_type)
     with factory() as session:
         standing = _standing_file(session, file_type, product_code)
-        if standing is not None and not force:
+        resent = standing is not None and _journaled_since(standing, resend_since)
+        if standing is not None and (not force or resent):
             status = SendStatus.COMPLETED if standing.name in completed else SendStatus.ALREADY_SENT
             return SendResult(
                 status,
@@ -275,6 +280,15 @@ def _standing_file(session: Session, file_type: FileType, product_code: str) -> 
     if latest.state is FileState.ACKNOWLEDGED and latest.error_category is None:
         return latest
     return None
+
+
+def _journaled_since(entry: ExchangeFile, moment: dt.datetime | None) -> bool:
+    if moment is None:
+        return False
+    journaled = entry.created_at
+    if journaled.tzinfo is None:  # SQLite keeps no time zone: the journal writes UTC
+        journaled = journaled.replace(tzinfo=dt.UTC)
+    return journaled >= moment
 
 
 def _prepare(

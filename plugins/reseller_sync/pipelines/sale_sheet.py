@@ -170,10 +170,12 @@ def send_sale_sheet(
     *,
     sales_open: dt.datetime | None = None,
     force: bool = False,
+    resend_since: dt.datetime | None = None,
     dry_run: bool = False,
 ) -> SendResult:
-    """Build and send the product's FICHE once; the product's onboarding becomes
-    ``sale_sheet_sent`` (when it was not further already)."""
+    """Build and send the product's FICHE once (``force``, ``resend_since``: see
+    :func:`send_file`); the product's onboarding becomes ``sale_sheet_sent``
+    (when it was not further already)."""
     factory = session_factory(sessions)
     with factory() as session:
         sheet = build_sale_sheet(session, settings, product_code, sales_open=sales_open)
@@ -185,6 +187,7 @@ def send_sale_sheet(
         sheet.records,
         product_code,
         force=force,
+        resend_since=resend_since,
         dry_run=dry_run,
     )
     if not dry_run:

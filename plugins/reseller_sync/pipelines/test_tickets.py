@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import product as pairs
 
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.db import session_scope
@@ -23,6 +23,7 @@ from reseller_sync.boxoffice.models import (
     Direction,
     ExchangeFile,
     FileState,
+    OnboardingState,
     Order,
     OrderState,
     Performance,
@@ -40,6 +41,7 @@ from reseller_sync.fnac.names import FileType
 from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines.inbound import integrate_file
+from reseller_sync.pipelines.onboarding import onboarding_state
 from reseller_sync.pipelines.sales import RESELLER
 
 
@@ -51,6 +53,9 @@ class TestTicketsReport:
     pairs_covered: tuple[tuple[str, str], ...]
     """(type de tarif, catégorie de client) pairs that got a test ticket."""
     cancelled: int
+    earlier: bool = False
+    """The product's test tickets were checked by an earlier run: FNAC sends them once
+    per manifestation (spec 7.2), so a later run (a resent sale sheet) has none to wait for."""
 
 
 def integrate_test_files(
@@ -209,6 +214,27 @@ def cancel_test_tickets(session: Session, product_code: str) -> int:
     return len(ids)
 
 
+def _earlier_report(session: Session, product_code: str) -> TestTicketsReport:
+    tested = session.scalars(
+        select(ExchangeFile.name)
+        .where(
+            ExchangeFile.reseller_code == RESELLER,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.file_type == FileType.TEST.value,
+            ExchangeFile.product_code == product_code,
+        )
+        .order_by(ExchangeFile.sequence)
+    ).all()
+    tickets = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .join(Performance, Ticket.performance_id == Performance.id)
+        .join(Product, Performance.product_id == Product.id)
+        .where(Product.code == product_code, Ticket.is_test)
+    )
+    return TestTicketsReport(product_code, tuple(tested), tickets or 0, (), 0, earlier=True)
+
+
 def _test_tickets(session: Session, product_code: str) -> pd.DataFrame:
     rows = session.execute(
         select(
@@ -247,10 +273,19 @@ def run_test_ticket_step(
     repository: MappingRepository,
     product_code: str,
 ) -> TestTicketsReport | None:
-    """Integrate, verify, cancel; None while no TEST file for the product has arrived."""
+    """Integrate, verify, cancel; None while no TEST file for the product has arrived.
+
+    A product whose test tickets an earlier run checked gets that run's outcome
+    back (``earlier``) unless new test tickets came.
+    """
     files = integrate_test_files(engine, settings, repository, product_code)
     with session_scope(engine) as session:
         if not files and _test_tickets(session, product_code).empty:
+            if onboarding_state(session, product_code) in (
+                OnboardingState.TESTED,
+                OnboardingState.LIVE,
+            ):
+                return _earlier_report(session, product_code)
             return None
         tickets = len(_test_tickets(session, product_code))
         covered = verify_test_tickets(session, settings, repository, product_code)
