@@ -46,17 +46,15 @@ KILL_SCRIPT = textwrap.dedent(
     from reseller_sync.mappings.repository import load_repository
     from reseller_sync.pipelines import inbound, sales
 
-    insert_frame = sales.insert_frame
+    allow = sales._allow_at_access_control
 
-    def insert_then_wait(session, table, frame):
-        inserted = insert_frame(session, table, frame)
-        if table.name == "access_control_entry":
-            # Tickets, orders and access entries are written, uncommitted: the test kills us.
-            marker.write_text("mid-transaction")
-            time.sleep(120)
-        return inserted
+    def allow_then_wait(session, order_ids, now):
+        allow(session, order_ids, now)
+        # Tickets, orders and access entries are written, uncommitted: the test kills us.
+        marker.write_text("mid-transaction")
+        time.sleep(120)
 
-    sales.insert_frame = insert_then_wait
+    sales._allow_at_access_control = allow_then_wait
     inbound.integrate_pending(make_engine(url), load_settings(), load_repository(), FileType.VENTES)
     marker.write_text("finished")
     """

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, defer
 
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import ExchangeFile
@@ -148,14 +148,18 @@ def integrate_file(
     name = ""
     try:
         with session_scope(engine) as session:
-            entry = session.get_one(ExchangeFile, file_id)
+            # The bytes are read apart from the entry and dropped once parsed: a big
+            # file is not held twice (bytes and table) while it is integrated.
+            entry = session.get_one(ExchangeFile, file_id, options=[defer(ExchangeFile.content)])
             name, file_type = entry.name, entry.file_type
-            if entry.size and not entry.content:
+            content = session.scalar(select(ExchangeFile.content).where(ExchangeFile.id == file_id))
+            if entry.size and not content:
                 # Landed without its bytes: its buyer contact columns could not be located.
                 raise ExternalError(
                     entry.error_message or "the file's bytes were not kept", file=name
                 )
-            parsed = read_file(entry.name, entry.content)
+            parsed = read_file(entry.name, content or b"")
+            del content
             outcome = _integrate(session, settings, repository, entry, parsed.frame, is_test)
             journal.mark_integrated(session, file_id, len(parsed.frame))
     except SyncError as error:

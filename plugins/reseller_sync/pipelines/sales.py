@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, Executable, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.bulk import insert_frame, matching
@@ -62,6 +63,35 @@ from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import MappingRepository, unresolved_problems
 
 RESELLER = "fnac"
+
+RESOLUTION_COLUMNS = (
+    "code_manifestation",
+    "date_seance",
+    "code_salle",
+    "code_bloc",
+    "rang",
+    "place",
+    "type_tarif",
+    "categorie_client",
+    "code_allotement",
+)
+"""The columns of a sales line that locate it in the box office."""
+RESOLVED_COLUMNS = (
+    "product_code",
+    "product_id",
+    "performance_id",
+    "block_id",
+    "seat_id",
+    "category_id",
+    "tariff_id",
+    "tariff_code",
+    "category_code",
+    "performance_code",
+    "free_placement",
+)
+"""What resolution adds to each line."""
+PARTITION_ROWS = 100_000
+"""Rows fetched at a time by the lookups that return one row per place."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +162,7 @@ def integrate_sales(
     problems = _Problems()
     lines = _resolve(session, settings, repository, file_name, frame, problems)
     lines = _skip_already_integrated(session, file_name, lines, problems)
-    fresh = lines[~lines["already_integrated"]]
+    fresh = lines[~lines["already_integrated"]] if lines["already_integrated"].any() else lines
     _check_places(session, file_name, fresh, problems)
     differences = _check_prices(session, settings, file_name, fresh, problems)
     _check_orders(session, file_name, fresh, problems)
@@ -181,9 +211,13 @@ def _resolve(
     frame: pd.DataFrame,
     problems: _Problems,
 ) -> pd.DataFrame:
-    """Add the box-office ids of every line; lines with a problem are reported and dropped."""
-    lines = frame.copy()
-    lines["product_code"] = repository.products_for_manifestations(lines["code_manifestation"])
+    """Add the box-office ids of every line; lines with a problem are reported and dropped.
+
+    Only the columns resolution reads go through the per-product steps; the
+    others (ids, barcodes, names, shops) are joined back once at the end, so a
+    big file is not copied several times over.
+    """
+    products = repository.products_for_manifestations(frame["code_manifestation"])
     problems.mapping.extend(
         Problem(
             "FNAC manifestation maps to no product in include/mappings/",
@@ -192,29 +226,19 @@ def _resolve(
             column="code_manifestation",
             value=str(value),
         )
-        for line, value in lines.loc[lines["product_code"].isna(), "code_manifestation"].items()
+        for line, value in frame.loc[products.isna(), "code_manifestation"].items()
+    )
+    read = frame[[c for c in RESOLUTION_COLUMNS if c in frame.columns]].assign(
+        product_code=products
     )
     resolved = [
         _resolve_product(session, settings, repository, file_name, str(code), group, problems)
-        for code, group in lines[lines["product_code"].notna()].groupby("product_code", sort=True)
-    ]
-    columns = [
-        *frame.columns,
-        "product_code",
-        "product_id",
-        "performance_id",
-        "block_id",
-        "seat_id",
-        "category_id",
-        "tariff_id",
-        "tariff_code",
-        "category_code",
-        "performance_code",
-        "free_placement",
+        for code, group in read[products.notna()].groupby("product_code", sort=True)
     ]
     if not resolved:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(resolved).sort_index()
+        return pd.DataFrame(columns=[*frame.columns, *RESOLVED_COLUMNS])
+    found = pd.concat(resolved)[list(RESOLVED_COLUMNS)]
+    return frame.join(found, how="inner").sort_index()
 
 
 def _resolve_product(
@@ -484,7 +508,9 @@ def _skip_already_integrated(
         "this ticket id was integrated before with another barcode",
         file_name,
     )
-    lines = lines[~clash].assign(already_integrated=same[~clash])
+    if clash.any():
+        lines, same = lines[~clash], same[~clash]
+    lines = lines.assign(already_integrated=same)
 
     taken: list[str] = []
     fresh_barcodes = lines.loc[~lines["already_integrated"], "code_barre"].tolist()
@@ -498,7 +524,7 @@ def _skip_already_integrated(
         "this barcode already exists at access control",
         file_name,
     )
-    return lines[~reused]
+    return lines[~reused] if reused.any() else lines
 
 
 def _check_places(
@@ -530,32 +556,30 @@ def _check_places(
 
     seated = lines[lines["seat_id"].notna() & ~no_quota]
     if not seated.empty:
-        held = set(
-            session.execute(
-                select(QuotaSeat.performance_id, QuotaSeat.seat_id)
-                .join(Quota, QuotaSeat.quota_id == Quota.id)
-                .join(SalesChannel, Quota.channel_id == SalesChannel.id)
-                .where(
-                    SalesChannel.reseller_code == RESELLER,
-                    QuotaSeat.performance_id.in_(performance_ids),
-                )
-            )
+        held = _seat_codes(
+            session,
+            select(QuotaSeat.performance_id, QuotaSeat.seat_id)
+            .join(Quota, QuotaSeat.quota_id == Quota.id)
+            .join(SalesChannel, Quota.channel_id == SalesChannel.id)
+            .where(
+                SalesChannel.reseller_code == RESELLER,
+                QuotaSeat.performance_id.in_(performance_ids),
+            ),
         )
-        sold = set(
-            session.execute(
-                select(Ticket.performance_id, Ticket.seat_id).where(
-                    Ticket.performance_id.in_(performance_ids),
-                    Ticket.state == TicketState.VALID,
-                    Ticket.seat_id.is_not(None),
-                )
-            )
+        sold = _seat_codes(
+            session,
+            select(Ticket.performance_id, Ticket.seat_id).where(
+                Ticket.performance_id.in_(performance_ids),
+                Ticket.state == TicketState.VALID,
+                Ticket.seat_id.is_not(None),
+            ),
         )
-        keys = list(
-            zip(seated["performance_id"].astype(int), seated["seat_id"].astype(int), strict=True)
+        codes = _seat_code(
+            seated["performance_id"].to_numpy(np.int64), seated["seat_id"].to_numpy(np.int64)
         )
-        outside = pd.Series([key not in held for key in keys], index=seated.index)
-        already = pd.Series([key in sold for key in keys], index=seated.index)
-        twice = pd.Series(keys, index=seated.index).duplicated(keep="first")
+        outside = pd.Series(~np.isin(codes, held), index=seated.index)
+        already = pd.Series(np.isin(codes, sold), index=seated.index)
+        twice = pd.Series(codes, index=seated.index).duplicated(keep="first")
         problems.add(
             "external",
             seated[outside],
@@ -577,6 +601,21 @@ def _check_places(
     free = lines[lines["seat_id"].isna() & ~no_quota]
     if not free.empty:
         _check_counted_places(session, file_name, free, quotas, performance_ids, problems)
+
+
+def _seat_code(performance_ids: np.ndarray, seat_ids: np.ndarray) -> np.ndarray:
+    """One int64 per (performance, seat): sets of places compared without a Python tuple each."""
+    return (performance_ids.astype(np.int64) << 32) | seat_ids.astype(np.int64)
+
+
+def _seat_codes(session: Session, query: Executable) -> np.ndarray:
+    """The (performance, seat) pairs a query returns, as codes, fetched in partitions."""
+    parts = [np.empty(0, np.int64)]
+    result = session.execute(query.execution_options(yield_per=PARTITION_ROWS))
+    for rows in result.partitions():
+        pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        parts.append(_seat_code(pairs[:, 0], pairs[:, 1]))
+    return np.concatenate(parts)
 
 
 def _check_counted_places(
@@ -826,18 +865,8 @@ def _apply(
         }
     )
     insert_frame(session, Ticket.__table__, tickets)  # type: ignore[arg-type]
-    ticket_ids = _ticket_ids(session, [int(order_id) for order_id in order_ids.values])
-    now = dt.datetime.now(dt.UTC)
-    access = pd.DataFrame(
-        {
-            "performance_id": tickets["performance_id"],
-            "barcode": tickets["barcode"],
-            "ticket_id": tickets["barcode"].map(ticket_ids),
-            "allowed": True,
-            "updated_at": now,
-        }
-    )
-    insert_frame(session, AccessControlEntry.__table__, access)  # type: ignore[arg-type]
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    _allow_at_access_control(session, [int(order_id) for order_id in order_ids.values], now)
     if not is_test:
         accounts = _pending_accounts(session, contact_id)
         movements = pd.DataFrame(
@@ -897,11 +926,22 @@ def _order_ids(session: Session, reseller_order_ids: list[str]) -> pd.Series:
     return pd.Series(dict(rows), dtype="int64")
 
 
-def _ticket_ids(session: Session, order_ids: list[int]) -> pd.Series:
-    rows: list[tuple[str, int]] = []
+def _allow_at_access_control(session: Session, order_ids: list[int], now: dt.datetime) -> None:
+    """Allow the barcodes of these orders' tickets, copied from the tickets by the database
+    (``INSERT ... SELECT``): no ticket id travels to Python and back."""
     for condition in matching(session, Ticket.order_id, order_ids):
-        rows.extend(session.execute(select(Ticket.barcode, Ticket.id).where(condition)))
-    return pd.Series(dict(rows), dtype="int64")
+        session.execute(
+            insert(AccessControlEntry).from_select(
+                ["performance_id", "barcode", "ticket_id", "allowed", "updated_at"],
+                select(
+                    Ticket.performance_id,
+                    Ticket.barcode,
+                    Ticket.id,
+                    literal(True, Boolean()),
+                    literal(now, AccessControlEntry.updated_at.type),
+                ).where(condition),
+            )
+        )
 
 
 def _pending_accounts(session: Session, contact_id: int) -> dict[str, int]:
