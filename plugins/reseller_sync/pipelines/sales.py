@@ -604,7 +604,10 @@ def _check_places(
 
 
 def _seat_code(performance_ids: np.ndarray, seat_ids: np.ndarray) -> np.ndarray:
-    """One int64 per (performance, seat): sets of places compared without a Python tuple each."""
+    """One int64 per (performance, seat): sets of places compared without a Python tuple each.
+
+    Exact because both ids are the schema's 32-bit ``INTEGER`` keys.
+    """
     return (performance_ids.astype(np.int64) << 32) | seat_ids.astype(np.int64)
 
 
