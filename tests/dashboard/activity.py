@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.pipelines.test_sales import line
+from tests.pipelines.test_sales import DAY_PASS, line
 
 from reseller_sync.boxoffice.models import (
     Alert,
@@ -104,15 +104,7 @@ def add_activity(session: Session, settings: FnacSettings) -> None:
         ),
         _line(
             4,
-            code_manifestation="000981",
-            code_salle=None,
-            code_bloc=None,
-            rang=None,
-            place=None,
-            code_allotement="P1",
-            prix_ttc=2400,
-            commission=100,
-            devise="CHF",
+            **DAY_PASS,
             code_point_vente="CH1201",
             libelle_point_vente="FNAC Genève Rive",
         ),

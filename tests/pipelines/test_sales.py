@@ -58,6 +58,20 @@ def concert_date(session: Session, code: str = "S1") -> dt.datetime:
     return starts_at
 
 
+DAY_PASS: dict[str, object] = {
+    "code_manifestation": "000981",
+    "code_salle": None,
+    "code_bloc": None,
+    "rang": None,
+    "place": None,
+    "code_allotement": "P1",
+    "prix_ttc": 2400,
+    "commission": 100,
+    "devise": "CHF",
+}
+"""Over :func:`line`: a ticket for the day pass (PASS-MAH-JOUR, FNAC quota P1), in CHF."""
+
+
 def line(n: int, **values: object) -> dict[str, object]:
     """A VENTES line for seat P2 row 1, seat n, at the full FNAC price."""
     base: dict[str, object] = {
@@ -127,15 +141,7 @@ def test_a_file_of_seats_free_places_and_passes_is_integrated(
             ),
             line(
                 4,
-                code_manifestation="000981",
-                code_salle=None,
-                code_bloc=None,
-                rang=None,
-                place=None,
-                code_allotement="P1",
-                prix_ttc=2400,
-                commission=100,
-                devise="CHF",
+                **DAY_PASS,
                 code_point_vente="CH1201",
                 libelle_point_vente="FNAC Genève Rive",
                 nom_beneficiaire="Müller",

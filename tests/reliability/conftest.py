@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tests.dags.conftest import FnacWorld, fnac_world  # noqa: F401 (fixture)
+from tests.sandbox.conftest import StepClock, codebook  # noqa: F401 (fixture)
 
 from reseller_sync.boxoffice.models import ExchangeFile, FileState
 from reseller_sync.config.settings import FnacSettings, load_settings
@@ -38,19 +39,6 @@ from reseller_sync.pipelines.sale_sheet import send_sale_sheet
 SALES_OPEN = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 """Sales open at FNAC on the demo's reference day (10:00 in Paris)."""
 T0 = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.UTC)
-
-
-class StepClock:
-    """FNAC's clock: ``T0``, then whatever the test moves it to."""
-
-    def __init__(self, now: dt.datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 def settings_for(connection_id: str) -> FnacSettings:
@@ -137,14 +125,10 @@ class World:
             return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-@pytest.fixture(scope="session")
-def codebook() -> CodeBook:
-    return CodeBook.from_mappings()
-
-
 @pytest.fixture
 def clock() -> StepClock:
-    return StepClock()
+    """FNAC's clock: ``T0``, then whatever the test moves it to."""
+    return StepClock(T0)
 
 
 @pytest.fixture
@@ -152,7 +136,7 @@ def world(
     demo_engine: Engine,
     sandbox: SandboxServer,
     sandbox_conn_id: str,
-    codebook: CodeBook,
+    codebook: CodeBook,  # noqa: F811
     clock: StepClock,
 ) -> World:
     """The demo box office (SQLite and PostgreSQL) with the concert and the day pass on sale
@@ -197,7 +181,7 @@ class DagWorld:
 @pytest.fixture
 def dag_world(
     fnac_world: FnacWorld,  # noqa: F811
-    codebook: CodeBook,
+    codebook: CodeBook,  # noqa: F811
     clock: StepClock,
 ) -> DagWorld:
     settings = settings_for("fnac_sftp")

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.pipelines.test_sales import line
+from tests.pipelines.test_sales import DAY_PASS, line
 from tests.reliability.conftest import World
 from tests.reliability.implied import assert_box_office_holds
 
@@ -27,15 +27,7 @@ def day_pass_line(ticket: str, barcode: str) -> dict[str, object]:
         1,
         id_billet=ticket,
         code_barre=barcode,
-        code_manifestation="000981",
-        code_salle=None,
-        code_bloc=None,
-        rang=None,
-        place=None,
-        code_allotement="P1",
-        prix_ttc=2400,
-        commission=100,
-        devise="CHF",
+        **DAY_PASS,
     )
 
 
