@@ -1,6 +1,8 @@
 """The whole interface, running, for a browser: sandbox, mail sink, Airflow and Chromium.
 
-``fnac_stack`` (session scope) starts what ``make demo`` starts, with the same
+``fnac_stack`` (module scope: stopped as soon as the browser tests are done,
+so that its scheduler, API server and triggerer do not slow the rest of the
+suite) starts what ``make demo`` starts, with the same
 launcher (``reseller_sync.devstack``), but on free ports of 127.0.0.1 (never
 8080: a demo may hold it) and with all state in a temporary folder: Airflow's
 home, the box office (SQLite, seeded with the demo data), the sandbox's files,
@@ -62,7 +64,7 @@ def stack_environment(tmp: Path, log_ports: list[int]) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fnac_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Sandbox, mail sink and ``airflow standalone`` on free ports, the FNAC DAGs parsed."""
     tmp = tmp_path_factory.mktemp("stack")
@@ -111,7 +113,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's Chromium, headless, with a fresh profile, driven by Playwright."""
     if not CHROMIUM.exists():

@@ -100,6 +100,7 @@ class PersonAtRequiredActions:
     def __init__(self, dag_id: str, task_id: str, option: str = "Approve") -> None:
         self.dag_id, self.task_id, self.option = dag_id, task_id, option
         self.answered = threading.Event()
+        self.errors: list[Exception] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -112,9 +113,18 @@ class PersonAtRequiredActions:
         self._thread.join(10)
 
     def _watch(self) -> None:
+        """Look every 0.3 s; a failed look (SQLite busy with dag.test's writes) is retried.
+
+        A watcher that died on such an error would leave dag.test() waiting forever.
+        """
+        from sqlalchemy.exc import DBAPIError
+
         while not self._stop.is_set() and not self.answered.is_set():
-            if self._answer_once():
-                self.answered.set()
+            try:
+                if self._answer_once():
+                    self.answered.set()
+            except DBAPIError as error:
+                self.errors.append(error)
             self._stop.wait(0.3)
 
     def _answer_once(self) -> bool:
