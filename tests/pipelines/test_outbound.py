@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,6 +72,36 @@ def test_a_file_is_sent_once_and_a_rerun_resumes_without_duplicate(
         stored = session.get_one(ExchangeFile, first.file_id).content
     assert (fnac_home / "depot" / first.name).read_bytes() == stored
     assert len(read_file(first.name, stored).frame) == 2
+
+
+def test_records_given_as_a_function_are_built_only_when_a_file_is_written(
+    sessions: sessionmaker[Session],
+    transport: SftpTransport,
+    sandbox_settings: FnacSettings,
+    fnac_home: Path,
+) -> None:
+    """What a sensor's pokes rely on: while the file stands, nothing is built again."""
+    builds: list[int] = []
+
+    def records() -> pd.DataFrame:
+        builds.append(1)
+        return sheet_records(sessions, sandbox_settings)
+
+    def send(**options: object) -> SendResult:
+        return send_file(
+            sessions, transport, sandbox_settings, FileType.FICHE, records, PRODUCT, **options
+        )
+
+    first = send()
+    pokes = [send() for _ in range(3)]
+    forced = send(force=True)
+
+    assert first.status is SendStatus.SENT
+    assert first.line_count == 2
+    assert {poke.status for poke in pokes} == {SendStatus.ALREADY_SENT}
+    assert forced.status is SendStatus.SENT
+    assert len(builds) == 2, "one build per file written"
+    assert depot(fnac_home) == sorted([first.name, forced.name])
 
 
 def test_force_sends_a_new_sequence(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -24,8 +25,9 @@ from reseller_sync.boxoffice.models import (
 )
 from reseller_sync.config.settings import FnacSettings, PricePolicy, load_settings
 from reseller_sync.domain.errors import ExternalError, MappingError
+from reseller_sync.fnac.errors import FileFormatError
 from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.reader import iter_file_chunks, read_file
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
 from reseller_sync.pipelines.sales import integrate_sales
@@ -393,3 +395,116 @@ def test_test_tickets_are_flagged_and_move_no_money(
     assert count(demo_session, PendingAccountMovement) == 0
     seat = demo_session.get_one(Seat, ticket.seat_id)
     assert seat.block.code == "P2"
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+def ventes_in_chunks(
+    lines: list[dict[str, object]], seq: int = 1, *, trailer_count: int | None = None
+) -> tuple[str, list[pd.DataFrame]]:
+    """The file as the hourly run reads it, in chunks, here of about one line each.
+
+    ``trailer_count`` overrides the trailer's COUNT: a problem the reader only
+    finds after its last chunk.
+    """
+    name, data = write_file(FileType.VENTES, "M0427", seq, lines, created=CREATED)
+    if trailer_count is not None:
+        data = re.sub(rb"FIN;(\d+);\d+;", rb"FIN;\g<1>;%d;" % trailer_count, data)
+    chunks = iter_file_chunks(name, data, chunk_size=256)
+    if trailer_count is not None:
+        return name, chunks  # type: ignore[return-value]
+    return name, list(chunks)
+
+
+def chunk_of(chunks: list[pd.DataFrame], line: int) -> int:
+    [index] = [i for i, chunk in enumerate(chunks) if line in chunk.index]
+    return index
+
+
+def test_an_order_whose_lines_are_far_apart_is_one_order_when_read_in_chunks(
+    demo_session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    concert: dt.datetime,
+) -> None:
+    """Spec 7.1: an order's lines may be anywhere in the file."""
+    free = {"code_bloc": "FOSSE", "rang": None, "place": None, "type_tarif": "4", "prix_ttc": 4500}
+    name, chunks = ventes_in_chunks(
+        [
+            line(1, date_seance=concert),
+            line(2, date_seance=concert),
+            line(3, date_seance=concert, **free),
+            line(4, **DAY_PASS),
+            line(5, id_vente="V0000000001", date_seance=concert, **free),
+        ]
+    )
+    assert chunk_of(chunks, 1) < chunk_of(chunks, 5)
+    result = integrate_sales(demo_session, settings, repository, name, chunks)
+
+    assert (result.lines, result.tickets, result.orders) == (5, 5, 4)
+    assert result.amounts == {"EUR": 6850 * 2 + 4500 * 2, "CHF": 2400}
+    order = demo_session.scalar(select(Order).where(Order.reseller_order_id == "V0000000001"))
+    assert order is not None
+    assert sorted(t.reseller_ticket_id for t in order.tickets) == ["B000000001", "B000000005"]
+    assert order.total == 6850 + 4500
+    movements = demo_session.scalars(select(PendingAccountMovement)).all()
+    assert sorted(m.amount for m in movements) == sorted([6850 + 4500, 6850, 4500, 2400])
+    assert count(demo_session, AccessControlEntry) == 5
+
+
+def test_the_rules_over_the_whole_file_hold_across_chunks(
+    demo_session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    concert: dt.datetime,
+) -> None:
+    for held in demo_session.scalars(
+        select(QuotaFreePlaces).join(Block).where(Block.code == "FOSSE")
+    ):
+        held.places = 2
+    demo_session.flush()
+    free = {"code_bloc": "FOSSE", "rang": None, "place": None, "type_tarif": "4", "prix_ttc": 4500}
+    name, chunks = ventes_in_chunks(
+        [
+            line(1, date_seance=concert, place="7"),
+            line(2, date_seance=concert, **free),
+            line(3, date_seance=concert, **free),
+            line(4, id_vente="V0000000001", date_seance=concert, code_point_vente="FR0692"),
+            line(5, date_seance=concert, place="7"),
+            line(6, date_seance=concert, **free),
+        ]
+    )
+    assert chunk_of(chunks, 1) < chunk_of(chunks, 4) < chunk_of(chunks, 5)
+    assert chunk_of(chunks, 3) < chunk_of(chunks, 6)
+    with pytest.raises(ExternalError) as raised:
+        integrate_sales(demo_session, settings, repository, name, chunks)
+
+    located = sorted((p.line, p.column, p.reason) for p in raised.value.problems)
+    assert [(line, column) for line, column, _ in located] == [
+        (1, "id_vente"),
+        (4, "id_vente"),
+        (5, "place"),
+        (6, "code_bloc"),
+    ]
+    assert "several currencies or shops" in located[0][2]
+    assert "sold twice in the file" in located[2][2]
+    assert "beyond FNAC's quota of 2" in located[3][2]
+    assert count(demo_session, Ticket) == count(demo_session, Order) == 0
+
+
+def test_a_file_refused_after_its_last_chunk_writes_nothing(
+    demo_session: Session,
+    settings: FnacSettings,
+    repository: MappingRepository,
+    concert: dt.datetime,
+) -> None:
+    name, chunks = ventes_in_chunks(
+        [line(n, date_seance=concert) for n in (1, 2, 3)], trailer_count=4
+    )
+    with pytest.raises(FileFormatError) as raised:
+        integrate_sales(demo_session, settings, repository, name, chunks)
+
+    [problem] = raised.value.problems
+    assert (problem.column, problem.value) == ("COUNT", "4")
+    assert count(demo_session, Ticket) == count(demo_session, Order) == 0

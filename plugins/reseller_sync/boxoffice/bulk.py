@@ -1,7 +1,7 @@
 """Insert many rows at once from a pandas DataFrame, inside the caller's transaction.
 
 PostgreSQL gets ``COPY ... FROM STDIN`` (CSV text written by Arrow, no Python
-object per row); other databases get one executemany. Either way the rows
+object per row); other databases get one executemany per slice of rows. Either way the rows
 join the session's transaction: they commit or roll back with it.
 """
 
@@ -18,6 +18,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
 
 COPY_CHUNK_ROWS = 200_000
+EXECUTEMANY_ROWS = 20_000
+"""Rows per executemany: one Python dict per row exists only for these at a time."""
 LOOKUP_BATCH = 10_000
 """Values per ``IN (...)`` lookup: well under SQLite's and PostgreSQL's parameter limits."""
 
@@ -59,8 +61,11 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
     if connection.dialect.name == "postgresql":
         _copy(connection.connection.driver_connection, table, frame)
     else:
-        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        connection.execute(insert(table), records)
+        statement = insert(table)
+        for start in range(0, len(frame), EXECUTEMANY_ROWS):
+            part = frame.iloc[start : start + EXECUTEMANY_ROWS]
+            records = part.astype(object).where(part.notna(), None).to_dict("records")
+            connection.execute(statement, records)
     return len(frame)
 
 

@@ -35,6 +35,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from reseller_sync.fnac import values as v
@@ -152,7 +153,7 @@ def iter_file_chunks(
 
 
 class _FileReader:
-    def __init__(self, name: str, data: bytes) -> None:
+    def __init__(self, name: str, data: bytes, *, transcode: bool = False) -> None:
         self.file = name
         self.data = data
         self.log = ProblemLog(name)
@@ -161,6 +162,11 @@ class _FileReader:
             raise FileFormatError(name, self.log.problems(), total=self.log.total)
         self.layout = layout
         self.schema = schema_of(layout.envelope.name.type)
+        self.reads_bytes = layout.envelope.encoding == "CP1252" and not transcode
+        """CP1252 lines parsed as bytes and decoded value by value (:func:`_from_cp1252`):
+        Arrow's own transcoding holds several times the chunk size while it decodes.
+        Arrow can then not hand a line it skips to the row handler (it decodes the
+        line as UTF-8), so a file with such a line is read again, transcoded."""
 
     def chunks(self, chunk_size: int) -> Iterator[pd.DataFrame]:
         """Validated typed chunks; at least one, empty for a file without data lines."""
@@ -187,6 +193,10 @@ class _FileReader:
                     yield finalized(typed)
         except (pa.ArrowException, UnicodeError):
             parse_failed = True
+        if parse_failed and self.reads_bytes:
+            # A malformed CP1252 file: every problem is found by a transcoding read.
+            for _ in _FileReader(self.file, self.data, transcode=True).chunks(chunk_size):
+                pass
         skipped_lines: list[int] = []
         data_lines: int | None = validator.rows
         if skipped_rows or parse_failed:
@@ -210,12 +220,13 @@ class _FileReader:
         data_lines = pa.py_buffer(self.data).slice(
             layout.data_start, layout.data_end - layout.data_start
         )
+        as_bytes = self.reads_bytes
         reader = pacsv.open_csv(
             pa.BufferReader(data_lines),
             read_options=pacsv.ReadOptions(
                 column_names=list(layout.columns),
                 block_size=chunk_size,
-                encoding=ENCODINGS[layout.envelope.encoding],
+                encoding="utf8" if as_bytes else ENCODINGS[layout.envelope.encoding],
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=SEPARATOR,
@@ -224,17 +235,19 @@ class _FileReader:
                 escape_char=False,
                 newlines_in_values=True,
                 ignore_empty_lines=False,
-                invalid_row_handler=on_invalid_row,
+                invalid_row_handler=None if as_bytes else on_invalid_row,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in kept},
+                column_types={
+                    name: pa.large_binary() if as_bytes else pa.large_string() for name in kept
+                },
                 include_columns=kept,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
         for batch in reader:
-            yield batch.to_pandas()
+            yield (_from_cp1252(batch) if as_bytes else batch).to_pandas()
 
     def _empty_text(self) -> pd.DataFrame:
         return pd.DataFrame({c.name: pd.Series([], dtype="str") for c in self.schema.read_columns})
@@ -487,6 +500,24 @@ def _read_columns(
         if needed not in seen:
             log.add("a required column is missing from the column line", column=needed)
     return columns
+
+
+def _from_cp1252(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The CP1252 bytes of each field as text; only the non-ASCII values go through Python.
+
+    Reading the bytes first is exact: CP1252 is one byte per character and
+    ASCII-compatible, so ``;``, ``"``, CR and LF are the same bytes in it, and
+    the bytes were checked to be CP1252 before the lines were parsed.
+    """
+    columns = []
+    for column in batch.columns:
+        text = column.view(pa.large_string())
+        high = pc.invert(pc.string_is_ascii(text))
+        if pc.any(high).as_py():
+            decoded = [value.decode("cp1252") for value in pc.filter(column, high).to_pylist()]
+            text = pc.replace_with_mask(text, high, pa.array(decoded, pa.large_string()))
+        columns.append(text)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 def _scan_cp1252(data: np.ndarray) -> tuple[int | None, int | None]:

@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer
 
@@ -28,7 +27,7 @@ from reseller_sync.domain.errors import ExternalError, Problem, SyncError, Techn
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.reader import iter_file_chunks, read_file
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines.cancellations import integrate_cancellations
 from reseller_sync.pipelines.categories import integrate_customer_categories
@@ -145,31 +144,21 @@ def integrate_file(
     is_test: bool = False,
 ) -> FileIntegration:
     """Parse and apply one landed file in one transaction, or record why it failed."""
-    name = ""
+    name, lines = "", 0
     try:
         with session_scope(engine) as session:
-            # The bytes are read apart from the entry and dropped once parsed: a big
-            # file is not held twice (bytes and table) while it is integrated.
             entry = session.get_one(ExchangeFile, file_id, options=[defer(ExchangeFile.content)])
             name, file_type = entry.name, entry.file_type
-            content = session.scalar(select(ExchangeFile.content).where(ExchangeFile.id == file_id))
-            if entry.size and not content:
-                # Landed without its bytes: its buyer contact columns could not be located.
-                raise ExternalError(
-                    entry.error_message or "the file's bytes were not kept", file=name
-                )
-            parsed = read_file(entry.name, content or b"")
-            del content
-            outcome = _integrate(session, settings, repository, entry, parsed.frame, is_test)
-            journal.mark_integrated(session, file_id, len(parsed.frame))
+            outcome, lines = _integrate(session, settings, repository, entry, is_test)
+            journal.mark_integrated(session, file_id, lines)
     except SyncError as error:
         _record_failure(engine, file_id, error.category.value, error.message, error.problems)
         raise
     except Exception as error:
         _record_failure(engine, file_id, "technical", f"{type(error).__name__}: {error}", ())
         raise
-    log.info("Integrated %s (%d lines)", name, len(parsed.frame))
-    return FileIntegration(file_id, name, file_type, len(parsed.frame), outcome)
+    log.info("Integrated %s (%d lines)", name, lines)
+    return FileIntegration(file_id, name, file_type, lines, outcome)
 
 
 def _integrate(
@@ -177,26 +166,44 @@ def _integrate(
     settings: FnacSettings,
     repository: MappingRepository,
     entry: ExchangeFile,
-    frame: pd.DataFrame,
     is_test: bool,
-) -> Any:
+) -> tuple[Any, int]:
+    """The type's integration and the file's number of lines.
+
+    Sales files (the big ones) go in as the reader's chunks, and only the
+    reader holds the bytes: they are dropped with it once the last chunk is
+    checked, and no frame of the whole file is ever built.
+    """
     if entry.file_type in (FileType.VENTES.value, FileType.TEST.value):
-        return integrate_sales(
+        sales = integrate_sales(
             session,
             settings,
             repository,
             entry.name,
-            frame,
+            iter_file_chunks(entry.name, _content(session, entry)),
             file_id=entry.id,
             is_test=is_test or entry.file_type == FileType.TEST.value,
         )
+        return sales, sales.lines
+    frame = read_file(entry.name, _content(session, entry)).frame
     if entry.file_type == FileType.ANNUL.value:
-        return integrate_cancellations(session, settings, entry.name, frame)
+        return integrate_cancellations(session, settings, entry.name, frame), len(frame)
     if entry.file_type == FileType.CATCLI.value:
         return integrate_customer_categories(
             session, repository, entry.name, frame, file_id=entry.id
-        )
+        ), len(frame)
     raise TechnicalError(f"{entry.name}: files of type {entry.file_type} are not integrated here")
+
+
+def _content(session: Session, entry: ExchangeFile) -> bytes:
+    """The landed file's bytes, read apart from its journal entry (which never holds them)."""
+    content = session.scalar(select(ExchangeFile.content).where(ExchangeFile.id == entry.id))
+    if entry.size and not content:
+        # Landed without its bytes: its buyer contact columns could not be located.
+        raise ExternalError(
+            entry.error_message or "the file's bytes were not kept", file=entry.name
+        )
+    return content or b""
 
 
 def _record_failure(

@@ -26,6 +26,7 @@ still race on completing each other's prepared files.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -96,7 +97,7 @@ def send_file(
     transport: SftpTransport,
     settings: FnacSettings,
     file_type: FileType,
-    records: pd.DataFrame,
+    records: pd.DataFrame | Callable[[], pd.DataFrame],
     product_code: str,
     *,
     force: bool = False,
@@ -106,16 +107,20 @@ def send_file(
 ) -> SendResult:
     """Send ``records`` as a file of ``file_type`` concerning ``product_code``, at most once.
 
-    ``force`` sends a new file (new sequence) even when one stands, unless the
-    standing file was journaled at or after ``resend_since`` (aware): a resend
-    asked for once, by a run that started then, happens once whatever its
-    retries and pokes. ``created`` (aware, default now) is the file's creation
-    time and name stamp.
+    ``records`` may be a function that builds them: it is called only when a
+    file is written, not when one stands already (a sensor's pokes then cost
+    one journal query, not a build from the box office). ``force`` sends a new
+    file (new sequence) even when one stands, unless the standing file was
+    journaled at or after ``resend_since`` (aware): a resend asked for once,
+    by a run that started then, happens once whatever its retries and pokes.
+    ``created`` (aware, default now) is the file's creation time and name stamp.
     """
     factory = session_factory(sessions)
     file_type = FileType(file_type)
     check_folders(transport, settings)
     if dry_run:
+        if callable(records):
+            records = records()
         with factory() as session:
             sequence = journal.next_outbound_sequence(session, FNAC_RESELLER_CODE, file_type)
         name, data = write_file(
@@ -147,6 +152,8 @@ def send_file(
                 standing.id,
                 completed_leftovers=tuple(completed),
             )
+    if callable(records):
+        records = records()
     file_id, name, sequence, data = _prepare(
         factory, settings, file_type, records, product_code, created
     )

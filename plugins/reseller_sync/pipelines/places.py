@@ -24,6 +24,7 @@ from reseller_sync.boxoffice.models import OnboardingState
 from reseller_sync.config.paths import shown_path
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError, Problem
+from reseller_sync.domain.products import SEATED_KINDS, ProductKind
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileType
 from reseller_sync.mappings.model import MappingKind
@@ -123,20 +124,27 @@ def send_places(
     dry_run: bool = False,
 ) -> SendResult:
     """Build and send the product's PLACES once (skipped for a pass); the product's
-    onboarding becomes ``places_sent`` (when it was not further already)."""
+    onboarding becomes ``places_sent`` (when it was not further already). PLACES
+    is built only when a file is written: while one stands, a call only looks
+    it up (it lists every seat, so a sensor's pokes would be costly)."""
     factory = session_factory(sessions)
     with factory() as session:
-        places = build_places(session, settings, product_code)
-    if places.skipped:
-        return SendResult(
-            SendStatus.SKIPPED, FileType.PLACES, product_code, reason=places.skipped_reason
-        )
+        product = load_product(session, product_code)
+        kind = ProductKind(product.kind) if product is not None else None
+    if kind is not None and kind not in SEATED_KINDS:
+        reason = PASS_SKIP_REASON.format(code=product_code, kind=kind)
+        return SendResult(SendStatus.SKIPPED, FileType.PLACES, product_code, reason=reason)
+
+    def records() -> pd.DataFrame:
+        with factory() as session:
+            return build_places(session, settings, product_code).records
+
     result = send_file(
         factory,
         transport,
         settings,
         FileType.PLACES,
-        places.records,
+        records,
         product_code,
         force=force,
         dry_run=dry_run,

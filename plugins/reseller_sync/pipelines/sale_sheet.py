@@ -175,16 +175,20 @@ def send_sale_sheet(
 ) -> SendResult:
     """Build and send the product's FICHE once (``force``, ``resend_since``: see
     :func:`send_file`); the product's onboarding becomes ``sale_sheet_sent``
-    (when it was not further already)."""
+    (when it was not further already). The FICHE is built only when a file is
+    written: while one stands, a call only looks it up."""
     factory = session_factory(sessions)
-    with factory() as session:
-        sheet = build_sale_sheet(session, settings, product_code, sales_open=sales_open)
+
+    def records() -> pd.DataFrame:
+        with factory() as session:
+            return build_sale_sheet(session, settings, product_code, sales_open=sales_open).records
+
     result = send_file(
         factory,
         transport,
         settings,
         FileType.FICHE,
-        sheet.records,
+        records,
         product_code,
         force=force,
         resend_since=resend_since,

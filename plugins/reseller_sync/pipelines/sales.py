@@ -1,7 +1,12 @@
 """Integrate FNAC's VENTES (and TEST) files: each line a ticket, each ``id_vente`` an order.
 
-The file is resolved whole, column by column (pandas, no Python object per
-line), then applied in the caller's transaction:
+The file comes whole or as the reader's chunks, in file order, and goes in
+two passes through the caller's transaction. The first checks each chunk
+column by column (pandas, no Python object per line) and keeps of it only
+what its tickets need; what the rules over the whole file need (seats seen,
+free places counted, each order's currencies and shops) is carried from one
+chunk to the next. The second writes, only if no problem was found anywhere
+in the file. Memory holds one chunk, the tickets to write and the orders.
 
 - every line is located: product (manifestation), performance (séance),
   block and seat or free place (salle, bloc, rang, place), seat category
@@ -22,11 +27,13 @@ line), then applied in the caller's transaction:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Executable, func, insert, literal, select
+from sqlalchemy import Boolean, Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.bulk import insert_frame, matching
@@ -147,25 +154,25 @@ def integrate_sales(
     settings: FnacSettings,
     repository: MappingRepository,
     file_name: str,
-    frame: pd.DataFrame,
+    lines: pd.DataFrame | Iterable[pd.DataFrame],
     *,
     file_id: int | None = None,
     is_test: bool = False,
 ) -> SalesIntegration:
     """Resolve and apply a parsed VENTES or TEST file in the session's transaction.
 
-    Raises ``MappingError`` or ``ExternalError`` listing every problem, having
-    written nothing.
+    ``lines`` is the file's frame, or its chunks in file order (the reader's
+    ``iter_file_chunks``): memory then holds one chunk at a time, plus what
+    the tickets need. Raises ``MappingError`` or ``ExternalError`` listing
+    every problem of the whole file (or the reader's ``FileFormatError``),
+    having written nothing.
     """
-    if frame.empty:
-        return SalesIntegration(file_name, 0, 0, 0, 0, is_test=is_test)
-    problems = _Problems()
-    lines = _resolve(session, settings, repository, file_name, frame, problems)
-    lines = _skip_already_integrated(session, file_name, lines, problems)
-    fresh = lines[~lines["already_integrated"]] if lines["already_integrated"].any() else lines
-    _check_places(session, file_name, fresh, problems)
-    differences = _check_prices(session, settings, file_name, fresh, problems)
-    _check_orders(session, file_name, fresh, problems)
+    chunks = [lines] if isinstance(lines, pd.DataFrame) else lines
+    check = _FileCheck(session, settings, repository, file_name)
+    for chunk in chunks:
+        check.add(chunk)
+    check.finish()
+    problems = check.problems
     if problems.mapping:
         raise MappingError(
             f"{file_name}: {len(problems.mapping)} line(s) use FNAC values that have no mapping",
@@ -183,21 +190,162 @@ def integrate_sales(
             action="Check the lines below with FNAC (seat lists or prices differ); once the box "
             "office or FNAC has corrected them, clear the failed task.",
         )
-    recorded = _apply(session, settings, fresh, file_id=file_id, is_test=is_test)
+    recorded = _apply(
+        session, settings, check.tickets, check.orders(), file_id=file_id, is_test=is_test
+    )
     return SalesIntegration(
         file_name=file_name,
-        lines=len(frame),
-        tickets=len(fresh),
+        lines=check.lines,
+        tickets=check.fresh,
         orders=recorded,
-        already_integrated=int(lines["already_integrated"].sum()),
-        amounts={
-            str(currency): int(total)
-            for currency, total in fresh.groupby("devise")["price"].sum().items()
-        },
-        price_differences=tuple(differences),
-        performances=tuple(sorted(int(p) for p in fresh["performance_id"].unique())),
+        already_integrated=check.already_integrated,
+        amounts=dict(sorted(check.amounts.items())),
+        price_differences=tuple(check.differences),
+        performances=tuple(sorted(check.performances)),
         is_test=is_test,
     )
+
+
+TICKET_COLUMNS = (
+    "id_vente",
+    "performance_id",
+    "seat_id",
+    "block_id",
+    "quota_id",
+    "category_id",
+    "tariff_id",
+    "price",
+    "commission",
+    "devise",
+    "code_barre",
+    "prenom_beneficiaire",
+    "nom_beneficiaire",
+    "id_billet",
+    "categorie_client",
+)
+"""What the first pass keeps of each line to be written: the second pass reads nothing else."""
+
+
+class _FileCheck:
+    """The first pass: every check of every chunk, and the rules that span chunks.
+
+    Per chunk, it resolves the lines, skips those integrated before, checks
+    places, prices and orders, and keeps the new lines' ``TICKET_COLUMNS``
+    and per-order totals. Across chunks it carries the seats seen so far (a
+    seat sold twice in the file), the free places counted so far (a quota
+    passed by the file), the box office's seat sets per performance (fetched
+    once) and each order's currency and shop per chunk (an order whose lines
+    are in several chunks is still one order, spec 7.1).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        settings: FnacSettings,
+        repository: MappingRepository,
+        file_name: str,
+    ) -> None:
+        self.session, self.settings, self.repository = session, settings, repository
+        self.file_name = file_name
+        self.problems = _Problems()
+        self.places = _PlaceLedger(session)
+        self.tickets: list[pd.DataFrame] = []
+        self.lines = self.fresh = self.already_integrated = 0
+        self.amounts: dict[str, int] = {}
+        self.differences: list[PriceDifference] = []
+        self.performances: set[int] = set()
+        self._orders: list[pd.DataFrame] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        self.lines += len(chunk)
+        if chunk.empty:
+            return
+        session, file_name, problems = self.session, self.file_name, self.problems
+        lines = _resolve(session, self.settings, self.repository, file_name, chunk, problems)
+        del chunk
+        lines = _skip_already_integrated(session, file_name, lines, problems)
+        self.already_integrated += int(lines["already_integrated"].sum())
+        fresh = lines[~lines["already_integrated"]] if lines["already_integrated"].any() else lines
+        del lines
+        if fresh.empty:
+            return
+        _check_places(file_name, fresh, self.places, problems)
+        self.differences.extend(_check_prices(session, self.settings, file_name, fresh, problems))
+        _check_orders(session, file_name, fresh, problems)
+        self.fresh += len(fresh)
+        for currency, total in fresh.groupby("devise")["price"].sum().items():
+            self.amounts[str(currency)] = self.amounts.get(str(currency), 0) + int(total)
+        self.performances.update(int(p) for p in fresh["performance_id"].unique())
+        self._orders.append(
+            fresh.groupby("id_vente", sort=False).agg(
+                currency=("devise", "first"),
+                currencies=("devise", "nunique"),
+                total=("price", "sum"),
+                reseller_point_of_sale_code=("code_point_vente", "first"),
+                shops=("code_point_vente", "nunique"),
+                reseller_point_of_sale_name=("libelle_point_vente", "first"),
+                sold_at=("date_vente", "min"),
+            )
+        )
+        self.tickets.append(fresh[list(TICKET_COLUMNS)])
+
+    def finish(self) -> None:
+        """The rule that needs every chunk: an order is in one currency and one shop."""
+        if len(self._orders) > 1:
+            parts = pd.concat(self._orders)
+            per_order = parts.groupby(level=0, sort=False).agg(
+                currencies=("currencies", "max"),
+                other_currencies=("currency", "nunique"),
+                shops=("shops", "max"),
+                other_shops=("reseller_point_of_sale_code", "nunique"),
+            )
+            mixed_orders = (per_order[["currencies", "other_currencies"]].max(axis=1) > 1) | (
+                per_order[["shops", "other_shops"]].max(axis=1) > 1
+            )
+        elif self._orders:
+            per_order = self._orders[0]
+            mixed_orders = (per_order["currencies"] > 1) | (per_order["shops"] > 1)
+        else:
+            return
+        mixed = per_order.index[mixed_orders]
+        if mixed.empty:
+            return
+        for tickets in self.tickets:
+            self.problems.add(
+                "external",
+                tickets[tickets["id_vente"].isin(mixed)],
+                "id_vente",
+                "the tickets of this order are in several currencies or shops",
+                self.file_name,
+            )
+
+    def orders(self) -> pd.DataFrame:
+        """One row per new order, its lines from every chunk taken together."""
+        parts = self._orders
+        if not parts:
+            return pd.DataFrame()
+        whole = (
+            parts[0]
+            if len(parts) == 1
+            else pd.concat(parts)
+            .groupby(level=0, sort=False)
+            .agg(
+                currency=("currency", "first"),
+                total=("total", "sum"),
+                reseller_point_of_sale_code=("reseller_point_of_sale_code", "first"),
+                reseller_point_of_sale_name=("reseller_point_of_sale_name", "first"),
+                sold_at=("sold_at", "min"),
+            )
+        )
+        return whole[
+            [
+                "currency",
+                "total",
+                "reseller_point_of_sale_code",
+                "reseller_point_of_sale_name",
+                "sold_at",
+            ]
+        ].reset_index(names="reseller_order_id")
 
 
 # --------------------------------------------------------------------------- resolution
@@ -527,24 +675,110 @@ def _skip_already_integrated(
     return lines[~reused] if reused.any() else lines
 
 
-def _check_places(
-    session: Session, file_name: str, lines: pd.DataFrame, problems: _Problems
-) -> None:
-    """Every place must be in FNAC's quota and still unsold (the seat lists must agree)."""
-    if lines.empty:
-        return
-    performance_ids = [int(p) for p in lines["performance_id"].unique()]
-    quotas = pd.DataFrame(
-        session.execute(
-            select(Quota.id, Quota.performance_id, Quota.places)
-            .join(SalesChannel, Quota.channel_id == SalesChannel.id)
+class _PlaceLedger:
+    """What the place checks know, built up chunk after chunk.
+
+    The box office's side (FNAC's quota, its seats, the seats and free places
+    sold) is fetched once per performance, the first time a chunk names it;
+    the file's side (seats seen, free places counted) grows with each chunk.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.quotas = pd.DataFrame(
+            {
+                "quota_id": pd.Series(dtype="int64"),
+                "quota_places": pd.Series(dtype="Int64"),
+            },
+            index=pd.Index([], dtype="int64", name="performance_id"),
+        )
+        self.held = np.empty(0, np.int64)
+        """FNAC's quota seats, as sorted (performance, seat) codes."""
+        self.sold = np.empty(0, np.int64)
+        """Seats sold already (valid tickets), as sorted codes."""
+        self.seen = np.empty(0, np.int64)
+        """Seats of the file's earlier chunks, as sorted codes."""
+        self.allowed: dict[tuple[int, int | None], int] = {}
+        """Places FNAC may sell per (performance, free-placement block or None for a pass)."""
+        self.counted: dict[tuple[int, int | None], int] = {}
+        """Places sold per key: the box office's, then each chunk's added."""
+        self._known: set[int] = set()
+
+    def learn(self, performance_ids: list[int]) -> None:
+        """Fetch the box office's side of the performances not seen before."""
+        new = sorted(set(performance_ids) - self._known)
+        if not new:
+            return
+        self._known.update(new)
+        session = self.session
+        fnac = select(SalesChannel.id).where(SalesChannel.reseller_code == RESELLER)
+        quotas = pd.DataFrame(
+            session.execute(
+                select(Quota.performance_id, Quota.id, Quota.places)
+                .where(Quota.channel_id.in_(fnac), Quota.performance_id.in_(new))
+                .order_by(Quota.id)
+            ).all(),
+            columns=["performance_id", "quota_id", "quota_places"],
+        ).drop_duplicates("performance_id")
+        self.quotas = pd.concat(
+            [
+                self.quotas,
+                quotas.set_index("performance_id").astype(
+                    {"quota_id": "int64", "quota_places": "Int64"}
+                ),
+            ]
+        )
+        for performance_id, places in zip(
+            quotas["performance_id"], quotas["quota_places"], strict=True
+        ):
+            if not pd.isna(places):
+                self.allowed[(int(performance_id), None)] = int(places)
+        for performance_id, block_id, places in session.execute(
+            select(Quota.performance_id, QuotaFreePlaces.block_id, QuotaFreePlaces.places)
+            .join(Quota, QuotaFreePlaces.quota_id == Quota.id)
+            .where(Quota.channel_id.in_(fnac), Quota.performance_id.in_(new))
+        ):
+            self.allowed[(performance_id, block_id)] = int(places)
+        for sold_performance_id, sold_block_id, count in session.execute(
+            select(Ticket.performance_id, Ticket.block_id, func.count())
+            .join(Order, Ticket.order_id == Order.id)
             .where(
-                SalesChannel.reseller_code == RESELLER, Quota.performance_id.in_(performance_ids)
+                Ticket.performance_id.in_(new),
+                Ticket.seat_id.is_(None),
+                Ticket.state == TicketState.VALID,
+                Order.channel_id.in_(fnac),
             )
-        ).all(),
-        columns=["quota_id", "performance_id", "quota_places"],
-    ).drop_duplicates("performance_id")
-    lines["quota_id"] = lines["performance_id"].map(quotas.set_index("performance_id")["quota_id"])
+            .group_by(Ticket.performance_id, Ticket.block_id)
+        ):
+            self.counted[(sold_performance_id, sold_block_id)] = count
+        held = _seat_codes(
+            session,
+            select(QuotaSeat.performance_id, QuotaSeat.seat_id)
+            .join(Quota, QuotaSeat.quota_id == Quota.id)
+            .where(Quota.channel_id.in_(fnac), QuotaSeat.performance_id.in_(new)),
+        )
+        sold = _seat_codes(
+            session,
+            select(Ticket.performance_id, Ticket.seat_id).where(
+                Ticket.performance_id.in_(new),
+                Ticket.state == TicketState.VALID,
+                Ticket.seat_id.is_not(None),
+            ),
+        )
+        self.held = _sorted_union(self.held, held)
+        self.sold = _sorted_union(self.sold, sold)
+
+
+def _check_places(
+    file_name: str, lines: pd.DataFrame, ledger: _PlaceLedger, problems: _Problems
+) -> None:
+    """Every place must be in FNAC's quota and still unsold (the seat lists must agree).
+
+    ``lines`` is the file's next chunk: a seat seen in an earlier chunk is sold
+    twice in the file, and free places count on from the earlier chunks.
+    """
+    ledger.learn([int(p) for p in lines["performance_id"].unique()])
+    lines["quota_id"] = lines["performance_id"].map(ledger.quotas["quota_id"])
     no_quota = lines["quota_id"].isna()
     problems.add(
         "external",
@@ -556,30 +790,16 @@ def _check_places(
 
     seated = lines[lines["seat_id"].notna() & ~no_quota]
     if not seated.empty:
-        held = _seat_codes(
-            session,
-            select(QuotaSeat.performance_id, QuotaSeat.seat_id)
-            .join(Quota, QuotaSeat.quota_id == Quota.id)
-            .join(SalesChannel, Quota.channel_id == SalesChannel.id)
-            .where(
-                SalesChannel.reseller_code == RESELLER,
-                QuotaSeat.performance_id.in_(performance_ids),
-            ),
-        )
-        sold = _seat_codes(
-            session,
-            select(Ticket.performance_id, Ticket.seat_id).where(
-                Ticket.performance_id.in_(performance_ids),
-                Ticket.state == TicketState.VALID,
-                Ticket.seat_id.is_not(None),
-            ),
-        )
         codes = _seat_code(
             seated["performance_id"].to_numpy(np.int64), seated["seat_id"].to_numpy(np.int64)
         )
-        outside = pd.Series(~np.isin(codes, held), index=seated.index)
-        already = pd.Series(np.isin(codes, sold), index=seated.index)
-        twice = pd.Series(codes, index=seated.index).duplicated(keep="first")
+        outside = pd.Series(~_within(codes, ledger.held), index=seated.index)
+        already = pd.Series(_within(codes, ledger.sold), index=seated.index)
+        twice = pd.Series(
+            pd.Series(codes).duplicated(keep="first").to_numpy() | _within(codes, ledger.seen),
+            index=seated.index,
+        )
+        ledger.seen = _sorted_union(ledger.seen, codes)
         problems.add(
             "external",
             seated[outside],
@@ -600,7 +820,7 @@ def _check_places(
 
     free = lines[lines["seat_id"].isna() & ~no_quota]
     if not free.empty:
-        _check_counted_places(session, file_name, free, quotas, performance_ids, problems)
+        _check_counted_places(file_name, free, ledger, problems)
 
 
 def _seat_code(performance_ids: np.ndarray, seat_ids: np.ndarray) -> np.ndarray:
@@ -611,52 +831,45 @@ def _seat_code(performance_ids: np.ndarray, seat_ids: np.ndarray) -> np.ndarray:
     return (performance_ids.astype(np.int64) << 32) | seat_ids.astype(np.int64)
 
 
-def _seat_codes(session: Session, query: Executable) -> np.ndarray:
-    """The (performance, seat) pairs a query returns, as codes, fetched in partitions."""
+def _sorted_union(known: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """``known`` (sorted) with ``more`` added, sorted: a merge of two sorted runs."""
+    return np.sort(np.concatenate([known, np.sort(more)]), kind="stable")
+
+
+def _within(codes: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Which ``codes`` are in ``known`` (sorted): a binary search each, ``known`` never
+    sorted again (``np.isin`` would sort it for every chunk)."""
+    if known.size == 0:
+        return np.zeros(codes.size, dtype=bool)
+    at = np.minimum(np.searchsorted(known, codes), known.size - 1)
+    return known[at] == codes
+
+
+def _seat_codes(session: Session, query: Select[int, Any]) -> np.ndarray:
+    """The (performance, seat) pairs a query returns, as codes, in the session's transaction.
+
+    Read with the driver's cursor in partitions: a quota lists every seat of every
+    performance, and a SQLAlchemy row per seat would cost more than the query. The
+    query holds only integers and enum names, rendered in the SQL text.
+    """
+    connection = session.connection()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     parts = [np.empty(0, np.int64)]
-    result = session.execute(query.execution_options(yield_per=PARTITION_ROWS))
-    for rows in result.partitions():
-        pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        parts.append(_seat_code(pairs[:, 0], pairs[:, 1]))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(PARTITION_ROWS):
+            pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            parts.append(_seat_code(pairs[:, 0], pairs[:, 1]))
+    finally:
+        cursor.close()
     return np.concatenate(parts)
 
 
 def _check_counted_places(
-    session: Session,
-    file_name: str,
-    free: pd.DataFrame,
-    quotas: pd.DataFrame,
-    performance_ids: list[int],
-    problems: _Problems,
+    file_name: str, free: pd.DataFrame, ledger: _PlaceLedger, problems: _Problems
 ) -> None:
-    """Free places and passes: sold + this file must stay within FNAC's quota."""
-    allowed: dict[tuple[int, int | None], int] = {}
-    for _quota_id, performance_id, places in quotas.itertuples(index=False):
-        if not pd.isna(places):
-            allowed[(int(performance_id), None)] = int(places)
-    for performance_id, block_id, places in session.execute(
-        select(Quota.performance_id, QuotaFreePlaces.block_id, QuotaFreePlaces.places)
-        .join(Quota, QuotaFreePlaces.quota_id == Quota.id)
-        .join(SalesChannel, Quota.channel_id == SalesChannel.id)
-        .where(SalesChannel.reseller_code == RESELLER, Quota.performance_id.in_(performance_ids))
-    ):
-        allowed[(performance_id, block_id)] = places
-    sold: dict[tuple[int, int | None], int] = {
-        (performance_id, block_id): count
-        for performance_id, block_id, count in session.execute(
-            select(Ticket.performance_id, Ticket.block_id, func.count())
-            .join(Order, Ticket.order_id == Order.id)
-            .where(
-                Ticket.performance_id.in_(performance_ids),
-                Ticket.seat_id.is_(None),
-                Ticket.state == TicketState.VALID,
-                Order.channel_id.in_(
-                    select(SalesChannel.id).where(SalesChannel.reseller_code == RESELLER)
-                ),
-            )
-            .group_by(Ticket.performance_id, Ticket.block_id)
-        )
-    }
+    """Free places and passes: sold + the file so far must stay within FNAC's quota."""
     keys = pd.Series(
         list(
             zip(
@@ -668,6 +881,7 @@ def _check_counted_places(
         index=free.index,
     )
     rank = keys.groupby(keys).cumcount() + 1
+    allowed, counted = ledger.allowed, ledger.counted
     for line, key in keys.items():
         if key not in allowed:
             problems.add(
@@ -677,7 +891,7 @@ def _check_counted_places(
                 "FNAC's quota holds no place in this bloc (seat lists differ)",
                 file_name,
             )
-        elif sold.get(key, 0) + rank[line] > allowed[key]:
+        elif counted.get(key, 0) + rank[line] > allowed[key]:
             problems.add(
                 "external",
                 free.loc[[line]],
@@ -685,6 +899,8 @@ def _check_counted_places(
                 f"beyond FNAC's quota of {allowed[key]} place(s) (seat lists differ)",
                 file_name,
             )
+    for key, places in keys.value_counts().items():
+        counted[key] = counted.get(key, 0) + int(places)
 
 
 def _check_prices(
@@ -777,22 +993,11 @@ def _check_prices(
 def _check_orders(
     session: Session, file_name: str, lines: pd.DataFrame, problems: _Problems
 ) -> None:
-    """An order is new, in one currency and one shop."""
-    if lines.empty:
-        return
-    per_order = lines.groupby("id_vente").agg(
-        currencies=("devise", "nunique"), shops=("code_point_vente", "nunique")
-    )
-    mixed = per_order.index[(per_order["currencies"] > 1) | (per_order["shops"] > 1)]
-    problems.add(
-        "external",
-        lines[lines["id_vente"].isin(mixed)],
-        "id_vente",
-        "the tickets of this order are in several currencies or shops",
-        file_name,
-    )
+    """An order is new: no earlier file brought it. (One currency and one shop per order
+    is checked over the whole file, by ``_FileCheck.finish``.)"""
     existing: list[str] = []
-    for condition in matching(session, Order.reseller_order_id, per_order.index.tolist()):
+    order_ids = lines["id_vente"].unique().tolist()
+    for condition in matching(session, Order.reseller_order_id, order_ids):
         existing.extend(
             session.scalars(
                 select(Order.reseller_order_id).where(Order.reseller_code == RESELLER, condition)
@@ -813,26 +1018,19 @@ def _check_orders(
 def _apply(
     session: Session,
     settings: FnacSettings,
-    lines: pd.DataFrame,
+    tickets: list[pd.DataFrame],
+    orders: pd.DataFrame,
     *,
     file_id: int | None,
     is_test: bool,
 ) -> int:
-    """Write orders, tickets, pending-account movements and access control; return orders."""
-    if lines.empty:
+    """Write orders, tickets, pending-account movements and access control; return orders.
+
+    ``tickets`` holds the first pass's chunks; each is dropped once written.
+    """
+    if orders.empty:
         return 0
     channel_id, point_of_sale_id, contact_id = _distribution_ids(session, settings)
-    orders = (
-        lines.groupby("id_vente", sort=False)
-        .agg(
-            currency=("devise", "first"),
-            total=("price", "sum"),
-            reseller_point_of_sale_code=("code_point_vente", "first"),
-            reseller_point_of_sale_name=("libelle_point_vente", "first"),
-            sold_at=("date_vente", "min"),
-        )
-        .reset_index(names="reseller_order_id")
-    )
     orders = orders.assign(
         channel_id=channel_id,
         point_of_sale_id=point_of_sale_id,
@@ -845,29 +1043,35 @@ def _apply(
     insert_frame(session, Order.__table__, orders)  # type: ignore[arg-type]
     order_ids = _order_ids(session, orders["reseller_order_id"].tolist())
 
-    tickets = pd.DataFrame(
-        {
-            "order_id": lines["id_vente"].map(order_ids),
-            "performance_id": lines["performance_id"].astype("int64"),
-            "seat_id": lines["seat_id"].astype("Int64"),
-            "block_id": lines["block_id"].where(lines["seat_id"].isna()).astype("Int64"),
-            "quota_id": lines["quota_id"].astype("Int64"),
-            "category_id": lines["category_id"].astype("int64"),
-            "tariff_id": lines["tariff_id"].astype("int64"),
-            "price": lines["price"].astype("int64"),
-            "commission": lines["commission"].astype("int64"),
-            "currency": lines["devise"],
-            "barcode": lines["code_barre"],
-            "beneficiary_first_name": lines["prenom_beneficiaire"],
-            "beneficiary_last_name": lines["nom_beneficiaire"],
-            "state": TicketState.VALID.value,
-            "reseller_code": RESELLER,
-            "reseller_ticket_id": lines["id_billet"],
-            "reseller_category": lines["categorie_client"],
-            "is_test": is_test,
-        }
-    )
-    insert_frame(session, Ticket.__table__, tickets)  # type: ignore[arg-type]
+    while tickets:
+        lines = tickets.pop(0)
+        insert_frame(
+            session,
+            Ticket.__table__,  # type: ignore[arg-type]
+            pd.DataFrame(
+                {
+                    "order_id": lines["id_vente"].map(order_ids),
+                    "performance_id": lines["performance_id"].astype("int64"),
+                    "seat_id": lines["seat_id"].astype("Int64"),
+                    "block_id": lines["block_id"].where(lines["seat_id"].isna()).astype("Int64"),
+                    "quota_id": lines["quota_id"].astype("Int64"),
+                    "category_id": lines["category_id"].astype("int64"),
+                    "tariff_id": lines["tariff_id"].astype("int64"),
+                    "price": lines["price"].astype("int64"),
+                    "commission": lines["commission"].astype("int64"),
+                    "currency": lines["devise"],
+                    "barcode": lines["code_barre"],
+                    "beneficiary_first_name": lines["prenom_beneficiaire"],
+                    "beneficiary_last_name": lines["nom_beneficiaire"],
+                    "state": TicketState.VALID.value,
+                    "reseller_code": RESELLER,
+                    "reseller_ticket_id": lines["id_billet"],
+                    "reseller_category": lines["categorie_client"],
+                    "is_test": is_test,
+                }
+            ),
+        )
+        del lines
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     _allow_at_access_control(session, [int(order_id) for order_id in order_ids.values], now)
     if not is_test:
