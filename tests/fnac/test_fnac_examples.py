@@ -97,3 +97,18 @@ def test_chunks_add_up_to_the_whole_file(chunk_size: int) -> None:
     whole = pd.concat(chunks)
     pd.testing.assert_frame_equal(whole, read_file(VENTES_NAME, ventes_bytes()).frame)
     assert list(whole.index) == [1, 2, 3]
+
+
+def test_cp1252_values_decode_as_python_decodes_them() -> None:
+    """Every CP1252 character, empty values, and a column that starts inside its buffers."""
+    import pyarrow as pa
+
+    from reseller_sync.fnac.reader import _cp1252_column
+
+    defined = [bytes([b]) for b in range(256) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
+    values = [b"", b"Dupr\xe9", *defined, b"", b'\x80 \x99 \xff;"x"', b"plain"]
+    column = pa.array(values, pa.large_binary())
+
+    for part in (column, column.slice(3, 200), column.slice(len(values) - 3)):
+        expected = [value.decode("cp1252") for value in part.to_pylist()]
+        assert _cp1252_column(part).to_pylist() == expected

@@ -35,7 +35,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from reseller_sync.fnac import values as v
@@ -69,6 +68,11 @@ _UTF8_OF_CP1252 = re.compile(
     )
 )
 """The UTF-8 encoding of any non-ASCII character CP1252 holds (``é`` is ``Ã©`` once misread)."""
+_UTF8_WIDTH_OF_CP1252 = np.array(
+    [len(bytes([byte]).decode("cp1252", errors="replace").encode("utf-8")) for byte in range(256)],
+    dtype=np.int64,
+)
+"""Bytes each CP1252 byte takes in UTF-8 (the undefined ones never reach the decoder)."""
 _LINE_BREAKS = re.compile(rb'"[^"]*(?:""[^"]*)*"|\r\n|\r|\n')
 _TRAILER = re.compile(r"FIN;(?P<seq>[^;]*);(?P<count>[^;]*);(?P<control>[^;]*)")
 
@@ -503,21 +507,44 @@ def _read_columns(
 
 
 def _from_cp1252(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The CP1252 bytes of each field as text; only the non-ASCII values go through Python.
+    """The CP1252 bytes of each field as text.
 
     Reading the bytes first is exact: CP1252 is one byte per character and
     ASCII-compatible, so ``;``, ``"``, CR and LF are the same bytes in it, and
     the bytes were checked to be CP1252 before the lines were parsed.
     """
-    columns = []
-    for column in batch.columns:
-        text = column.view(pa.large_string())
-        high = pc.invert(pc.string_is_ascii(text))
-        if pc.any(high).as_py():
-            decoded = [value.decode("cp1252") for value in pc.filter(column, high).to_pylist()]
-            text = pc.replace_with_mask(text, high, pa.array(decoded, pa.large_string()))
-        columns.append(text)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return pa.RecordBatch.from_arrays(
+        [_cp1252_column(column) for column in batch.columns], names=batch.schema.names
+    )
+
+
+def _cp1252_column(column: pa.Array) -> pa.Array:
+    """A ``large_binary`` column of CP1252 values as ``large_string``, decoded in one go.
+
+    The values' bytes are contiguous: they are decoded as one text, and each
+    value's new offset follows from the UTF-8 width of every byte before it.
+    """
+    validity, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        column.offset : column.offset + len(column) + 1
+    ]
+    raw = (
+        np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if data_buffer is not None
+        else np.empty(0, np.uint8)
+    )
+    if not (raw >= 0x80).any():
+        return column.view(pa.large_string())
+    ends = np.zeros(raw.size + 1, dtype=np.int64)
+    np.cumsum(_UTF8_WIDTH_OF_CP1252[raw], out=ends[1:])
+    text = raw.tobytes().decode("cp1252").encode("utf-8")
+    return pa.LargeStringArray.from_buffers(
+        len(column),
+        pa.py_buffer(ends[offsets - offsets[0]]),
+        pa.py_buffer(text),
+        validity,
+        column.null_count,
+    )
 
 
 def _scan_cp1252(data: np.ndarray) -> tuple[int | None, int | None]:
