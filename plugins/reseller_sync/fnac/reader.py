@@ -167,9 +167,9 @@ class _FileReader:
         self.layout = layout
         self.schema = schema_of(layout.envelope.name.type)
         self.reads_bytes = layout.envelope.encoding == "CP1252" and not transcode
-        """CP1252 lines parsed as bytes and decoded value by value (:func:`_from_cp1252`):
+        """CP1252 lines parsed as bytes and decoded column by column (:func:`_from_cp1252`):
         Arrow's own transcoding holds several times the chunk size while it decodes.
-        Arrow can then not hand a line it skips to the row handler (it decodes the
+        Arrow can then not hand a line it refuses to the row handler (it decodes the
         line as UTF-8), so a file with such a line is read again, transcoded."""
 
     def chunks(self, chunk_size: int) -> Iterator[pd.DataFrame]:
