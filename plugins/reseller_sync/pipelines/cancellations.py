@@ -105,7 +105,7 @@ def integrate_cancellations(
     includes = settings.prices.includes_commission
     paid = lines["price"] + (0 if includes else lines["commission"].fillna(0))
     refuse(
-        known & (lines["montant_rembourse"] > paid),
+        known & (lines["montant_rembourse"] > paid.where(known, 0)),
         "montant_rembourse",
         "the refund is more than the customer paid",
     )
