@@ -94,8 +94,7 @@ def build_places(
     if product is None:
         raise MappingError(f"product {product_code} does not exist in the box office")
     fnac = load_fnac_product(session, settings, product)
-    if not fnac.seated:
-        reason = PASS_SKIP_REASON.format(code=product_code, kind=fnac.kind)
+    if reason := _skip_reason(product_code, fnac.kind):
         return PlacesBuild(product_code, pd.DataFrame(columns=PLACES_COLUMNS), reason)
     configuration = fnac.product.configuration
     if configuration is None:
@@ -130,9 +129,8 @@ def send_places(
     factory = session_factory(sessions)
     with factory() as session:
         product = load_product(session, product_code)
-        kind = ProductKind(product.kind) if product is not None else None
-    if kind is not None and kind not in SEATED_KINDS:
-        reason = PASS_SKIP_REASON.format(code=product_code, kind=kind)
+        reason = _skip_reason(product_code, ProductKind(product.kind)) if product else None
+    if reason:
         return SendResult(SendStatus.SKIPPED, FileType.PLACES, product_code, reason=reason)
 
     def records() -> pd.DataFrame:
@@ -153,6 +151,13 @@ def send_places(
         with factory.begin() as session:
             set_onboarding_state(session, product_code, OnboardingState.PLACES_SENT)
     return result
+
+
+def _skip_reason(product_code: str, kind: ProductKind) -> str | None:
+    """Why no PLACES is sent for this product (a pass), or None."""
+    if kind in SEATED_KINDS:
+        return None
+    return PASS_SKIP_REASON.format(code=product_code, kind=kind)
 
 
 def _lines(fnac: FnacProduct) -> pd.DataFrame:

@@ -191,7 +191,7 @@ def integrate_sales(
             "office or FNAC has corrected them, clear the failed task.",
         )
     recorded = _apply(
-        session, settings, check.tickets, check.orders(), file_id=file_id, is_test=is_test
+        session, settings, check.tickets, check.orders, file_id=file_id, is_test=is_test
     )
     return SalesIntegration(
         file_name=file_name,
@@ -255,6 +255,10 @@ class _FileCheck:
         self.differences: list[PriceDifference] = []
         self.performances: set[int] = set()
         self._orders: list[pd.DataFrame] = []
+        """Each chunk's orders: per order, its first currency and shop, their number
+        of distinct values, its total and first sale time in that chunk."""
+        self.orders = pd.DataFrame()
+        """One row per new order (``ORDER_COLUMNS``), made by :meth:`finish`."""
 
     def add(self, chunk: pd.DataFrame) -> None:
         self.lines += len(chunk)
@@ -290,24 +294,32 @@ class _FileCheck:
         self.tickets.append(_compact(fresh[list(TICKET_COLUMNS)]))
 
     def finish(self) -> None:
-        """The rule that needs every chunk: an order is in one currency and one shop."""
-        if len(self._orders) > 1:
-            parts = pd.concat(self._orders)
-            per_order = parts.groupby(level=0, sort=False).agg(
-                currencies=("currencies", "max"),
-                other_currencies=("currency", "nunique"),
-                shops=("shops", "max"),
-                other_shops=("reseller_point_of_sale_code", "nunique"),
-            )
-            mixed_orders = (per_order[["currencies", "other_currencies"]].max(axis=1) > 1) | (
-                per_order[["shops", "other_shops"]].max(axis=1) > 1
-            )
-        elif self._orders:
-            per_order = self._orders[0]
-            mixed_orders = (per_order["currencies"] > 1) | (per_order["shops"] > 1)
-        else:
+        """Each order from its chunks' parts, once; and the rule that needs every chunk:
+        an order is in one currency and one shop."""
+        if not self._orders:
+            self.orders = pd.DataFrame()
             return
-        mixed = per_order.index[mixed_orders]
+        whole = (
+            pd.concat(self._orders)
+            .groupby(level=0, sort=False)
+            .agg(
+                currency=("currency", "first"),
+                currencies=("currencies", "max"),
+                chunk_currencies=("currency", "nunique"),
+                total=("total", "sum"),
+                reseller_point_of_sale_code=("reseller_point_of_sale_code", "first"),
+                shops=("shops", "max"),
+                chunk_shops=("reseller_point_of_sale_code", "nunique"),
+                reseller_point_of_sale_name=("reseller_point_of_sale_name", "first"),
+                sold_at=("sold_at", "min"),
+            )
+        )
+        self._orders.clear()
+        mixed = whole.index[
+            (whole[["currencies", "chunk_currencies"]].max(axis=1) > 1)
+            | (whole[["shops", "chunk_shops"]].max(axis=1) > 1)
+        ]
+        self.orders = whole[list(ORDER_COLUMNS)].reset_index(names="reseller_order_id")
         if mixed.empty:
             return
         for tickets in self.tickets:
@@ -319,33 +331,15 @@ class _FileCheck:
                 self.file_name,
             )
 
-    def orders(self) -> pd.DataFrame:
-        """One row per new order, its lines from every chunk taken together."""
-        parts = self._orders
-        if not parts:
-            return pd.DataFrame()
-        whole = (
-            parts[0]
-            if len(parts) == 1
-            else pd.concat(parts)
-            .groupby(level=0, sort=False)
-            .agg(
-                currency=("currency", "first"),
-                total=("total", "sum"),
-                reseller_point_of_sale_code=("reseller_point_of_sale_code", "first"),
-                reseller_point_of_sale_name=("reseller_point_of_sale_name", "first"),
-                sold_at=("sold_at", "min"),
-            )
-        )
-        return whole[
-            [
-                "currency",
-                "total",
-                "reseller_point_of_sale_code",
-                "reseller_point_of_sale_name",
-                "sold_at",
-            ]
-        ].reset_index(names="reseller_order_id")
+
+ORDER_COLUMNS = (
+    "currency",
+    "total",
+    "reseller_point_of_sale_code",
+    "reseller_point_of_sale_name",
+    "sold_at",
+)
+"""What the lines of one new order give its row (per chunk, then the whole file)."""
 
 
 def _compact(tickets: pd.DataFrame) -> pd.DataFrame:
