@@ -31,10 +31,12 @@ from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
 
 
 @contextmanager
-def fnac_playing(world: FnacWorld, codebook: CodeBook) -> Iterator[FnacPartner]:
+def fnac_playing(
+    world: FnacWorld, codebook: CodeBook, test_fault: str | None = None
+) -> Iterator[FnacPartner]:
     """FNAC answering /depot/ every 0.3 s and sending test tickets, as the demo does."""
     partner = FnacPartner(world.sandbox.root, DEMO_USERNAME, codebook, seed=3)
-    loop = PartnerLoop(partner, interval=0.3, auto_test=True)
+    loop = PartnerLoop(partner, interval=0.3, auto_test=True, test_fault=test_fault)
     loop.start()
     try:
         yield partner
@@ -289,3 +291,101 @@ def test_places_fnac_refuses_stop_the_run_with_the_lines(
     body = mail.get_body(preferencelist=("html",)).get_content()
     assert "E05" in body
     assert onboarding_state(fnac_world, "EVT-LUMEN") is not OnboardingState.LIVE
+
+
+def test_tickets(world: FnacWorld) -> list[tuple[str, TicketState]]:
+    with Session(world.engine) as session:
+        return [
+            (barcode, state)
+            for barcode, state in session.execute(
+                select(Ticket.barcode, Ticket.state).where(Ticket.is_test).order_by(Ticket.id)
+            )
+        ]
+
+
+@pytest.mark.slow
+def test_a_missing_test_ticket_stops_the_run_until_fnac_sends_it(
+    fnac_world: FnacWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FNAC could not issue the test ticket of one pair set up (type de tarif 4 × catégorie 22)."""
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
+
+    with fnac_playing(fnac_world, CodeBook.from_mappings(), "missing-ticket") as fnac:
+        run, _ = onboard("EVT-LUMEN")
+
+        task_states = states(run)
+        assert str(run.state) == "failed", task_states
+        assert task_states["integrate_test_tickets"] == "failed"
+        assert task_states["open_sales"] == "upstream_failed"
+        [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
+        assert mail["Subject"].startswith("[FNAC] Erreur externe")
+        assert "integrate_test_tickets" in mail["Subject"]
+        body = mail.get_body(preferencelist=("html",)).get_content()
+        assert "no test ticket for type de tarif 4 × catégorie de client 22" in body
+        assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.PLACES_SENT
+        first = test_tickets(fnac_world)
+        assert len(first) == 15
+        assert {state for _, state in first} == {TicketState.VALID}, "kept for the re-run"
+
+        fnac.emit_test("004512")  # FNAC answers the e-mail with a complete TEST file
+        again, _ = onboard("EVT-LUMEN")
+
+    assert str(again.state) == "success", states(again)
+    assert outbound(fnac_world) == [
+        ("FICHE_", FileState.ACKNOWLEDGED),
+        ("PLACES", FileState.ACKNOWLEDGED),
+    ]
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE
+    report = returned_by(again, "integrate_test_tickets")
+    assert (len(report["files"]), report["tickets"], report["cancelled"]) == (1, 15 + 16, 31)
+    assert {state for _, state in test_tickets(fnac_world)} == {TicketState.CANCELLED}
+
+
+VENUE_REFUSES_THE_FIRST_TEST_TICKET = """
+CREATE TRIGGER venue_refuses_the_first_test_ticket AFTER INSERT ON access_control_entry
+WHEN NEW.ticket_id = (SELECT min(id) FROM ticket WHERE is_test)
+BEGIN
+    UPDATE access_control_entry SET allowed = 0 WHERE id = NEW.id;
+END
+"""
+
+
+@pytest.mark.slow
+def test_a_barcode_access_control_refuses_stops_the_run_until_the_venue_allows_it(
+    fnac_world: FnacWorld, fnac_at_work: FnacPartner
+) -> None:
+    """The venue's access-control system refuses one of FNAC's test barcodes."""
+    with fnac_world.engine.begin() as connection:
+        connection.exec_driver_sql(VENUE_REFUSES_THE_FIRST_TEST_TICKET)
+
+    run, _ = onboard("EVT-LUMEN")
+
+    task_states = states(run)
+    assert str(run.state) == "failed", task_states
+    assert task_states["integrate_test_tickets"] == "failed"
+    assert task_states["open_sales"] == "upstream_failed"
+    refused_barcode, _ = test_tickets(fnac_world)[0]
+    [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
+    assert mail["Subject"].startswith("[FNAC] Erreur technique")
+    body = mail.get_body(preferencelist=("html",)).get_content()
+    assert "1 FNAC test ticket(s) would be refused at the venue" in body
+    assert refused_barcode in body
+    assert {state for _, state in test_tickets(fnac_world)} == {TicketState.VALID}
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.PLACES_SENT
+
+    with fnac_world.engine.begin() as connection:  # the venue fixes its side
+        connection.exec_driver_sql("DROP TRIGGER venue_refuses_the_first_test_ticket")
+        connection.exec_driver_sql(
+            "UPDATE access_control_entry SET allowed = 1"
+            " WHERE ticket_id = (SELECT min(id) FROM ticket WHERE is_test)"
+        )
+    again, _ = onboard("EVT-LUMEN")
+
+    assert str(again.state) == "success", states(again)
+    assert outbound(fnac_world) == [
+        ("FICHE_", FileState.ACKNOWLEDGED),
+        ("PLACES", FileState.ACKNOWLEDGED),
+    ]
+    assert returned_by(again, "integrate_test_tickets")["cancelled"] == 16
+    assert {state for _, state in test_tickets(fnac_world)} == {TicketState.CANCELLED}
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE

@@ -26,6 +26,7 @@ from reseller_sync.fnac.sandbox import (
     BUYER_PHONE_PREFIXES,
     DEMO_USERNAME,
     FnacPartner,
+    PartnerLoop,
     SandboxError,
     SandboxServer,
 )
@@ -351,9 +352,28 @@ def test_resend_fault_repeats_the_lines_under_a_new_name(lumen: FnacPartner, clo
     pd.testing.assert_frame_equal(a.frame, b.frame)
 
 
-def test_content_faults_concern_ventes_only(lumen: FnacPartner):
+def test_missing_ticket_fault_leaves_the_last_pair_without_a_test_ticket(lumen: FnacPartner):
+    concert = parsed(lumen, lumen.emit_test("004512", fault="missing-ticket"))
+
+    pairs = set(zip(concert["type_tarif"], concert["categorie_client"], strict=True))
+    assert pairs == {(tt, cat) for tt in ("1", "2", "4") for cat in ("0", "15", "20", "22")} - {
+        ("4", "22")
+    }
+    blocked = sum(h.blocked for h in lumen.snapshot().holdings.values())
+    assert blocked == len(concert) == 11, "no place blocked for the missing ticket"
+
+
+def test_content_faults_concern_their_type_of_file_only(lumen: FnacPartner):
     with pytest.raises(SandboxError, match="VENTES files only"):
         lumen.emit_etatpl(fault="price")
+    with pytest.raises(SandboxError, match="VENTES files only"):
+        lumen.emit_test("004512", fault="new-category")
+    with pytest.raises(SandboxError, match="TEST files only"):
+        lumen.emit_ventes(fault="missing-ticket")
+    with pytest.raises(SandboxError, match="TEST files only"):
+        lumen.emit_annul(fault="missing-ticket")
+    with pytest.raises(SandboxError, match="VENTES files only"):
+        PartnerLoop(lumen, auto_test=True, test_fault="price")
 
 
 def test_files_are_written_atomically_and_kept_by_fnac(lumen: FnacPartner, clock: StepClock):

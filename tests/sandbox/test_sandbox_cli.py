@@ -105,6 +105,7 @@ def test_withdraw_makes_fnac_refuse_the_sale_sheet(
 def test_serve_answers_the_depot_in_the_background(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "reseller_sync", "sandbox", "serve", "--root", str(tmp_path)]
     command += ["--port", "0", "--interval", "0.2", "--auto-test", "--seed", "3"]
+    command += ["--test-fault", "missing-ticket"]
     environment = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, env=environment, cwd=REPO
@@ -128,11 +129,15 @@ def test_serve_answers_the_depot_in_the_background(tmp_path: Path) -> None:
                 while time.monotonic() < deadline and len(names) < 3:
                     names = sorted(sftp.listdir("/retour"))
                     time.sleep(0.1)
+                with sftp.open(f"/retour/{names[-1]}", "rb") as handle:
+                    test = read_file(names[-1], handle.read()).frame
             assert [name.split("_")[0:2] for name in names] == [
                 ["ACK", "FICHE"],
                 ["ACK", "PLACES"],
                 ["TEST", "M0427"],
             ]
+            pairs = set(zip(test["type_tarif"], test["categorie_client"], strict=True))
+            assert len(pairs) == len(test) == 3 * 4 - 1, "--test-fault missing-ticket"
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(10) == 0

@@ -31,6 +31,8 @@ from reseller_sync.fnac.sandbox.emit import MOTIFS, SandboxError
 from reseller_sync.fnac.sandbox.partner import (
     CONTENT_FAULTS,
     DEFAULT_MANAGER,
+    TEST_FAULTS,
+    VENTES_FAULTS,
     Answered,
     Fault,
     FnacPartner,
@@ -88,6 +90,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send TEST tickets for each new manifestation once FNAC holds places for it",
     )
+    parser.add_argument(
+        "--test-fault",
+        choices=faults_of(TEST_FAULTS),
+        help="what FNAC gets wrong in the TEST files --auto-test sends",
+    )
+
+
+def faults_of(content_faults: frozenset[Fault]) -> list[str]:
+    """The faults a type of file may have: the file-level ones and its content faults."""
+    return [fault.value for fault in Fault if fault not in CONTENT_FAULTS - content_faults]
 
 
 def add_partner_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -> None:
@@ -177,6 +189,7 @@ def run_serve(args: argparse.Namespace) -> int:
             args.interval,
             ventes_every=args.ventes_every,
             auto_test=args.auto_test,
+            test_fault=args.test_fault,
         )
         if args.interval > 0
         else None
@@ -298,10 +311,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     emit = commands.add_parser("emit", help="FNAC writes one of its files in /retour/")
     kinds = emit.add_subparsers(dest="file_type", required=True, metavar="TYPE")
-    file_faults = [fault.value for fault in Fault if fault not in CONTENT_FAULTS]
+    file_faults = faults_of(frozenset())
     for kind, help_text, faults in (
-        ("ventes", "the hourly sales file", [fault.value for fault in Fault]),
-        ("test", "test tickets for a manifestation", file_faults),
+        ("ventes", "the hourly sales file", faults_of(VENTES_FAULTS)),
+        ("test", "test tickets for a manifestation", faults_of(TEST_FAULTS)),
         ("annul", "cancellations of sold tickets", file_faults),
         ("catcli", "the whole list of customer categories", file_faults),
         ("etatpl", "the nightly state of FNAC's allotment", file_faults),

@@ -95,12 +95,18 @@ def draw_sales(
 
 
 def draw_test_tickets(
-    state: PartnerState, rng: random.Random, code: str, created: datetime
+    state: PartnerState,
+    rng: random.Random,
+    code: str,
+    created: datetime,
+    *,
+    leave_out_last: bool = False,
 ) -> list[dict[str, Any]]:
     """One TEST ticket per type de tarif × catégorie de client set up for ``code``.
 
     Each takes a place of the allotment and blocks it (``BLOQUE``): it is not
-    for sale, and the organiser cancels the ticket on its side.
+    for sale, and the organiser cancels the ticket on its side. With
+    ``leave_out_last``, the last pair gets none (the ``missing-ticket`` fault).
     """
     manifestation = state.manifestations.get(code)
     if manifestation is None:
@@ -114,6 +120,8 @@ def draw_test_tickets(
         },
         key=lambda pair: (int(pair[0]), int(pair[1])),
     )
+    if leave_out_last:
+        wanted = wanted[:-1]
     records: list[dict[str, Any]] = []
     missing = []
     order = None

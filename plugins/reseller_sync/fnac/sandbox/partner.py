@@ -69,6 +69,8 @@ class Fault(StrEnum):
     """A seat sold that FNAC does not hold (VENTES)."""
     NEW_CATEGORY = "new-category"
     """A ticket sold at a customer category the organiser was not told of (VENTES)."""
+    MISSING_TICKET = "missing-ticket"
+    """The last type de tarif × catégorie de client set up gets no test ticket (TEST)."""
     LATE = "late"
     """The file is stamped (and created) hours in the past."""
     SKIP = "skip"
@@ -83,8 +85,12 @@ class Fault(StrEnum):
     """UTF-8 bytes under a header declaring CP1252."""
 
 
-CONTENT_FAULTS = frozenset({Fault.PRICE, Fault.OUTSIDE_ALLOTMENT, Fault.NEW_CATEGORY})
-"""Faults in the lines of a VENTES file; the others apply to any file FNAC writes."""
+VENTES_FAULTS = frozenset({Fault.PRICE, Fault.OUTSIDE_ALLOTMENT, Fault.NEW_CATEGORY})
+"""Faults in the lines of a VENTES file."""
+TEST_FAULTS = frozenset({Fault.MISSING_TICKET})
+"""Faults in the lines of a TEST file."""
+CONTENT_FAULTS = VENTES_FAULTS | TEST_FAULTS
+"""Faults in the lines of one type of file; the others apply to any file FNAC writes."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,7 @@ class FnacPartner:
 
         Returns the file name, or None for the ``skip`` fault.
         """
-        fault = Fault(fault) if fault else None
+        fault = _file_fault(fault, VENTES_FAULTS)
         with self._session() as (state, rng):
             if fault is Fault.SKIP:
                 return None
@@ -234,14 +240,16 @@ class FnacPartner:
 
     def emit_test(self, manifestation: str, fault: Fault | str | None = None) -> str | None:
         """TEST tickets for a manifestation: one per type de tarif × catégorie de client."""
-        fault = _file_fault(fault)
+        fault = _file_fault(fault, TEST_FAULTS)
         with self._session() as (state, rng):
             if fault is Fault.SKIP:
                 return None
             created = self._created(state, fault)
             if fault is Fault.RESEND:
                 return self._resend(state, FileType.TEST, created)
-            records = emit.draw_test_tickets(state, rng, manifestation, created)
+            records = emit.draw_test_tickets(
+                state, rng, manifestation, created, leave_out_last=fault is Fault.MISSING_TICKET
+            )
             return self._deliver(state, FileType.TEST, records, created, fault)
 
     def emit_annul(
@@ -490,11 +498,14 @@ class FnacPartner:
                 (self.retour / sent.name).unlink(missing_ok=True)
 
 
-def _file_fault(fault: Fault | str | None) -> Fault | None:
-    """A fault for a file other than VENTES: content faults are VENTES' only."""
+def _file_fault(
+    fault: Fault | str | None, content_faults: frozenset[Fault] = frozenset()
+) -> Fault | None:
+    """A fault for a type of file: any file-level fault, or one of its ``content_faults``."""
     fault = Fault(fault) if fault else None
-    if fault in CONTENT_FAULTS:
-        raise SandboxError(f"the {fault} fault concerns VENTES files only")
+    if fault in CONTENT_FAULTS - content_faults:
+        concerned = "VENTES" if fault in VENTES_FAULTS else "TEST"
+        raise SandboxError(f"the {fault} fault concerns {concerned} files only")
     return fault
 
 
@@ -522,7 +533,8 @@ class PartnerLoop:
 
     With ``ventes_every`` it also writes a VENTES file that often (the
     spec's hourly file, sped up for the demo); with ``auto_test`` it sends
-    TEST tickets for each new manifestation once it holds places for it.
+    TEST tickets for each new manifestation once it holds places for it, with
+    ``test_fault`` if given.
     """
 
     def __init__(
@@ -532,11 +544,13 @@ class PartnerLoop:
         *,
         ventes_every: float | None = None,
         auto_test: bool = False,
+        test_fault: Fault | str | None = None,
     ) -> None:
         self.partner = partner
         self.interval = interval
         self.ventes_every = ventes_every
         self.auto_test = auto_test
+        self.test_fault = _file_fault(test_fault, TEST_FAULTS)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -567,6 +581,7 @@ class PartnerLoop:
         self.partner.process_depot()
         if self.auto_test:
             for code in self.partner.ready_for_test():
-                log.info("FNAC sends test tickets: %s", self.partner.emit_test(code))
+                sent = self.partner.emit_test(code, self.test_fault)
+                log.info("FNAC sends test tickets: %s", sent)
         if ventes_due:
             log.info("FNAC sends its sales: %s", self.partner.emit_ventes())
