@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.dags.conftest import FnacWorld, PersonAtRequiredActions
 
-from reseller_sync.airflow.onboarding_dag import build_onboarding_dag, onboarding_dag_id
+from reseller_sync.airflow import onboarding_dag as steps
+from reseller_sync.airflow.onboarding_dag import (
+    build_onboarding_dag,
+    build_onboarding_dags,
+    onboarding_dag_id,
+)
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Direction,
@@ -96,6 +102,45 @@ def onboarding_state(world: FnacWorld, product: str) -> OnboardingState | None:
             .join(Product, ResellerProduct.product_id == Product.id)
             .where(ResellerProduct.reseller_code == "fnac", Product.code == product)
         )
+
+
+def test_each_step_calls_its_function_for_its_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "7")
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DISABLE_BUNDLE_VERSIONING", "True")
+
+    dags = build_onboarding_dags(["EVT-LUMEN", "PASS-MAH-JOUR"])
+
+    assert list(dags) == ["fnac_onboarding__evt-lumen", "fnac_onboarding__pass-mah-jour"]
+    for product, dag in zip(["EVT-LUMEN", "PASS-MAH-JOUR"], dags.values(), strict=True):
+        assert dag.disable_bundle_versioning is True
+        called = {
+            task.task_id: (task.product_code, getattr(task, "step", None) or task.look)
+            for task in dag.tasks
+            if task.task_id != "confirm_fnac_codes_recorded"
+        }
+        assert called == {
+            "check_product": (product, steps.check_product),
+            "send_sale_sheet": (product, steps.send_sale_sheet),
+            "check_mappings": (product, steps.check_mappings),
+            "send_places": (product, steps.send_places),
+            "integrate_test_tickets": (product, steps.integrate_test_tickets),
+            "open_sales": (product, steps.open_sales),
+        }
+        waits = [task for task in dag.tasks if isinstance(task, steps.ProductWait)]
+        assert {(task.poke_interval, task.mode) for task in waits} == {(7.0, "reschedule")}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_building_the_dags_leaves_the_garbage_collector_as_it_was(enabled: bool) -> None:
+    (gc.enable if enabled else gc.disable)()
+    try:
+        build_onboarding_dags(["EVT-LUMEN"])
+        assert gc.isenabled() is enabled
+        with pytest.raises(ValueError, match="alphanumeric characters"):
+            build_onboarding_dags(["EVT LUMEN ?"])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 @pytest.mark.slow
