@@ -48,6 +48,40 @@ class StackError(RuntimeError):
     """A service stopped, or did not become ready in time."""
 
 
+def isolated_environment(
+    state_dir: Path,
+    *,
+    boxoffice_url: str,
+    trigger_log_port: int,
+    worker_log_port: int | None = None,
+    root: Path = PROJECT_ROOT,
+) -> dict[str, str]:
+    """What keeps a stack apart from the checkout's own Airflow and box office (the tests').
+
+    Airflow's home, the box office and the reports under ``state_dir`` (or the
+    box office at ``boxoffice_url``), the log servers on the ports given, the
+    project's DAGs and plugins, this interpreter's tools first on the PATH, and
+    no proxy for the local services.
+    """
+    environment = {
+        "AIRFLOW_HOME": str(state_dir / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port),
+        "BOXOFFICE_DB_URL": boxoffice_url,
+        "RESELLER_SYNC_REPORTS_DIR": str(state_dir / "reports"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    if worker_log_port is not None:
+        environment["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(worker_log_port)
+    return environment
+
+
 APPROVAL_GRACE_SECONDS = 5
 """A person takes a moment before answering a human step. An answer within a second
 or two of the task parking can race the scheduler: seen here on Airflow 3.3.2, the
@@ -167,6 +201,14 @@ class Stack:
     @property
     def mail_dir(self) -> Path:
         return self.state_dir / "mail"
+
+    def log_tails(self, lines: int = 40) -> str:
+        """The last ``lines`` of each service's log, to show when a service failed."""
+        return "\n".join(
+            f"--- {log.name} (last {lines} lines)\n"
+            + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+            for log in sorted(self.logs.glob("*.log"))
+        )
 
     def shown(self, path: Path) -> str:
         """A path as the messages show it: relative to the checkout when inside it."""

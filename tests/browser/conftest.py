@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reseller_sync.devstack import Ports, Stack, StackError, free_ports
+from reseller_sync.devstack import Ports, Stack, StackError, free_ports, isolated_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -44,26 +43,6 @@ ONBOARDING_DAG = "fnac_onboarding__pass-mah-jour"
 """Parsed and unpaused when the stack is ready (the test onboards this pass)."""
 
 
-def stack_environment(tmp: Path, log_ports: list[int]) -> dict[str, str]:
-    """Everything that keeps this Airflow and box office apart from the checkout's own."""
-    venv_bin = Path(sys.executable).parent
-    return {
-        "AIRFLOW_HOME": str(tmp / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_ports[0]),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_ports[1]),
-        "BOXOFFICE_DB_URL": f"sqlite:///{tmp / 'boxoffice.sqlite'}",
-        "RESELLER_SYNC_REPORTS_DIR": str(tmp / "reports"),
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    }
-
-
 @pytest.fixture(scope="module")
 def fnac_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Sandbox, mail sink and ``airflow standalone`` on free ports, the FNAC DAGs parsed."""
@@ -75,7 +54,12 @@ def fnac_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ports=Ports(*ports),
         host="127.0.0.1",
         poke_seconds=3,
-        env=stack_environment(tmp, [worker_logs, trigger_logs]),
+        env=isolated_environment(
+            tmp,
+            boxoffice_url=f"sqlite:///{tmp / 'boxoffice.sqlite'}",
+            trigger_log_port=trigger_logs,
+            worker_log_port=worker_logs,
+        ),
     )
     try:
         stack.fresh_state()
@@ -84,18 +68,10 @@ def fnac_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.wait_for(lambda: stack.dag_is_ready(ONBOARDING_DAG), "the FNAC DAGs", 180)
         yield stack
     except StackError as error:
-        pytest.fail(f"{error}\n{_log_tails(stack)}")
+        pytest.fail(f"{error}\n{stack.log_tails()}")
     finally:
         stack.stop(quiet=True)
         _keep_logs(stack)
-
-
-def _log_tails(stack: Stack, lines: int = 40) -> str:
-    tails = []
-    for log in sorted(stack.logs.glob("*.log")):
-        tail = log.read_text(errors="replace").splitlines()[-lines:]
-        tails.append(f"--- {log.name} (last {lines} lines)\n" + "\n".join(tail))
-    return "\n".join(tails)
 
 
 def _keep_logs(stack: Stack) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +95,19 @@ class PersonAtRequiredActions:
     """Answers a human-in-the-loop task as a person would in the UI's Required Actions.
 
     It takes the same path as the API's response handler: record the chosen
-    option on the HITL detail, then resume the parked task instance.
+    option on the HITL detail, then resume the parked task instance. Like a
+    person, it answers a moment (``grace`` seconds) after the task parked: an
+    answer within a second or two can race the parking on Airflow 3.3.2 and be
+    lost, the task staying parked. A task still parked ``grace`` seconds after
+    an answer is answered again, so that dag.test() never waits forever.
     """
 
-    def __init__(self, dag_id: str, task_id: str, option: str = "Approve") -> None:
-        self.dag_id, self.task_id, self.option = dag_id, task_id, option
+    def __init__(
+        self, dag_id: str, task_id: str, option: str = "Approve", *, grace: float = 2.0
+    ) -> None:
+        self.dag_id, self.task_id, self.option, self.grace = dag_id, task_id, option, grace
         self.answered = threading.Event()
+        self.answers = 0
         self.errors: list[Exception] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -113,19 +121,42 @@ class PersonAtRequiredActions:
         self._thread.join(10)
 
     def _watch(self) -> None:
-        """Look every 0.3 s; a failed look (SQLite busy with dag.test's writes) is retried.
-
-        A watcher that died on such an error would leave dag.test() waiting forever.
-        """
+        """Look every 0.3 s until the run ends; a failed look (SQLite busy with dag.test's
+        writes) is retried: a watcher that died on such an error would leave dag.test()
+        waiting forever."""
         from sqlalchemy.exc import DBAPIError
 
-        while not self._stop.is_set() and not self.answered.is_set():
+        parked_since: float | None = None
+        while not self._stop.is_set():
             try:
-                if self._answer_once():
+                if not self._parked():
+                    parked_since = None
+                elif parked_since is None:
+                    parked_since = time.monotonic()
+                elif time.monotonic() - parked_since >= self.grace and self._answer_once():
+                    self.answers += 1
                     self.answered.set()
+                    parked_since = time.monotonic()
             except DBAPIError as error:
                 self.errors.append(error)
             self._stop.wait(0.3)
+
+    def _parked(self) -> bool:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+
+        with create_session() as session:
+            return (
+                session.scalar(
+                    select(TaskInstance.id).where(
+                        TaskInstance.dag_id == self.dag_id,
+                        TaskInstance.task_id == self.task_id,
+                        TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    )
+                )
+                is not None
+            )
 
     def _answer_once(self) -> bool:
         from airflow._shared.timezones import timezone

@@ -18,7 +18,6 @@ from reseller_sync.airflow import onboarding_dag as steps
 from reseller_sync.airflow.onboarding_dag import (
     build_onboarding_dag,
     build_onboarding_dags,
-    onboarding_dag_id,
 )
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
@@ -57,9 +56,9 @@ def fnac_at_work(fnac_world: FnacWorld, monkeypatch: pytest.MonkeyPatch) -> Iter
         yield partner
 
 
-def onboard(product: str, **conf: object):  # type: ignore[no-untyped-def]
+def onboard(product: str, answer: str = "Approve", **conf: object):  # type: ignore[no-untyped-def]
     dag = build_onboarding_dag(product)
-    with PersonAtRequiredActions(dag.dag_id, "confirm_fnac_codes_recorded") as person:
+    with PersonAtRequiredActions(dag.dag_id, "confirm_fnac_codes_recorded", answer) as person:
         run = dag.test(run_conf=conf or None)
     return run, person
 
@@ -95,6 +94,20 @@ def outbound(world: FnacWorld) -> list[tuple[str, FileState]]:
         ]
 
 
+def stopped_at(  # type: ignore[no-untyped-def]
+    world: FnacWorld, run, failed: str, behind: str, category: str
+) -> str:
+    """The run failed at ``failed``, which stopped ``behind``, and e-mailed one alert of
+    ``category`` naming the task; the alert's HTML body."""
+    task_states = states(run)
+    assert str(run.state) == "failed", task_states
+    assert task_states[failed] == "failed"
+    assert task_states[behind] == "upstream_failed"
+    [mail] = [m for m in world.mail.messages() if "Erreur" in m["Subject"]]
+    assert mail["Subject"].startswith(f"[FNAC] {category} — {run.dag_id}.{failed}")
+    return str(mail.get_body(preferencelist=("html",)).get_content())
+
+
 def onboarding_state(world: FnacWorld, product: str) -> OnboardingState | None:
     with Session(world.engine) as session:
         return session.scalar(
@@ -114,7 +127,7 @@ def test_each_step_calls_its_function_for_its_product(monkeypatch: pytest.Monkey
     for product, dag in zip(["EVT-LUMEN", "PASS-MAH-JOUR"], dags.values(), strict=True):
         assert dag.disable_bundle_versioning is True
         called = {
-            task.task_id: (task.product_code, getattr(task, "step", None) or task.look)
+            task.task_id: (task.product_code, task.step)
             for task in dag.tasks
             if task.task_id != "confirm_fnac_codes_recorded"
         }
@@ -235,18 +248,9 @@ def test_a_product_fnac_may_not_sell_stops_at_the_first_step(
 
     run = build_onboarding_dag("ABO-ARENA-SAISON").test()
 
-    task_states = states(run)
-    assert str(run.state) == "failed"
-    assert task_states["check_product"] == "failed"
-    assert task_states["send_sale_sheet"] == "upstream_failed"
-    [mail] = fnac_world.mail.messages()
-    assert mail["Subject"].startswith(
-        f"[FNAC] Erreur de mapping — {onboarding_dag_id('ABO-ARENA-SAISON')}.check_product"
-    )
-    assert (
-        "subscription (abonnement) may not be sold by FNAC"
-        in mail.get_body(preferencelist=("html",)).get_content()
-    )
+    body = stopped_at(fnac_world, run, "check_product", "send_sale_sheet", "Erreur de mapping")
+    assert "subscription (abonnement) may not be sold by FNAC" in body
+    assert len(fnac_world.mail.messages()) == 1
     assert outbound(fnac_world) == []
 
 
@@ -263,15 +267,30 @@ def test_a_refused_sale_sheet_stops_the_run_with_fnac_s_reason(
     with fnac_playing(fnac_world, CodeBook.from_directory(unknown)):
         run, person = onboard("EVT-LUMEN")
 
-    task_states = states(run)
-    assert str(run.state) == "failed", task_states
-    assert task_states["send_sale_sheet"] == "failed"
-    assert task_states["confirm_fnac_codes_recorded"] == "upstream_failed"
+    body = stopped_at(
+        fnac_world, run, "send_sale_sheet", "confirm_fnac_codes_recorded", "Erreur de mapping"
+    )
+    assert "E09" in body
+    assert len(fnac_world.mail.messages()) == 1, "no readable sale sheet for a refused one"
     assert not person.answered.is_set()
     assert outbound(fnac_world) == [("FICHE_", FileState.REFUSED)]
-    [mail] = fnac_world.mail.messages()
-    assert "send_sale_sheet" in mail["Subject"]
-    assert "E09" in mail.get_body(preferencelist=("html",)).get_content()
+
+
+@pytest.mark.slow
+def test_a_person_who_rejects_stops_the_run_with_what_to_do(
+    fnac_world: FnacWorld, fnac_at_work: FnacPartner
+) -> None:
+    """Data ops answer *Reject*: FNAC's codes have not come yet."""
+    run, person = onboard("EVT-LUMEN", answer="Reject")
+
+    assert person.answered.is_set()
+    body = stopped_at(
+        fnac_world, run, "confirm_fnac_codes_recorded", "check_mappings", "Erreur de mapping"
+    )
+    assert "not recorded yet (Reject)" in body
+    assert "deploy, then trigger the onboarding again" in body
+    assert outbound(fnac_world) == [("FICHE_", FileState.ACKNOWLEDGED)]
+    assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.SALE_SHEET_SENT
 
 
 @pytest.mark.slow
@@ -289,13 +308,7 @@ def test_a_missing_mapping_stops_the_run_and_a_rerun_after_the_fix_sends_nothing
 
     run, _ = onboard("EVT-LUMEN")
 
-    task_states = states(run)
-    assert str(run.state) == "failed", task_states
-    assert task_states["check_mappings"] == "failed"
-    assert task_states["send_places"] == "upstream_failed"
-    [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
-    assert mail["Subject"].startswith("[FNAC] Erreur de mapping")
-    assert "check_mappings" in mail["Subject"]
+    stopped_at(fnac_world, run, "check_mappings", "send_places", "Erreur de mapping")
 
     monkeypatch.delenv(INCLUDE_DIR_VARIABLE)
     again, _ = onboard("EVT-LUMEN")
@@ -322,23 +335,17 @@ def test_places_fnac_refuses_stop_the_run_with_the_lines(
     with fnac_playing(fnac_world, CodeBook.from_directory(fnac_codes)):
         run, person = onboard("EVT-LUMEN")
 
-    task_states = states(run)
-    assert str(run.state) == "failed", task_states
+    body = stopped_at(fnac_world, run, "send_places", "integrate_test_tickets", "Erreur de mapping")
+    assert "E05" in body
     assert person.answered.is_set()
-    assert task_states["send_places"] == "failed"
-    assert task_states["integrate_test_tickets"] == "upstream_failed"
     assert outbound(fnac_world) == [
         ("FICHE_", FileState.ACKNOWLEDGED),
         ("PLACES", FileState.ACKNOWLEDGED),
     ]
-    [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
-    assert "send_places" in mail["Subject"]
-    body = mail.get_body(preferencelist=("html",)).get_content()
-    assert "E05" in body
     assert onboarding_state(fnac_world, "EVT-LUMEN") is not OnboardingState.LIVE
 
 
-def test_tickets(world: FnacWorld) -> list[tuple[str, TicketState]]:
+def fnac_test_tickets(world: FnacWorld) -> list[tuple[str, TicketState]]:
     with Session(world.engine) as session:
         return [
             (barcode, state)
@@ -358,17 +365,10 @@ def test_a_missing_test_ticket_stops_the_run_until_fnac_sends_it(
     with fnac_playing(fnac_world, CodeBook.from_mappings(), "missing-ticket") as fnac:
         run, _ = onboard("EVT-LUMEN")
 
-        task_states = states(run)
-        assert str(run.state) == "failed", task_states
-        assert task_states["integrate_test_tickets"] == "failed"
-        assert task_states["open_sales"] == "upstream_failed"
-        [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
-        assert mail["Subject"].startswith("[FNAC] Erreur externe")
-        assert "integrate_test_tickets" in mail["Subject"]
-        body = mail.get_body(preferencelist=("html",)).get_content()
+        body = stopped_at(fnac_world, run, "integrate_test_tickets", "open_sales", "Erreur externe")
         assert "no test ticket for type de tarif 4 × catégorie de client 22" in body
         assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.PLACES_SENT
-        first = test_tickets(fnac_world)
+        first = fnac_test_tickets(fnac_world)
         assert len(first) == 15
         assert {state for _, state in first} == {TicketState.VALID}, "kept for the re-run"
 
@@ -383,7 +383,7 @@ def test_a_missing_test_ticket_stops_the_run_until_fnac_sends_it(
     assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE
     report = returned_by(again, "integrate_test_tickets")
     assert (len(report["files"]), report["tickets"], report["cancelled"]) == (1, 15 + 16, 31)
-    assert {state for _, state in test_tickets(fnac_world)} == {TicketState.CANCELLED}
+    assert {state for _, state in fnac_test_tickets(fnac_world)} == {TicketState.CANCELLED}
 
 
 VENUE_REFUSES_THE_FIRST_TEST_TICKET = """
@@ -405,17 +405,11 @@ def test_a_barcode_access_control_refuses_stops_the_run_until_the_venue_allows_i
 
     run, _ = onboard("EVT-LUMEN")
 
-    task_states = states(run)
-    assert str(run.state) == "failed", task_states
-    assert task_states["integrate_test_tickets"] == "failed"
-    assert task_states["open_sales"] == "upstream_failed"
-    refused_barcode, _ = test_tickets(fnac_world)[0]
-    [mail] = [m for m in fnac_world.mail.messages() if "Erreur" in m["Subject"]]
-    assert mail["Subject"].startswith("[FNAC] Erreur technique")
-    body = mail.get_body(preferencelist=("html",)).get_content()
+    body = stopped_at(fnac_world, run, "integrate_test_tickets", "open_sales", "Erreur technique")
+    refused_barcode, _ = fnac_test_tickets(fnac_world)[0]
     assert "1 FNAC test ticket(s) would be refused at the venue" in body
     assert refused_barcode in body
-    assert {state for _, state in test_tickets(fnac_world)} == {TicketState.VALID}
+    assert {state for _, state in fnac_test_tickets(fnac_world)} == {TicketState.VALID}
     assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.PLACES_SENT
 
     with fnac_world.engine.begin() as connection:  # the venue fixes its side
@@ -432,5 +426,5 @@ def test_a_barcode_access_control_refuses_stops_the_run_until_the_venue_allows_i
         ("PLACES", FileState.ACKNOWLEDGED),
     ]
     assert returned_by(again, "integrate_test_tickets")["cancelled"] == 16
-    assert {state for _, state in test_tickets(fnac_world)} == {TicketState.CANCELLED}
+    assert {state for _, state in fnac_test_tickets(fnac_world)} == {TicketState.CANCELLED}
     assert onboarding_state(fnac_world, "EVT-LUMEN") is OnboardingState.LIVE

@@ -41,7 +41,15 @@ from reseller_sync.boxoffice.models import (
     ResellerProduct,
     Ticket,
 )
-from reseller_sync.devstack import APPROVAL_TASK, Distributed, Ports, Stack, StackError, free_ports
+from reseller_sync.devstack import (
+    APPROVAL_TASK,
+    Distributed,
+    Ports,
+    Stack,
+    StackError,
+    free_ports,
+    isolated_environment,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -96,7 +104,6 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Stack, str]]:
         metadata_url = databases.create("rs_airflow")
         boxoffice_url = databases.create("rs_boxoffice")
         *ports, worker1_logs, worker2_logs, trigger_logs = free_ports(7)
-        venv_bin = Path(sys.executable).parent
         stack = Stack(
             state_dir=tmp_path,
             airflow_home=tmp_path / "airflow",
@@ -110,20 +117,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Stack, str]]:
                 worker_log_ports=(worker1_logs, worker2_logs),
                 queue=queue,
             ),
-            env={
-                "AIRFLOW_HOME": str(tmp_path / "airflow"),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-                "AIRFLOW__API__HOST": "127.0.0.1",
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_logs),
-                "BOXOFFICE_DB_URL": boxoffice_url,
-                "RESELLER_SYNC_REPORTS_DIR": str(tmp_path / "reports"),
-                "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-                "NO_PROXY": "127.0.0.1,localhost",
-                "no_proxy": "127.0.0.1,localhost",
-            },
+            env=isolated_environment(
+                tmp_path, boxoffice_url=boxoffice_url, trigger_log_port=trigger_logs
+            ),
         )
         stack.fresh_state()
         stack.seed_boxoffice()
@@ -131,21 +127,12 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Stack, str]]:
         stack.wait_for(lambda: stack.dag_is_ready(ONBOARDING_DAG), "the FNAC DAGs", 180)
         yield stack, boxoffice_url
     except StackError as error:
-        pytest.fail(f"{error}\n{_log_tails(stack)}")
+        pytest.fail(f"{error}\n{stack.log_tails(30) if stack is not None else ''}")
     finally:
         if stack is not None:
             stack.stop(quiet=True)
         forget_queue(queue)
         databases.drop()
-
-
-def _log_tails(stack: Stack | None, lines: int = 30) -> str:
-    if stack is None:
-        return ""
-    return "\n".join(
-        f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-        for log in sorted(stack.logs.glob("*.log"))
-    )
 
 
 def test_onboarding_and_hourly_import_on_two_celery_workers(
@@ -168,7 +155,7 @@ def test_onboarding_and_hourly_import_on_two_celery_workers(
         hostnames = {ti["hostname"] for ti in instances["task_instances"] if ti["hostname"]}
         assert {"worker1", "worker2"} <= hostnames, hostnames
     except (StackError, AssertionError) as error:
-        pytest.fail(f"{error}\n{_log_tails(stack)}")
+        pytest.fail(f"{error}\n{stack.log_tails(30)}")
 
     actual = make_engine(boxoffice_url)
     expected = local_replay(actual, tmp_path / "expected.sqlite")

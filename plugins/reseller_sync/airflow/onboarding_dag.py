@@ -27,9 +27,10 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import pendulum
+from airflow.providers.standard.exceptions import HITLRejectException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import (
     DAG,
@@ -45,6 +46,7 @@ from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowSkipException
 
 from reseller_sync.airflow.failures import task_defaults
+from reseller_sync.domain.errors import MappingError
 
 log = logging.getLogger(__name__)
 
@@ -93,48 +95,56 @@ nothing.
 """
 
 
-class ProductStep(BaseOperator):
-    """A step of a product's onboarding: ``step(product_code)``, whose result goes to XCom.
+class _ForProduct:
+    """An operator running one step function for one product, built with :meth:`for_product`.
 
-    Built with :meth:`for_product`. The class has no ``__init__`` of its own:
-    Airflow wraps every operator ``__init__`` in the class hierarchy, and each
-    wrapper merges the DAG's defaults again (about 5 % of a parse).
+    The operator classes have no ``__init__`` of their own: Airflow wraps every
+    operator ``__init__`` in the class hierarchy, and each wrapper merges the
+    DAG's defaults again (about 5 % of a parse).
     """
 
     product_code: str
     step: Callable[[str], Any]
 
     @classmethod
-    def for_product(
-        cls, product_code: str, step: Callable[[str], Any], **kwargs: Any
-    ) -> ProductStep:
+    def for_product(cls, product_code: str, step: Callable[[str], Any], **kwargs: Any) -> Self:
         task = cls(**kwargs)
         task.product_code, task.step = product_code, step
         return task
+
+
+class ProductStep(_ForProduct, BaseOperator):
+    """A step of a product's onboarding: ``step(product_code)``, whose result goes to XCom."""
 
     def execute(self, context: Any) -> Any:
         return self.step(self.product_code)
 
 
-class ProductWait(BaseSensorOperator):
-    """A step that waits for FNAC: each poke is ``look(product_code)``.
-
-    Built with :meth:`for_product`, for the reason given in :class:`ProductStep`.
-    """
-
-    product_code: str
-    look: Callable[[str], PokeReturnValue]
-
-    @classmethod
-    def for_product(
-        cls, product_code: str, look: Callable[[str], PokeReturnValue], **kwargs: Any
-    ) -> ProductWait:
-        task = cls(**kwargs)
-        task.product_code, task.look = product_code, look
-        return task
+class ProductWait(_ForProduct, BaseSensorOperator):
+    """A step that waits for FNAC: each poke is ``step(product_code)``, a PokeReturnValue."""
 
     def poke(self, context: Any) -> PokeReturnValue:
-        return self.look(self.product_code)
+        answer: PokeReturnValue = self.step(self.product_code)
+        return answer
+
+
+class CodesRecordedApproval(ApprovalOperator):
+    """Step 3: a person confirms that FNAC's codes are recorded under Required Actions.
+
+    *Reject* fails the step as a mapping error, whose e-mail says what to do,
+    rather than as Airflow's ``HITLRejectException``, which reads as a bug.
+    """
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        try:
+            return super().execute_complete(context=context, event=event)
+        except HITLRejectException as rejected:
+            raise MappingError(
+                "A person answered that FNAC's codes are not recorded yet (Reject)",
+                action="Record FNAC's codes in include/mappings/ (the product's file, "
+                "_shared.yaml for shared values), deploy, then trigger the onboarding again: "
+                "what was sent is not sent again.",
+            ) from rejected
 
 
 @dataclass(frozen=True)
@@ -197,13 +207,13 @@ def build_onboarding_dag(product_code: str, shared: SharedSettings | None = None
             ProductWait.for_product(
                 task_id="send_sale_sheet",
                 product_code=product_code,
-                look=send_sale_sheet,
+                step=send_sale_sheet,
                 timeout=ACK_TIMEOUT.total_seconds(),
                 doc_md="Send the FICHE (never twice unless asked), wait for FNAC's ACK, "
                 "e-mail the readable sale sheet to the FNAC contact.",
                 **waiting,
             ),
-            ApprovalOperator(
+            CodesRecordedApproval(
                 task_id="confirm_fnac_codes_recorded",
                 subject=f"FNAC's codes for {product_code} recorded?",
                 body=(
@@ -226,7 +236,7 @@ def build_onboarding_dag(product_code: str, shared: SharedSettings | None = None
             ProductWait.for_product(
                 task_id="send_places",
                 product_code=product_code,
-                look=send_places,
+                step=send_places,
                 timeout=ACK_TIMEOUT.total_seconds(),
                 doc_md="Send the seats and free places of FNAC's quota (events only) and "
                 "wait for FNAC's ACK; E06 is fine, other refusals fail.",
@@ -235,7 +245,7 @@ def build_onboarding_dag(product_code: str, shared: SharedSettings | None = None
             ProductWait.for_product(
                 task_id="integrate_test_tickets",
                 product_code=product_code,
-                look=integrate_test_tickets,
+                step=integrate_test_tickets,
                 timeout=TEST_TICKETS_TIMEOUT.total_seconds(),
                 trigger_rule=TriggerRule.NONE_FAILED,
                 doc_md="Wait for FNAC's TEST file; integrate, check and cancel the tickets.",
