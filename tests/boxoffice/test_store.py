@@ -57,10 +57,17 @@ NOW = dt.datetime(2026, 11, 28, 13, 0, tzinfo=dt.UTC)
 
 def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0001"
+    assert migrate.current_revision(empty_boxoffice_url) == "0002"
     engine = make_engine(empty_boxoffice_url)
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
+    engine.dispose()
+
+    migrate.downgrade(empty_boxoffice_url, "0001")
+    engine = make_engine(empty_boxoffice_url)
+    columns = {column["name"] for column in inspect(engine).get_columns("exchange_file")}
+    assert "contact_emailed_at" not in columns
+    assert "processed_at" in columns
     engine.dispose()
 
     migrate.downgrade(empty_boxoffice_url)
@@ -70,7 +77,7 @@ def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     engine.dispose()
 
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0001"
+    assert migrate.current_revision(empty_boxoffice_url) == "0002"
 
 
 def test_migration_matches_the_models(boxoffice_engine: Engine) -> None:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.pipelines.conftest import SALES_OPEN
 
-from reseller_sync.boxoffice.models import Performance, Product
+from reseller_sync.boxoffice.models import (
+    Direction,
+    ExchangeFile,
+    FileState,
+    Performance,
+    Product,
+)
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.fnac.names import FileType
@@ -20,6 +27,7 @@ from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import load_repository
 from reseller_sync.pipelines.sale_sheet import (
     build_sale_sheet,
+    email_sale_sheet,
     format_amount,
     render_sale_sheet,
 )
@@ -139,3 +147,54 @@ def test_amounts_are_written_for_a_french_reader() -> None:
     assert format_amount(6850, "EUR") == "68,50\u00a0€"
     assert format_amount(123456705, "CHF") == "1\u202f234\u202f567,05\u00a0CHF"
     assert format_amount(0, "EUR") == "0,00\u00a0€"
+
+
+def test_the_readable_sheet_of_a_sent_fiche_is_e_mailed_once(
+    demo_engine: Engine, fnac_settings: FnacSettings
+) -> None:
+    """A retried task, or Airflow re-running a finished one, does not e-mail it again."""
+    name, data = write_file(
+        FileType.FICHE,
+        "M0427",
+        7,
+        build_sale_sheet_records(demo_engine, fnac_settings),
+        created=SALES_OPEN,
+    )
+    with Session(demo_engine) as session, session.begin():
+        session.add(
+            ExchangeFile(
+                reseller_code="fnac",
+                direction=Direction.OUTBOUND,
+                file_type="FICHE",
+                sequence=7,
+                name=name,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                content=data,
+                state=FileState.ACKNOWLEDGED,
+                product_code="EVT-LUMEN",
+            )
+        )
+    sent: list[tuple[list[str], str, str]] = []
+
+    def send(recipients: list[str], subject: str, html: str) -> None:
+        sent.append((recipients, subject, html))
+
+    first = email_sale_sheet(demo_engine, fnac_settings, "EVT-LUMEN", name, send)
+    again = email_sale_sheet(demo_engine, fnac_settings, "EVT-LUMEN", name, send)
+
+    assert (first, again) == (True, False)
+    [(recipients, subject, html)] = sent
+    assert recipients == [fnac_settings.notifications.fnac_contact_email]
+    assert subject == f"Fiche de mise en vente EVT-LUMEN ({name})"
+    assert "EVT-LUMEN" in html
+    with Session(demo_engine) as session:
+        emailed = session.scalar(
+            select(ExchangeFile.contact_emailed_at).where(ExchangeFile.name == name)
+        )
+    assert emailed is not None
+
+
+def build_sale_sheet_records(engine: Engine, fnac_settings: FnacSettings) -> pd.DataFrame:
+    with Session(engine) as session:
+        return build_sale_sheet(session, fnac_settings, "EVT-LUMEN", sales_open=SALES_OPEN).records

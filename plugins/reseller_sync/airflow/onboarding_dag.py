@@ -427,17 +427,15 @@ def _preview_files(product_code: str) -> dict[str, Any]:
 
 
 def _email_sale_sheet(product_code: str, sent: str) -> str:
-    """E-mail the readable sale sheet (HTML) to the FNAC contact; the contact's address."""
+    """E-mail the readable sale sheet (HTML) to the FNAC contact once; the contact's address."""
     from reseller_sync.airflow.failures import send_html_mail
-    from reseller_sync.boxoffice.db import session_scope
-    from reseller_sync.pipelines.sale_sheet import build_sale_sheet, render_sale_sheet
+    from reseller_sync.boxoffice.db import default_engine
+    from reseller_sync.pipelines.sale_sheet import email_sale_sheet
 
     settings = _settings()
-    with session_scope() as session:
-        html = render_sale_sheet(build_sale_sheet(session, settings, product_code))
-    contact = settings.notifications.fnac_contact_email
-    send_html_mail([contact], f"Fiche de mise en vente {product_code} ({sent})", html)
-    return contact
+    if not email_sale_sheet(default_engine(), settings, product_code, sent, send_html_mail):
+        log.info("The sale sheet of %s went to the FNAC contact already", sent)
+    return settings.notifications.fnac_contact_email
 
 
 def _settings() -> Any:

@@ -702,6 +702,9 @@ class ExchangeFile(Base):
         DateTime(timezone=True), default=_utcnow, server_default=func.now()
     )
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    contact_emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the readable copy of a sent file went to the partner's contact (a FICHE's
+    sale sheet): once, whatever retries the sending task has."""
     error_category: Mapped[str | None] = mapped_column(String(16))
     error_message: Mapped[str | None] = mapped_column(Text)
 

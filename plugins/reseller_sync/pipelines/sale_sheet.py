@@ -22,12 +22,14 @@ built for a product that is not ready.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import OnboardingState, Performance
+from reseller_sync.boxoffice.models import Direction, ExchangeFile, OnboardingState, Performance
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.domain.products import FNAC_NATURE, ProductKind, is_pass
@@ -198,6 +200,40 @@ def send_sale_sheet(
         with factory.begin() as session:
             set_onboarding_state(session, product_code, OnboardingState.SALE_SHEET_SENT)
     return result
+
+
+def email_sale_sheet(
+    sessions: SessionSource,
+    settings: FnacSettings,
+    product_code: str,
+    sent_name: str,
+    send: Callable[[list[str], str, str], None],
+) -> bool:
+    """E-mail the readable sale sheet of the sent FICHE ``sent_name`` to the FNAC contact,
+    once: False when it went already (a retried task), as the journal records.
+
+    ``send(recipients, subject, html)`` sends the e-mail; it is recorded once sent,
+    so a crash in between sends it again rather than never.
+    """
+    factory = session_factory(sessions)
+    with factory() as session:
+        emailed = session.scalar(
+            select(ExchangeFile.contact_emailed_at).where(
+                ExchangeFile.direction == Direction.OUTBOUND, ExchangeFile.name == sent_name
+            )
+        )
+        if emailed is not None:
+            return False
+        html = render_sale_sheet(build_sale_sheet(session, settings, product_code))
+    contact = settings.notifications.fnac_contact_email
+    send([contact], f"Fiche de mise en vente {product_code} ({sent_name})", html)
+    with factory.begin() as session:
+        session.execute(
+            update(ExchangeFile)
+            .where(ExchangeFile.direction == Direction.OUTBOUND, ExchangeFile.name == sent_name)
+            .values(contact_emailed_at=dt.datetime.now(dt.UTC))
+        )
+    return True
 
 
 def render_sale_sheet(sheet: SaleSheet) -> str:
