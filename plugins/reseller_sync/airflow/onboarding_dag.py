@@ -14,8 +14,9 @@ several times more. A step that sends a file also waits for FNAC's ACK: it is
 a reschedule sensor whose pokes send the file once, then look for the answer.
 What every DAG shares (the poke interval, Airflow's settings) is read once per
 parse, and Python's cyclic garbage collector is paused while the DAGs are
-built: its passes over the growing heap of operators cost a third of the
-parse, and building them leaves no garbage cycles worth collecting meanwhile.
+built: its passes over the growing heap of operators cost up to a third of a
+parse here, and building them leaves no garbage cycles worth collecting
+meanwhile. See docs/performance.md.
 """
 
 from __future__ import annotations
