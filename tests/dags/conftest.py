@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -142,39 +143,31 @@ class PersonAtRequiredActions:
             self._stop.wait(0.3)
 
     def _parked(self) -> bool:
-        from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
-        from airflow.utils.state import TaskInstanceState
 
         with create_session() as session:
-            return (
-                session.scalar(
-                    select(TaskInstance.id).where(
-                        TaskInstance.dag_id == self.dag_id,
-                        TaskInstance.task_id == self.task_id,
-                        TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
-                    )
-                )
-                is not None
-            )
+            return session.scalar(self._parked_task()) is not None
+
+    def _parked_task(self) -> Any:
+        """The query of this task instance while it waits for an answer."""
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.state import TaskInstanceState
+
+        return select(TaskInstance).where(
+            TaskInstance.dag_id == self.dag_id,
+            TaskInstance.task_id == self.task_id,
+            TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+        )
 
     def _answer_once(self) -> bool:
         from airflow._shared.timezones import timezone
         from airflow.models.hitl import HITLDetail, HITLUser
-        from airflow.models.taskinstance import TaskInstance
         from airflow.models.trigger import handle_event_submit
         from airflow.triggers.base import TriggerEvent
         from airflow.utils.session import create_session
-        from airflow.utils.state import TaskInstanceState
 
         with create_session() as session:
-            ti = session.scalar(
-                select(TaskInstance).where(
-                    TaskInstance.dag_id == self.dag_id,
-                    TaskInstance.task_id == self.task_id,
-                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
-                )
-            )
+            ti = session.scalar(self._parked_task())
             if ti is None:
                 return False
             detail = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == ti.id))

@@ -216,12 +216,9 @@ def email_sale_sheet(
     so a crash in between sends it again rather than never.
     """
     factory = session_factory(sessions)
+    the_fiche = (ExchangeFile.direction == Direction.OUTBOUND, ExchangeFile.name == sent_name)
     with factory() as session:
-        emailed = session.scalar(
-            select(ExchangeFile.contact_emailed_at).where(
-                ExchangeFile.direction == Direction.OUTBOUND, ExchangeFile.name == sent_name
-            )
-        )
+        emailed = session.scalar(select(ExchangeFile.contact_emailed_at).where(*the_fiche))
         if emailed is not None:
             return False
         html = render_sale_sheet(build_sale_sheet(session, settings, product_code))
@@ -230,7 +227,7 @@ def email_sale_sheet(
     with factory.begin() as session:
         session.execute(
             update(ExchangeFile)
-            .where(ExchangeFile.direction == Direction.OUTBOUND, ExchangeFile.name == sent_name)
+            .where(*the_fiche)
             .values(contact_emailed_at=dt.datetime.now(dt.UTC))
         )
     return True
