@@ -7,14 +7,18 @@ ENV := source scripts/airflow-env.sh &&
 
 .PHONY: install demo test lint bench lock clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/.paths
 
 # The lock pins every resolved package: no constraint file download needed.
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
-	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "reseller_sync.pth").write_text("$(CURDIR)/plugins\n")'
+	touch $@
+
+# The library (plugins/) and the developers' tools (devtools/, at the top) importable from the venv.
+$(VENV)/.paths: $(VENV)/.installed Makefile
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "reseller_sync.pth").write_text("$(CURDIR)/plugins\n$(CURDIR)\n")'
 	touch $@
 
 demo: install

@@ -86,7 +86,8 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from reseller_sync.boxoffice import demo, migrate  # noqa: E402
+from devtools import demo_boxoffice as demo  # noqa: E402
+from reseller_sync.boxoffice import migrate  # noqa: E402
 from reseller_sync.boxoffice.bulk import insert_frame  # noqa: E402
 from reseller_sync.boxoffice.db import make_engine  # noqa: E402
 from reseller_sync.boxoffice.models import (  # noqa: E402

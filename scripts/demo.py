@@ -27,9 +27,9 @@ VAR = ROOT / "var"
 AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", VAR / "airflow"))
 PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
 
-sys.path.insert(0, str(ROOT / "plugins"))
+sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
-from reseller_sync.devstack import APPROVAL_TASK, Ports, Stack, StackError, say  # noqa: E402
+from devtools.devstack import APPROVAL_TASK, Ports, Stack, StackError, say  # noqa: E402
 
 
 class Demo(Stack):

@@ -34,15 +34,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseller_sync.boxoffice import migrate
-from reseller_sync.boxoffice.db import make_engine
-from reseller_sync.boxoffice.demo import seed_demo
-from reseller_sync.fnac.sandbox import (
+from devtools.demo_boxoffice import seed_demo
+from devtools.sandboxes.fnac import (
     SandboxServer,
     connection_env_var,
     demo_user,
     sandbox_connection_json,
 )
+from reseller_sync.boxoffice import migrate
+from reseller_sync.boxoffice.db import make_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

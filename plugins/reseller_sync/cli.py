@@ -7,7 +7,9 @@ command a ``handler`` default, a function of the parsed arguments returning
 the exit status. To add a group, add one line to :data:`COMMAND_GROUPS`.
 
 Only the module of the group asked for is imported, so a command does not
-pay for the imports of the others (pandas, SQLAlchemy...).
+pay for the imports of the others (pandas, SQLAlchemy...). The developers'
+tools (sandboxes, mail sink, demo data) have their own entry point built the
+same way: ``python -m devtools``.
 """
 
 from __future__ import annotations
@@ -15,33 +17,48 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 COMMAND_GROUPS: dict[str, str] = {
     "db": "reseller_sync.boxoffice.cli",
     "fnac": "reseller_sync.fnac.cli",
-    "mailsink": "reseller_sync.mailsink",
     "mappings": "reseller_sync.mappings.cli",
-    "sandbox": "reseller_sync.fnac.sandbox.cli",
 }
 """Group name -> module with its ``register(subparsers)`` function."""
 
+PROG = "python -m reseller_sync"
 
-def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser:
+
+def build_parser(
+    groups: Sequence[str] | None = None,
+    *,
+    command_groups: Mapping[str, str] = COMMAND_GROUPS,
+    prog: str = PROG,
+    description: str = "Operator commands of the reseller interface.",
+) -> argparse.ArgumentParser:
     """The parser with the given groups registered (default: all of them)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m reseller_sync", description="Operator commands of the reseller interface."
-    )
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     subparsers = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
-    for group in groups if groups is not None else COMMAND_GROUPS:
-        importlib.import_module(COMMAND_GROUPS[group]).register(subparsers)
+    for group in groups if groups is not None else command_groups:
+        importlib.import_module(command_groups[group]).register(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    command_groups: Mapping[str, str] = COMMAND_GROUPS,
+    prog: str = PROG,
+    description: str = "Operator commands of the reseller interface.",
+) -> int:
     """Run the command of ``argv`` (default: the process arguments); return its exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    asked = arguments[0] if arguments and arguments[0] in COMMAND_GROUPS else None
-    parser = build_parser([asked] if asked else None)
+    asked = arguments[0] if arguments and arguments[0] in command_groups else None
+    parser = build_parser(
+        [asked] if asked else None,
+        command_groups=command_groups,
+        prog=prog,
+        description=description,
+    )
     args = parser.parse_args(arguments)
     return int(args.handler(args))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reseller_sync.mailsink import MailSink
+from devtools.mailsink import MailSink
 
 
 @pytest.fixture

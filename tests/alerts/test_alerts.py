@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from devtools.mailsink import MailSink, message_text
 from reseller_sync.airflow.failures import RETRY_POLICY, FailureAlertNotifier, smtp_sender
 from reseller_sync.alerts.compose import TaskSite, compose_alert, task_failure_alert
 from reseller_sync.alerts.deliver import deliver_alert
@@ -23,7 +24,6 @@ from reseller_sync.domain.errors import (
     TechnicalError,
     TemporaryExternalError,
 )
-from reseller_sync.mailsink import MailSink, message_text
 
 SITE = TaskSite(
     dag_id="fnac_inbound",

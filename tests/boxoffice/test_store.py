@@ -9,11 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from tests.conftest import DEMO_TODAY
 
-from reseller_sync.boxoffice import migrate
-from reseller_sync.boxoffice.db import make_engine
-from reseller_sync.boxoffice.demo import (
+from devtools.demo_boxoffice import (
     EVENT_PRODUCT,
     FNAC_CHANNEL,
     FNAC_CONTACT,
@@ -23,6 +20,8 @@ from reseller_sync.boxoffice.demo import (
     UNDATED_PASS_PRODUCT,
     seed_demo,
 )
+from reseller_sync.boxoffice import migrate
+from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Base,
@@ -51,6 +50,7 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.domain.products import FNAC_SELLABLE_KINDS, ProductKind
+from tests.conftest import DEMO_TODAY
 
 NOW = dt.datetime(2026, 11, 28, 13, 0, tzinfo=dt.UTC)
 

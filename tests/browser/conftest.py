@@ -3,7 +3,7 @@
 ``fnac_stack`` (module scope: stopped as soon as the browser tests are done,
 so that its scheduler, API server and triggerer do not slow the rest of the
 suite) starts what ``make demo`` starts, with the same
-launcher (``reseller_sync.devstack``), but on free ports of 127.0.0.1 (never
+launcher (``devtools.devstack``), but on free ports of 127.0.0.1 (never
 8080: a demo may hold it) and with all state in a temporary folder: Airflow's
 home, the box office (SQLite, seeded with the demo data), the sandbox's files,
 the mails, the reports and the services' logs. FNAC plays its part during the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from reseller_sync.devstack import Ports, Stack, StackError, free_ports, isolated_environment
+from devtools.devstack import Ports, Stack, StackError, free_ports, isolated_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))

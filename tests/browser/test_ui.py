@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from reseller_sync.devstack import APPROVAL_GRACE_SECONDS, APPROVAL_TASK, Stack
+from devtools.devstack import APPROVAL_GRACE_SECONDS, APPROVAL_TASK, Stack
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from devtools.mailsink import MailSink
+from devtools.sandboxes.fnac import SandboxServer, connection_env_var, sandbox_connection_json
+from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.boxoffice import db
 from reseller_sync.boxoffice.db import make_engine
-from reseller_sync.fnac.sandbox import SandboxServer, connection_env_var, sandbox_connection_json
-from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
-from reseller_sync.mailsink import MailSink
 
 
 @dataclass

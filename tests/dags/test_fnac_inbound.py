@@ -6,13 +6,13 @@ import datetime as dt
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.dags.conftest import FnacWorld
-from tests.pipelines.test_sales import concert_date, line
 
 from reseller_sync.airflow.inbound_dag import build_inbound_dag
 from reseller_sync.boxoffice.models import Alert, ExchangeFile, FileState, Ticket
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.writer import write_file
+from tests.dags.conftest import FnacWorld
+from tests.pipelines.test_sales import concert_date, line
 
 
 def drop_sales(world: FnacWorld, seq: int, lines: list[dict[str, object]]) -> str:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.dags.conftest import FnacWorld
-from tests.dags.test_fnac_inbound import task_states
 
+from devtools.sandboxes.fnac.codebook import CodeBook
+from devtools.sandboxes.fnac.partner import FnacPartner, PartnerLoop
+from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.airflow.nightly_dag import build_nightly_dag
 from reseller_sync.boxoffice.models import (
     Alert,
@@ -27,9 +28,6 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.config.settings import load_settings
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import read_file
-from reseller_sync.fnac.sandbox.codebook import CodeBook
-from reseller_sync.fnac.sandbox.partner import FnacPartner, PartnerLoop
-from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
 from reseller_sync.mappings.repository import load_repository
 from reseller_sync.pipelines import inbound
 from reseller_sync.pipelines.outbound import transport_for
@@ -37,6 +35,8 @@ from reseller_sync.pipelines.places import send_places
 from reseller_sync.pipelines.reconciliation import REPORTS_DIR_VARIABLE
 from reseller_sync.pipelines.sale_sheet import send_sale_sheet
 from reseller_sync.pipelines.withdrawal import request_withdrawal
+from tests.dags.conftest import FnacWorld
+from tests.dags.test_fnac_inbound import task_states
 
 SEATED_BLOCS = {"B": ("PARTERRE", "P2"), "TB2": ("BAS", "B"), "TH2": ("HAUT", "K")}
 """FNAC's seated blocs of the concert → the box office's zone and block (include/mappings)."""

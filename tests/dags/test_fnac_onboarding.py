@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.dags.conftest import FnacWorld, PersonAtRequiredActions
 
+from devtools.sandboxes.fnac import CodeBook, FnacPartner, PartnerLoop
+from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.airflow import onboarding_dag as steps
 from reseller_sync.airflow.onboarding_dag import (
     build_onboarding_dag,
@@ -31,8 +32,7 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, include_dir
-from reseller_sync.fnac.sandbox import CodeBook, FnacPartner, PartnerLoop
-from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
+from tests.dags.conftest import FnacWorld, PersonAtRequiredActions
 
 
 @contextmanager

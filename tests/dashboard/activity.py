@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.pipelines.test_sales import DAY_PASS, line
 
 from reseller_sync.boxoffice.models import (
     Alert,
@@ -33,6 +32,7 @@ from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import load_repository
 from reseller_sync.pipelines.sales import integrate_sales
+from tests.pipelines.test_sales import DAY_PASS, line
 
 NOW = dt.datetime(2026, 11, 28, 15, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 28)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from tests.dashboard.activity import add_activity
 
 from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.config.settings import FnacSettings, load_settings
+from tests.dashboard.activity import add_activity
 
 
 @pytest.fixture(scope="session")

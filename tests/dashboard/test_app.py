@@ -14,12 +14,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jwt import InvalidTokenError
-from tests.dashboard.activity import NOW, RAW_MARKER, SCRIPT
 
 from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.dashboard.app import URL_PREFIX, create_app
 from reseller_sync.dashboard.auth import AirflowUiUser
+from tests.dashboard.activity import NOW, RAW_MARKER, SCRIPT
 
 ESCAPED_SCRIPT = "&lt;script&gt;"
 VIEWER_TOKEN = "viewer-token"

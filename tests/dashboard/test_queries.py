@@ -6,12 +6,12 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy.orm import Session
-from tests.dashboard.activity import DAY, NOW, SCRIPT
 
 from reseller_sync.boxoffice.models import Direction, FileState, OnboardingState
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.dashboard import queries
 from reseller_sync.dashboard.queries import JournalFilter
+from tests.dashboard.activity import DAY, NOW, SCRIPT
 
 
 def test_sales_of_the_day_are_counted_in_the_organisers_time_zone(

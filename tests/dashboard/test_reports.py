@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy.orm import Session
-from tests.dashboard.activity import DAY, NOW, SCRIPT
 
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.dashboard.charts import Bar, bar_chart
 from reseller_sync.pipelines.sales_summary import build_sales_summary, render_sales_summary
+from tests.dashboard.activity import DAY, NOW, SCRIPT
 
 
 def _widths(svg: str) -> list[float]:

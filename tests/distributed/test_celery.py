@@ -1,6 +1,6 @@
 """The same DAGs, unchanged, on a distributed Airflow: CeleryExecutor, two workers.
 
-The stack is ``reseller_sync.devstack`` in its distributed mode: api-server,
+The stack is ``devtools.devstack`` in its distributed mode: api-server,
 scheduler, dag-processor, triggerer and two Celery workers (Redis broker at
 127.0.0.1:6379, Airflow's metadata database and the Celery result backend on a
 fresh PostgreSQL database), over a box office on another fresh PostgreSQL
@@ -29,6 +29,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.orm import Session
 
+from devtools.devstack import (
+    APPROVAL_TASK,
+    Distributed,
+    Ports,
+    Stack,
+    StackError,
+    free_ports,
+    isolated_environment,
+)
 from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
@@ -40,15 +49,6 @@ from reseller_sync.boxoffice.models import (
     ResellerCustomerCategory,
     ResellerProduct,
     Ticket,
-)
-from reseller_sync.devstack import (
-    APPROVAL_TASK,
-    Distributed,
-    Ports,
-    Stack,
-    StackError,
-    free_ports,
-    isolated_environment,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -182,10 +182,8 @@ def local_replay(source: Engine, path: Path) -> Engine:
 
     url = f"sqlite:///{path}"
     env = {**os.environ, "BOXOFFICE_DB_URL": url}
-    for command in (["db", "upgrade"], ["db", "seed-demo"]):
-        subprocess.run(
-            [sys.executable, "-m", "reseller_sync", *command], check=True, env=env, cwd=ROOT
-        )
+    for command in (["reseller_sync", "db", "upgrade"], ["devtools", "demo", "seed"]):
+        subprocess.run([sys.executable, "-m", *command], check=True, env=env, cwd=ROOT)
     target = make_engine(url)
     with Session(source) as session:
         files = session.scalars(

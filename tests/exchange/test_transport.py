@@ -13,6 +13,16 @@ from typing import Any
 import asyncssh
 import pytest
 
+from devtools.sandboxes.fnac import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    DropConnection,
+    SandboxServer,
+    Stall,
+    connection_env_var,
+    sandbox_connection,
+    sandbox_connection_json,
+)
 from reseller_sync.domain.errors import (
     ConfigurationError,
     ExternalError,
@@ -26,16 +36,6 @@ from reseller_sync.exchange.transport import (
     TransportSettings,
 )
 from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.sandbox import (
-    DEMO_PASSWORD,
-    DEMO_USERNAME,
-    DropConnection,
-    SandboxServer,
-    Stall,
-    connection_env_var,
-    sandbox_connection,
-    sandbox_connection_json,
-)
 
 VENTES_1 = "VENTES_M0427_000001_20261128120503.csv"
 VENTES_2 = "VENTES_M0427_000002_20261128130503.csv"

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.fnac.fnac_samples import VENTES_NAME, ventes_bytes, ventes_line
 
 from reseller_sync.cli import main
 from reseller_sync.fnac.schema import BUYER_CONTACT_COLUMNS
+from tests.fnac.fnac_samples import VENTES_NAME, ventes_bytes, ventes_line
 
 REPO = Path(__file__).resolve().parents[2]
 

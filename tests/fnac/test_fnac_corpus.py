@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
+from reseller_sync.domain.errors import ErrorCategory
+from reseller_sync.fnac.codec import FileFormatError, read_file, write_ack, write_file
+from reseller_sync.fnac.names import FileName, FileType
 from tests.fnac.fnac_samples import (
     ACK_NAME,
     ACK_TEXT,
@@ -22,10 +26,6 @@ from tests.fnac.fnac_samples import (
     ventes_bytes,
     ventes_line,
 )
-
-from reseller_sync.domain.errors import ErrorCategory
-from reseller_sync.fnac.codec import FileFormatError, read_file, write_ack, write_file
-from reseller_sync.fnac.names import FileName, FileType
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from tests.fnac.fnac_samples import ACK_NAME, ACK_TEXT, VENTES_NAME, file_bytes, ventes_bytes
 
 from reseller_sync.fnac.codec import FileType, read_file
 from reseller_sync.fnac.schema import BUYER_CONTACT_COLUMNS
+from tests.fnac.fnac_samples import ACK_NAME, ACK_TEXT, VENTES_NAME, file_bytes, ventes_bytes
 
 
 def test_ventes_example_envelope() -> None:

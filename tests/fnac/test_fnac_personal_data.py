@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.fnac.fnac_samples import VENTES_LINES, VENTES_NAME, ventes_bytes, ventes_line
 
 from reseller_sync.fnac.codec import FileFormatError, read_file
 from reseller_sync.fnac.schema import BUYER_CONTACT_COLUMNS
+from tests.fnac.fnac_samples import VENTES_LINES, VENTES_NAME, ventes_bytes, ventes_line
 
 SECRETS = ("secret.buyer@example.org", "+33 6 SECRET", "SECRET STREET")
 

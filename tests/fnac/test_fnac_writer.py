@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests.fnac.fnac_samples import PARIS, VALID_RECORDS, ventes_record
 
 from reseller_sync.domain.errors import ErrorCategory
 from reseller_sync.fnac.codec import (
@@ -21,6 +20,7 @@ from reseller_sync.fnac.codec import (
 )
 from reseller_sync.fnac.schema import BUYER_CONTACT_COLUMNS, schema_of
 from reseller_sync.fnac.values import ValueKind
+from tests.fnac.fnac_samples import PARIS, VALID_RECORDS, ventes_record
 
 CREATED = datetime(2026, 11, 28, 14, 5, tzinfo=PARIS)
 

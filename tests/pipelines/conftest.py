@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from devtools.sandboxes.fnac import DEMO_USERNAME, SandboxServer
 from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.exchange.transport import SftpTransport
-from reseller_sync.fnac.sandbox import DEMO_USERNAME, SandboxServer
 from reseller_sync.pipelines.outbound import transport_for
 
 SALES_OPEN = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)

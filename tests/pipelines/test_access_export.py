@@ -7,14 +7,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.conftest import DEMO_TODAY
-from tests.pipelines.test_sales import concert_date, line, ventes
 
 from reseller_sync.boxoffice.models import AccessControlEntry
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.mappings.repository import load_repository
 from reseller_sync.pipelines.access_export import export_access_control
 from reseller_sync.pipelines.sales import integrate_sales
+from tests.conftest import DEMO_TODAY
+from tests.pipelines.test_sales import concert_date, line, ventes
 
 
 def test_each_performance_gets_its_barcodes_allowed_and_refused(

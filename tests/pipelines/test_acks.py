@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.pipelines.conftest import SALES_OPEN
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState
 from reseller_sync.config.settings import FnacSettings
@@ -26,6 +25,7 @@ from reseller_sync.pipelines.acks import Verdict, await_ack, interpret_ack
 from reseller_sync.pipelines.outbound import SendStatus, send_again
 from reseller_sync.pipelines.places import send_places
 from reseller_sync.pipelines.sale_sheet import send_sale_sheet
+from tests.pipelines.conftest import SALES_OPEN
 
 ACK_CREATED = dt.datetime(2026, 11, 28, 13, 20, tzinfo=dt.UTC)
 PLACES_NAME = "PLACES_M0427_000007_20261128130003.csv"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.pipelines.test_sales import concert_date, line
 
+from devtools.sandboxes.fnac import SandboxServer
+from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     ExchangeFile,
@@ -28,12 +29,11 @@ from reseller_sync.config.paths import mappings_dir
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.domain.errors import ExternalError, MappingError
 from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.sandbox import SandboxServer
-from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
 from reseller_sync.pipelines import inbound
 from reseller_sync.pipelines.watchdog import check_files_late, late_files
+from tests.pipelines.test_sales import concert_date, line
 
 T0 = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.UTC)
 

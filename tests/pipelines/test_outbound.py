@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.pipelines.conftest import SALES_OPEN
 
+from devtools.sandboxes.fnac import DropConnection, SandboxServer
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState, OnboardingState
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import TemporaryExternalError
@@ -18,12 +18,12 @@ from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.reader import read_file
-from reseller_sync.fnac.sandbox import DropConnection, SandboxServer
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.pipelines.onboarding import onboarding_state, set_onboarding_state
 from reseller_sync.pipelines.outbound import SendResult, SendStatus, send_file
 from reseller_sync.pipelines.places import send_places
 from reseller_sync.pipelines.sale_sheet import build_sale_sheet, send_sale_sheet
+from tests.pipelines.conftest import SALES_OPEN
 
 PRODUCT = "PASS-MAH-JOUR"
 CREATED = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.UTC)

@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from tests.conftest import DEMO_TODAY
 
-from reseller_sync.boxoffice.demo import FNAC_PRODUCTS, NOT_SELLABLE_AT_FNAC
+from devtools.demo_boxoffice import FNAC_PRODUCTS, NOT_SELLABLE_AT_FNAC
 from reseller_sync.boxoffice.models import (
     Performance,
     Price,
@@ -25,6 +24,7 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ErrorCategory, MappingError
 from reseller_sync.pipelines.product_check import check_product, ensure_product_ready
+from tests.conftest import DEMO_TODAY
 
 
 def performance(session: Session, product: str, code: str) -> Performance:

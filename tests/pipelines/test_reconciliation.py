@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.pipelines.test_sales import concert_date, line, ventes
 
 from reseller_sync.boxoffice.models import (
     Direction,
@@ -30,6 +29,7 @@ from reseller_sync.pipelines.onboarding import set_onboarding_state
 from reseller_sync.pipelines.places import build_places
 from reseller_sync.pipelines.reconciliation import DifferenceKind, reconcile
 from reseller_sync.pipelines.sales import integrate_sales
+from tests.pipelines.test_sales import concert_date, line, ventes
 
 SNAPSHOT = dt.datetime(2026, 11, 29, 1, 0, tzinfo=dt.UTC)
 

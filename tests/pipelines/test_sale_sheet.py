@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.pipelines.conftest import SALES_OPEN
 
 from reseller_sync.boxoffice.models import (
     Direction,
@@ -31,6 +30,7 @@ from reseller_sync.pipelines.sale_sheet import (
     format_amount,
     render_sale_sheet,
 )
+from tests.pipelines.conftest import SALES_OPEN
 
 PARIS_OPENING = "2026-11-28T10:00:00+01:00"
 

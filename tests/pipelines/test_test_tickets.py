@@ -9,7 +9,6 @@ from itertools import product as pairs
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.pipelines.test_sales import concert_date, line
 
 from reseller_sync.boxoffice.models import AccessControlEntry, ExchangeFile, FileState, Ticket
 from reseller_sync.config.settings import FnacSettings, load_settings
@@ -24,6 +23,7 @@ from reseller_sync.pipelines.test_tickets import (
     run_test_ticket_step,
     set_up_pairs,
 )
+from tests.pipelines.test_sales import concert_date, line
 
 CREATED = dt.datetime(2026, 11, 28, 15, 0, tzinfo=dt.UTC)
 # The seat of each type de tarif in FNAC's quota: (bloc, rang) of the demo arena.

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.pipelines.test_acks import drop_ack
-from tests.pipelines.test_sales import concert_date, line, ventes
 
 from reseller_sync.boxoffice.models import (
     OnboardingState,
@@ -35,6 +33,8 @@ from reseller_sync.pipelines.withdrawal import (
     request_withdrawal,
     send_withdrawals,
 )
+from tests.pipelines.test_acks import drop_ack
+from tests.pipelines.test_sales import concert_date, line, ventes
 
 SEATS_PER_PERFORMANCE = 5 * 25 + 15 * 20 + 10 * 20
 

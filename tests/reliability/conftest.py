@@ -19,22 +19,22 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.dags.conftest import FnacWorld, fnac_world  # noqa: F401 (fixture)
-from tests.sandbox.conftest import StepClock, codebook  # noqa: F401 (fixture)
 
+from devtools.sandboxes.fnac import SandboxServer
+from devtools.sandboxes.fnac.codebook import CodeBook
+from devtools.sandboxes.fnac.partner import FnacPartner
+from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.boxoffice.models import ExchangeFile, FileState
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.sandbox import SandboxServer
-from reseller_sync.fnac.sandbox.codebook import CodeBook
-from reseller_sync.fnac.sandbox.partner import FnacPartner
-from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
 from reseller_sync.pipelines import inbound
 from reseller_sync.pipelines.outbound import transport_for as outbound_transport
 from reseller_sync.pipelines.places import send_places
 from reseller_sync.pipelines.sale_sheet import send_sale_sheet
+from tests.dags.conftest import FnacWorld, fnac_world  # noqa: F401 (fixture)
+from tests.sandbox.conftest import StepClock, codebook  # noqa: F401 (fixture)
 
 SALES_OPEN = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 """Sales open at FNAC on the demo's reference day (10:00 in Paris)."""

@@ -19,8 +19,6 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.orm import Session
-from tests.reliability.conftest import T0, World
-from tests.reliability.implied import assert_box_office_holds, box_office_state
 
 from reseller_sync.airflow.failures import RETRY_POLICY
 from reseller_sync.boxoffice.db import session_scope
@@ -33,6 +31,8 @@ from reseller_sync.fnac.writer import write_file
 from reseller_sync.pipelines import inbound
 from reseller_sync.pipelines import sales as sales_module
 from reseller_sync.pipelines.sales import RESELLER
+from tests.reliability.conftest import T0, World
+from tests.reliability.implied import assert_box_office_holds, box_office_state
 
 BIG = 100_000
 KILL_SCRIPT = textwrap.dedent(

@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.dags.conftest import _forget_dag_runs
-from tests.pipelines.test_sales import line
-from tests.reliability.conftest import DagWorld, task_states
-from tests.reliability.implied import assert_box_office_holds
 
+from devtools.sandboxes.fnac import DropConnection, connection_env_var, sandbox_connection_json
 from reseller_sync.airflow.failures import RETRY_POLICY
 from reseller_sync.boxoffice.models import Alert, ExchangeFile, FileState
 from reseller_sync.domain.errors import TemporaryExternalError
 from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.fnac.sandbox import DropConnection, connection_env_var, sandbox_connection_json
 from reseller_sync.fnac.writer import write_file
+from tests.dags.conftest import _forget_dag_runs
+from tests.pipelines.test_sales import line
+from tests.reliability.conftest import DagWorld, task_states
+from tests.reliability.implied import assert_box_office_holds
 
 pytestmark = pytest.mark.timeout(180)
 

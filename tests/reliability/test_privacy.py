@@ -20,9 +20,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, LargeBinary, MetaData, select
 from sqlalchemy.orm import Session
-from tests.reliability.conftest import SALES_OPEN, DagWorld, World, task_states
-from tests.reliability.implied import assert_box_office_holds
 
+from devtools.sandboxes.fnac.state import BuyerContacts
 from reseller_sync.alerts.compose import compose_alert
 from reseller_sync.boxoffice.models import Alert, ExchangeFile, FileState
 from reseller_sync.domain.errors import ErrorCategory, ExternalError, Problem
@@ -31,10 +30,11 @@ from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac.codec import FileFormatError, read_file
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.redaction import UnredactableFileError, redact_buyer_contacts
-from reseller_sync.fnac.sandbox.state import BuyerContacts
 from reseller_sync.pipelines import inbound
 from reseller_sync.pipelines.sale_sheet import build_sale_sheet, render_sale_sheet
 from reseller_sync.pipelines.sales import RESELLER
+from tests.reliability.conftest import SALES_OPEN, DagWorld, World, task_states
+from tests.reliability.implied import assert_box_office_holds
 
 
 def buyer_values(contacts: BuyerContacts) -> list[str]:

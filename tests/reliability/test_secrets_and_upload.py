@@ -14,14 +14,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.reliability.conftest import DagWorld, World, task_states
-from tests.reliability.implied import assert_box_office_holds
 
-from reseller_sync.boxoffice.models import ExchangeFile, FileState
-from reseller_sync.config.paths import PROJECT_ROOT
-from reseller_sync.domain.errors import ExternalError
-from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName, FileType
-from reseller_sync.fnac.sandbox import (
+from devtools.sandboxes.fnac import (
     CLIENT_KEY_FILE,
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -29,9 +23,15 @@ from reseller_sync.fnac.sandbox import (
     connection_env_var,
     sandbox_connection,
 )
+from reseller_sync.boxoffice.models import ExchangeFile, FileState
+from reseller_sync.config.paths import PROJECT_ROOT
+from reseller_sync.domain.errors import ExternalError
+from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName, FileType
 from reseller_sync.pipelines.outbound import send_file
 from reseller_sync.pipelines.outbound import transport_for as outbound_transport
 from reseller_sync.pipelines.sale_sheet import build_sale_sheet
+from tests.reliability.conftest import DagWorld, World, task_states
+from tests.reliability.implied import assert_box_office_holds
 
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 PASSWORD_SETTING = re.compile(

@@ -16,16 +16,16 @@ from typing import Any
 import paramiko
 import pytest
 
-from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.sandbox import (
+from devtools.sandboxes.fnac import (
     CLIENT_KEY_FILE,
     DEMO_USERNAME,
     SandboxServer,
     public_host_key,
 )
-from reseller_sync.fnac.sandbox.codebook import CodeBook
-from reseller_sync.fnac.sandbox.partner import FnacPartner
-from reseller_sync.fnac.sandbox.people import PARIS
+from devtools.sandboxes.fnac.codebook import CodeBook
+from devtools.sandboxes.fnac.partner import FnacPartner
+from devtools.sandboxes.fnac.people import PARIS
+from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.writer import write_file
 
 MANAGER = "M0427"

@@ -8,19 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.sandbox.conftest import (
-    StepClock,
-    lumen_fiche,
-    lumen_places,
-    organiser_file,
-    pass_fiche,
-    set_up_lumen,
-    upload,
-)
 
-from reseller_sync.fnac.codec import BUYER_CONTACT_COLUMNS, FileFormatError, read_file
-from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.fnac.sandbox import (
+from devtools.sandboxes.fnac import (
     BUYER_ADDRESSES,
     BUYER_EMAIL_DOMAIN,
     BUYER_PHONE_PREFIXES,
@@ -30,9 +19,20 @@ from reseller_sync.fnac.sandbox import (
     SandboxError,
     SandboxServer,
 )
-from reseller_sync.fnac.sandbox.codebook import CodeBook
-from reseller_sync.fnac.sandbox.emit import NEW_CATEGORY, commission_on
+from devtools.sandboxes.fnac.codebook import CodeBook
+from devtools.sandboxes.fnac.emit import NEW_CATEGORY, commission_on
+from reseller_sync.fnac.codec import BUYER_CONTACT_COLUMNS, FileFormatError, read_file
+from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.values import WALL_CLOCK_FORMAT
+from tests.sandbox.conftest import (
+    StepClock,
+    lumen_fiche,
+    lumen_places,
+    organiser_file,
+    pass_fiche,
+    set_up_lumen,
+    upload,
+)
 
 
 def retour(fnac: FnacPartner, name: str | None) -> bytes:

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+
+from devtools.sandboxes.fnac import DEMO_USERNAME, FnacPartner, SandboxServer
+from reseller_sync.exchange.transport import KnownFiles, SftpTransport
+from reseller_sync.fnac.codec import FileType, read_file, write_file
 from tests.sandbox.conftest import (
     SEANCES,
     StepClock,
@@ -19,10 +23,6 @@ from tests.sandbox.conftest import (
     sftp_session,
     upload,
 )
-
-from reseller_sync.exchange.transport import KnownFiles, SftpTransport
-from reseller_sync.fnac.codec import FileType, read_file, write_file
-from reseller_sync.fnac.sandbox import DEMO_USERNAME, FnacPartner, SandboxServer
 
 
 def ack_lines(server: SandboxServer, ack: str | None) -> list[tuple[str, int, str]]:

@@ -1,4 +1,4 @@
-"""``python -m reseller_sync sandbox ...``: FNAC played from the command line and by the server."""
+"""``python -m devtools fnac-sandbox ...``: FNAC played from the command line and by the server."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.sandbox.conftest import lumen_fiche, lumen_places, organiser_file, sftp_session
 
-from reseller_sync.cli import main
+from devtools.cli import main
+from devtools.sandboxes.fnac import DEMO_USERNAME, FnacPartner, PartnerLoop
 from reseller_sync.fnac.codec import FileType, read_file
-from reseller_sync.fnac.sandbox import DEMO_USERNAME, FnacPartner, PartnerLoop
+from tests.sandbox.conftest import lumen_fiche, lumen_places, organiser_file, sftp_session
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2026-11-28T14:05:00+01:00"
 
 
 def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, list[str]]:
-    status = main(["sandbox", *arguments])
+    status = main(["fnac-sandbox", *arguments])
     return status, capsys.readouterr().out.splitlines()
 
 
@@ -84,7 +84,7 @@ def test_emit_commands_say_why_nothing_was_written(
     assert (status, out) == (0, ["Nothing written (fault skip)"])
 
     with pytest.raises(SystemExit):
-        main(["sandbox", "emit", "annul", "--root", str(tmp_path), "--fault", "price"])
+        main(["fnac-sandbox", "emit", "annul", "--root", str(tmp_path), "--fault", "price"])
 
 
 def test_withdraw_makes_fnac_refuse_the_sale_sheet(
@@ -103,10 +103,10 @@ def test_withdraw_makes_fnac_refuse_the_sale_sheet(
 
 
 def test_serve_answers_the_depot_in_the_background(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "reseller_sync", "sandbox", "serve", "--root", str(tmp_path)]
+    command = [sys.executable, "-m", "devtools", "fnac-sandbox", "serve", "--root", str(tmp_path)]
     command += ["--port", "0", "--interval", "0.2", "--auto-test", "--seed", "3"]
     command += ["--test-fault", "missing-ticket"]
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)])}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, env=environment, cwd=REPO
     ) as process:

@@ -17,7 +17,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from reseller_sync.fnac.sandbox import (
+from devtools.sandboxes.fnac import (
     CLIENT_KEY_FILE,
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -196,9 +196,9 @@ def test_the_committed_keys_are_the_documented_demo_keys() -> None:
 
 
 def test_serve_runs_in_the_foreground_until_terminated(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "reseller_sync", "sandbox", "serve"]
+    command = [sys.executable, "-m", "devtools", "fnac-sandbox", "serve"]
     command += ["--root", str(tmp_path), "--port", "0"]
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)])}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, env=environment, cwd=REPO
     ) as process:

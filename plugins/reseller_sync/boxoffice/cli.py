@@ -1,13 +1,11 @@
-"""``python -m reseller_sync db ...``: migrate and seed the box office."""
+"""``python -m reseller_sync db ...``: migrate the box office."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
 from reseller_sync.boxoffice import migrate
-from reseller_sync.boxoffice.db import database_url, make_engine, session_scope
-from reseller_sync.boxoffice.demo import seed_demo
+from reseller_sync.boxoffice.db import database_url, make_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,9 +16,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     downgrade = commands.add_parser("downgrade", help="revert migrations (default: all)")
     downgrade.add_argument("revision", nargs="?", default="base")
     downgrade.set_defaults(handler=_downgrade)
-    seed = commands.add_parser("seed-demo", help="fill an empty box office with the demo data")
-    seed.add_argument("--today", type=dt.date.fromisoformat, help="reference day (YYYY-MM-DD)")
-    seed.set_defaults(handler=_seed)
 
 
 def _where() -> str:
@@ -36,11 +31,4 @@ def _upgrade(_args: argparse.Namespace) -> int:
 def _downgrade(args: argparse.Namespace) -> int:
     migrate.downgrade(database_url(), args.revision)
     print(f"box office at revision {migrate.current_revision()} ({_where()})")
-    return 0
-
-
-def _seed(args: argparse.Namespace) -> int:
-    with session_scope() as session:
-        seeded = seed_demo(session, today=args.today)
-    print("demo data seeded" if seeded else "the box office already holds products: left as it is")
     return 0

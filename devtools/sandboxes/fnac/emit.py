@@ -1,17 +1,17 @@
 """The content of FNAC's files, drawn from its state with a seeded random generator.
 
-Each function changes the :class:`~reseller_sync.fnac.sandbox.state.PartnerState`
+Each function changes the :class:`~devtools.sandboxes.fnac.state.PartnerState`
 as FNAC would (places sold, tickets issued or cancelled) and returns the
 records of one file, ready for :func:`reseller_sync.fnac.writer.encode_file`.
 Writing, sequences and file-level faults are the partner's
-(:mod:`reseller_sync.fnac.sandbox.partner`).
+(:mod:`devtools.sandboxes.fnac.partner`).
 
 Realism, in short: sales come from FNAC's allotment only (unsold seats, free
 places, pass quotas), one to four tickets per order, seats side by side;
 prices are the sale sheet's, commission included (EUR: 3.50 from 35.00 up,
 else 5 %; CHF: 5 % to the 5 centimes); customer category ``0`` mostly; French
 and Swiss shops and fnac.com; buyer contact details always filled (see
-:mod:`reseller_sync.fnac.sandbox.people`).
+:mod:`devtools.sandboxes.fnac.people`).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from reseller_sync.fnac.sandbox.people import (
+from devtools.sandboxes.fnac.people import (
     Buyer,
     Shop,
     beneficiary,
     make_buyer,
     pick_shop,
 )
-from reseller_sync.fnac.sandbox.state import (
+from devtools.sandboxes.fnac.state import (
     CustomerCategory,
     Holding,
     Manifestation,

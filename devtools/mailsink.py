@@ -1,6 +1,6 @@
 """A local SMTP server that keeps every message as an ``.eml`` file: the demo's mail sink.
 
-``python -m reseller_sync mailsink serve --dir var/mail --port 8025``; the tests
+``python -m devtools mailsink serve --dir var/mail --port 8025``; the tests
 start it in a thread with :class:`MailSink`.
 """
 

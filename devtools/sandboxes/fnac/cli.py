@@ -1,4 +1,4 @@
-"""``python -m reseller_sync sandbox ...``: the sandbox SFTP server, and FNAC played on it.
+"""``python -m devtools fnac-sandbox ...``: the sandbox SFTP server, and FNAC played on it.
 
 - ``serve``: the SFTP server in the foreground; FNAC picks up ``/depot/``
   every few seconds and answers (and, on request, sends VENTES and TEST);
@@ -20,15 +20,15 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from reseller_sync.fnac.sandbox.codebook import DEFAULT_QUOTA, CodeBook
-from reseller_sync.fnac.sandbox.connection import (
+from devtools.sandboxes.fnac.codebook import DEFAULT_QUOTA, CodeBook
+from devtools.sandboxes.fnac.connection import (
     DEFAULT_CONN_ID,
     connection_env_var,
     public_host_key,
     sandbox_connection_json,
 )
-from reseller_sync.fnac.sandbox.emit import MOTIFS, SandboxError
-from reseller_sync.fnac.sandbox.partner import (
+from devtools.sandboxes.fnac.emit import MOTIFS, SandboxError
+from devtools.sandboxes.fnac.partner import (
     CONTENT_FAULTS,
     DEFAULT_MANAGER,
     TEST_FAULTS,
@@ -38,7 +38,7 @@ from reseller_sync.fnac.sandbox.partner import (
     FnacPartner,
     PartnerLoop,
 )
-from reseller_sync.fnac.sandbox.server import (
+from devtools.sandboxes.fnac.server import (
     CLIENT_KEY_FILE,
     CLIENT_PUBLIC_KEY_FILE,
     DEMO_PASSWORD,
@@ -296,8 +296,10 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``sandbox`` group and its ``serve`` command (see :mod:`reseller_sync.cli`)."""
-    group = subparsers.add_parser("sandbox", help="the FNAC sandbox: SFTP server and FNAC's side")
+    """Add the ``fnac-sandbox`` group and its commands (see :mod:`devtools.cli`)."""
+    group = subparsers.add_parser(
+        "fnac-sandbox", help="the FNAC sandbox: SFTP server and FNAC's side"
+    )
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve", help="run the sandbox SFTP server, with FNAC answering, until Ctrl-C"

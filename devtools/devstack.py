@@ -14,7 +14,7 @@ A :class:`Stack` starts, each in its own process group:
 It then talks to Airflow's REST API (login through ``/auth/token``, trigger a
 DAG, answer a human step, wait for a run) and stops everything it started,
 children included. Nothing here is imported by Airflow itself: this is a
-developer's tool, listed with the library in ``plugins/.airflowignore``.
+developer's tool, outside ``plugins/``, in the top-level ``devtools`` package.
 
 ``make demo`` uses the fixed ports of the README under ``var/``;
 ``tests/browser`` uses free ports of 127.0.0.1 under a temporary folder.
@@ -235,17 +235,18 @@ class Stack:
         return {**os.environ, **self.extra_env}
 
     def run(self, *args: str) -> None:
-        """``python -m reseller_sync ARGS`` (box office migrations, seeding...), to the end."""
+        """``python -m MODULE ARGS`` (``reseller_sync``'s migrations, ``devtools``' seeding),
+        to the end."""
         subprocess.run(
-            [self.python, "-m", "reseller_sync", *args],
+            [self.python, "-m", *args],
             check=True,
             cwd=self.root,
             env=self.environment(),
         )
 
     def seed_boxoffice(self) -> None:
-        self.run("db", "upgrade")
-        self.run("db", "seed-demo")
+        self.run("reseller_sync", "db", "upgrade")
+        self.run("devtools", "demo", "seed")
 
     def start(self, name: str, command: list[str], env: Mapping[str, str] | None = None) -> None:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - kept open while it runs
@@ -283,7 +284,7 @@ class Stack:
         self._logs.clear()
 
     def connections(self) -> dict[str, str]:
-        from reseller_sync.fnac.sandbox import connection_env_var, sandbox_connection_json
+        from devtools.sandboxes.fnac import connection_env_var, sandbox_connection_json
 
         smtp = {
             "conn_type": "smtp",
@@ -338,14 +339,14 @@ class Stack:
         say(f"FNAC sandbox: SFTP on 127.0.0.1:{ports.sftp}, FNAC answers every 2 s")
         self.start(
             "sandbox",
-            [self.python, "-m", "reseller_sync", "sandbox", "serve",
+            [self.python, "-m", "devtools", "fnac-sandbox", "serve",
              "--root", str(self.sandbox_root), "--port", str(ports.sftp),
              "--interval", "2", "--auto-test", "--seed", "2026"],
         )  # fmt: skip
         say(f"Mail sink: SMTP on 127.0.0.1:{ports.smtp}, messages at {self.mail_page}")
         self.start(
             "mailsink",
-            [self.python, "-m", "reseller_sync", "mailsink", "serve",
+            [self.python, "-m", "devtools", "mailsink", "serve",
              "--dir", str(self.mail_dir), "--port", str(ports.smtp),
              "--web-port", str(ports.mail_page)],
         )  # fmt: skip
@@ -378,7 +379,7 @@ class Stack:
             worker_env = {
                 **env,
                 WORKER_NAME_VARIABLE: worker,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "reseller_sync.devstack.worker_hostname",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "devtools.devstack.worker_hostname",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
             }
             self.start(
@@ -490,8 +491,8 @@ class Stack:
 
     def partner(self) -> Any:
         """FNAC itself, to make it send files (sales, cancellations...) into the sandbox."""
-        from reseller_sync.fnac.sandbox import CodeBook, FnacPartner
-        from reseller_sync.fnac.sandbox.server import DEMO_USERNAME
+        from devtools.sandboxes.fnac import CodeBook, FnacPartner
+        from devtools.sandboxes.fnac.server import DEMO_USERNAME
 
         return FnacPartner(self.sandbox_root, DEMO_USERNAME, CodeBook.from_mappings(), seed=2026)
 

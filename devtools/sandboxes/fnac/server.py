@@ -33,7 +33,7 @@ from asyncssh.sftp import ACE4_APPEND_DATA, ACE4_WRITE_ATTRIBUTES, ACE4_WRITE_DA
 
 log = logging.getLogger(__name__)
 
-KEY_DIR = Path(__file__).resolve().parents[4] / "include" / "sandbox"
+KEY_DIR = Path(__file__).resolve().parents[3] / "include" / "sandbox"
 """The committed demo keys (test and demo only, never for a real server)."""
 HOST_KEY_FILE = KEY_DIR / "host_ed25519_key"
 CLIENT_KEY_FILE = KEY_DIR / "client_ed25519_key"

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncssh
 
-from reseller_sync.fnac.sandbox.server import CLIENT_KEY_FILE, DEMO_USERNAME, HOST_KEY_FILE
+from devtools.sandboxes.fnac.server import CLIENT_KEY_FILE, DEMO_USERNAME, HOST_KEY_FILE
 
 DEFAULT_CONN_ID = "fnac_sandbox"
 

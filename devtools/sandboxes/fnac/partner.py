@@ -5,7 +5,7 @@ the SFTP server serves: it picks up ``ROOT/<user>/depot/``, moves each file
 to ``depot/traites/``, answers with an ACK in ``retour/``, and on command
 writes VENTES, TEST, ANNUL, CATCLI and ETATPL files there, each with the next
 SEQ of its type, atomically (``.part``, then rename). Its state (see
-:mod:`reseller_sync.fnac.sandbox.state`) is read and saved under a file lock
+:mod:`devtools.sandboxes.fnac.state`) is read and saved under a file lock
 for each operation, so the server's loop and the CLI commands share it
 safely.
 
@@ -30,15 +30,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from reseller_sync.fnac.errors import FileFormatError
-from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName, FileType, ack_name
-from reseller_sync.fnac.sandbox import emit
-from reseller_sync.fnac.sandbox.codebook import CodeBook
-from reseller_sync.fnac.sandbox.emit import SandboxError
-from reseller_sync.fnac.sandbox.intake import Refusal, receive
-from reseller_sync.fnac.sandbox.people import PARIS
-from reseller_sync.fnac.sandbox.server import DEMO_USERNAME, prepare_home
-from reseller_sync.fnac.sandbox.state import (
+from devtools.sandboxes.fnac import emit
+from devtools.sandboxes.fnac.codebook import CodeBook
+from devtools.sandboxes.fnac.emit import SandboxError
+from devtools.sandboxes.fnac.intake import Refusal, receive
+from devtools.sandboxes.fnac.people import PARIS
+from devtools.sandboxes.fnac.server import DEMO_USERNAME, prepare_home
+from devtools.sandboxes.fnac.state import (
     DEFAULT_CUSTOMER_CATEGORIES,
     BuyerContacts,
     CustomerCategory,
@@ -46,6 +44,8 @@ from reseller_sync.fnac.sandbox.state import (
     SentFile,
     StateStore,
 )
+from reseller_sync.fnac.errors import FileFormatError
+from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName, FileType, ack_name
 from reseller_sync.fnac.writer import encode_file, write_ack
 
 log = logging.getLogger(__name__)

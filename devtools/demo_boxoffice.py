@@ -18,6 +18,7 @@ the same box office, row for row.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -490,3 +491,21 @@ def _give_quota(
         )
         for code, places in free_places.items():
             session.add(QuotaFreePlaces(quota=quota, block=blocks[code], places=places))
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``python -m devtools demo seed``: fill an empty box office with the demo data."""
+    parser = subparsers.add_parser("demo", help="the demo box office")
+    commands = parser.add_subparsers(dest="demo_command", required=True)
+    seed = commands.add_parser("seed", help="fill an empty box office with the demo data")
+    seed.add_argument("--today", type=dt.date.fromisoformat, help="reference day (YYYY-MM-DD)")
+    seed.set_defaults(handler=_seed)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from reseller_sync.boxoffice.db import session_scope
+
+    with session_scope() as session:
+        seeded = seed_demo(session, today=args.today)
+    print("demo data seeded" if seeded else "the box office already holds products: left as it is")
+    return 0

@@ -1,27 +1,27 @@
 """FNAC sandbox: an SFTP server standing in for FNAC's, and FNAC played on it."""
 
-from reseller_sync.fnac.sandbox.codebook import CodeBook, ProductCodes
-from reseller_sync.fnac.sandbox.connection import (
+from devtools.sandboxes.fnac.codebook import CodeBook, ProductCodes
+from devtools.sandboxes.fnac.connection import (
     DEFAULT_CONN_ID,
     connection_env_var,
     public_host_key,
     sandbox_connection,
     sandbox_connection_json,
 )
-from reseller_sync.fnac.sandbox.emit import SandboxError
-from reseller_sync.fnac.sandbox.intake import Refusal
-from reseller_sync.fnac.sandbox.partner import (
+from devtools.sandboxes.fnac.emit import SandboxError
+from devtools.sandboxes.fnac.intake import Refusal
+from devtools.sandboxes.fnac.partner import (
     Answered,
     Fault,
     FnacPartner,
     PartnerLoop,
 )
-from reseller_sync.fnac.sandbox.people import (
+from devtools.sandboxes.fnac.people import (
     BUYER_ADDRESSES,
     BUYER_EMAIL_DOMAIN,
     BUYER_PHONE_PREFIXES,
 )
-from reseller_sync.fnac.sandbox.server import (
+from devtools.sandboxes.fnac.server import (
     CLIENT_KEY_FILE,
     DEMO_PASSWORD,
     DEMO_USERNAME,

@@ -33,17 +33,17 @@ from typing import Any
 
 import pandas as pd
 
-from reseller_sync.fnac.errors import FileFormatError
-from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.fnac.reader import read_file
-from reseller_sync.fnac.sandbox.codebook import CodeBook
-from reseller_sync.fnac.sandbox.state import (
+from devtools.sandboxes.fnac.codebook import CodeBook
+from devtools.sandboxes.fnac.state import (
     Holding,
     Manifestation,
     PartnerState,
     Seance,
     holding_key,
 )
+from reseller_sync.fnac.errors import FileFormatError
+from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.values import WALL_CLOCK_FORMAT
 
 MAX_REFUSALS_SHOWN = 5
