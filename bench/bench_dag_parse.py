@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 def settings_with(products: int, include: Path) -> None:
     """A copy of include/ whose settings list ``products`` more products."""
     shutil.copytree(ROOT / "include", include)
-    settings = include / "config" / "fnac.yaml"
+    settings = include / "config" / "resellers" / "fnac.yaml"
     extra = "".join(f"  - BENCH-{n:04d}\n" for n in range(products))
     settings.write_text(settings.read_text().replace("products:\n", "products:\n" + extra))
 

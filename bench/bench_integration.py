@@ -18,9 +18,11 @@ peak resident memory (``ru_maxrss``) is that of one measurement alone:
   the sqlite3 driver on SQLite (which has no COPY), then committed;
 * ``integrate``: what production does with a landed file, end to end: the
   file's bytes, read in chunks by ``iter_file_chunks`` (parse and validate)
-  as ``integrate_sales`` checks them, then its writes (orders, tickets,
-  access control, pending-account movements) and the commit, in one
-  transaction; as in ``pipelines.inbound``, only the reader holds the bytes;
+  as ``integrate_sales`` turns them into canonical sale lines (FNAC's
+  adapter, ``fnac.lines``) and checks them (``integration.sales``), then its
+  writes (orders, tickets, access control, pending-account movements) and the
+  commit, in one transaction; as in ``pipelines.inbound``, only the reader
+  holds the bytes;
 * ``row_by_row``: a straightforward ORM integration of the first
   ``--row-lines`` lines (20,000 by default) of the same file: the same codec,
   then for each line a query for the product, performance, category, tariff,
@@ -550,7 +552,7 @@ def scratch_table() -> Table:
 
 
 def settings_for_bench() -> FnacSettings:
-    settings = load_settings(ROOT / "include" / "config" / "fnac.yaml")
+    settings = load_settings(ROOT / "include" / "config" / "resellers" / "fnac.yaml")
     prices = settings.prices.model_copy(
         update={"policy": PricePolicy.STRICT, "includes_commission": True}
     )
@@ -898,7 +900,7 @@ def task(name: str, *arguments: str) -> dict:
 
 def prepare_files(folder: Path, lines: int, row_lines: int) -> dict:
     """The mapping folder, the VENTES file and its first ``row_lines`` lines as another file."""
-    mappings = Path(shutil.copytree(ROOT / "include" / "mappings", folder / "mappings"))
+    mappings = Path(shutil.copytree(ROOT / "include" / "mappings" / "fnac", folder / "mappings"))
     repository = load_repository(mappings)
     started = time.perf_counter()
     frame = ventes_frame(lines, repository)

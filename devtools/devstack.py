@@ -39,8 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APPROVAL_TASK = "confirm_fnac_codes_recorded"
+"""The step of FNAC's onboarding where a person approves (declared in
+``reseller_sync.fnac.onboarding``); written out so that importing this module imports
+no Airflow. ``tests/dags/test_onboarding_builder.py`` checks that the two agree."""
 T = TypeVar("T")
 
 

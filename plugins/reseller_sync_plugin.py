@@ -14,9 +14,8 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from reseller_sync.dashboard import NAV_ROUTE
 from reseller_sync.dashboard.app import URL_PREFIX, create_app
-
-NAV_ROUTE = "fnac"
 
 
 class ResellerSyncPlugin(AirflowPlugin):

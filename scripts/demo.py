@@ -30,6 +30,7 @@ PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from devtools.devstack import APPROVAL_TASK, Ports, Stack, StackError, say  # noqa: E402
+from reseller_sync.core.resellers import reseller_type  # noqa: E402
 
 
 class Demo(Stack):
@@ -51,7 +52,7 @@ class Demo(Stack):
 
     def play(self) -> None:
         for product in ("EVT-LUMEN", "PASS-MAH-JOUR"):
-            dag_id = f"fnac_onboarding__{product.lower()}"
+            dag_id = reseller_type("fnac").dag_id("onboarding", product)
             say(f"Onboarding {product} at FNAC ({dag_id}) ...")
             state = self.finish(dag_id, self.trigger(dag_id), approve=APPROVAL_TASK)
             say(f"  {dag_id}: {state}")
@@ -85,7 +86,7 @@ class Demo(Stack):
   - fnac_inbound: the first run integrated an hour of sales and cancellations; the
     second failed on integrate_sales: FNAC sold at category 31, which no tariff
     stands for. Its e-mail says what to fix (mail sink). To fix it, add 31 to a
-    tariff in include/mappings/_shared.yaml (e.g. FNAC_ADHERENT: "15|20|31"), then
+    tariff in include/mappings/fnac/_shared.yaml (e.g. FNAC_ADHERENT: "15|20|31"), then
     Clear the failed task: the stuck file, and every file behind it, go through.
   - The FNAC dashboard (menu 'FNAC' in the UI, when installed): journal, lateness,
     today's sales.

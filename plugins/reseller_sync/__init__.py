@@ -1,3 +1,3 @@
-"""Connects the organiser's box office to ticket resellers (FNAC first)."""
+"""Connects the organiser's box office to the resellers that sell its inventory."""
 
 __version__ = "0.1.0"

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 COMMAND_GROUPS: dict[str, str] = {
     "db": "reseller_sync.boxoffice.cli",
     "fnac": "reseller_sync.fnac.cli",
+    "journal": "reseller_sync.exchange.cli",
     "mappings": "reseller_sync.mappings.cli",
 }
 """Group name -> module with its ``register(subparsers)`` function."""

@@ -49,7 +49,8 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.domain.products import FNAC_SELLABLE_KINDS, ProductKind
+from reseller_sync.domain.products import ProductKind
+from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 from tests.conftest import DEMO_TODAY
 
 NOW = dt.datetime(2026, 11, 28, 13, 0, tzinfo=dt.UTC)
@@ -57,10 +58,17 @@ NOW = dt.datetime(2026, 11, 28, 13, 0, tzinfo=dt.UTC)
 
 def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0002"
+    assert migrate.current_revision(empty_boxoffice_url) == "0003"
     engine = make_engine(empty_boxoffice_url)
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
+    engine.dispose()
+
+    migrate.downgrade(empty_boxoffice_url, "0002")
+    engine = make_engine(empty_boxoffice_url)
+    columns = {column["name"] for column in inspect(engine).get_columns("exchange_file")}
+    assert not columns & {"alerted_at", "set_aside_by", "set_aside_at", "set_aside_reason"}
+    assert "contact_emailed_at" in columns
     engine.dispose()
 
     migrate.downgrade(empty_boxoffice_url, "0001")
@@ -77,7 +85,7 @@ def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     engine.dispose()
 
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0002"
+    assert migrate.current_revision(empty_boxoffice_url) == "0003"
 
 
 def test_migration_matches_the_models(boxoffice_engine: Engine) -> None:
@@ -106,7 +114,7 @@ def test_demo_data_is_realistic(demo_session: Session) -> None:
     assert arena_seats >= 5000
 
     products = {p.code: p for p in session.scalars(select(Product))}
-    assert {products[code].kind for code in FNAC_PRODUCTS} == set(FNAC_SELLABLE_KINDS)
+    assert {products[code].kind for code in FNAC_PRODUCTS} == set(FNAC.product_kinds)
     assert {products[code].kind for code in NOT_SELLABLE_AT_FNAC} == {
         ProductKind.SUBSCRIPTION,
         ProductKind.PACKAGE,

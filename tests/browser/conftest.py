@@ -8,8 +8,8 @@ launcher (``devtools.devstack``), but on free ports of 127.0.0.1 (never
 home, the box office (SQLite, seeded with the demo data), the sandbox's files,
 the mails, the reports and the services' logs. FNAC plays its part during the
 test (the sandbox answers every 2 s and sends each onboarded product's TEST
-file) and the sensors look every 3 s. Every process started, and every process
-those started, is stopped at the end, whatever happened.
+file) and the waiting tasks look every 3 s. Every process started, and every
+process those started, is stopped at the end, whatever happened.
 
 ``browser`` is Debian's Chromium (``/usr/bin/chromium``, installed by
 ``scripts/test``) driven by Playwright: no browser download. Screenshots go to

@@ -173,7 +173,7 @@ def _onboard_through_the_ui(page: Page, stack: Stack, shot: Camera) -> None:
     expect(request).to_contain_text(f"FNAC's codes for {PRODUCT} recorded?")
     request.get_by_role("button", name="Open Review Drawer").click()
     drawer = page.get_by_role("dialog", name="Required Actions")
-    expect(drawer.get_by_text(f"include/mappings/{PRODUCT}.yaml")).to_be_visible()
+    expect(drawer.get_by_text(f"include/mappings/fnac/{PRODUCT}.yaml")).to_be_visible()
     shot("07-required-actions")
     drawer.get_by_role("button", name="Approve").click()
     expect(request).to_contain_text("Approval Received")

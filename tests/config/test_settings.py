@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, PROJECT_ROOT, settings_path
+from reseller_sync.config.paths import (
+    INCLUDE_DIR_VARIABLE,
+    PROJECT_ROOT,
+    configured_resellers,
+    mappings_dir,
+    settings_path,
+)
 from reseller_sync.config.settings import FnacSettings, Language, PricePolicy, load_settings
 from reseller_sync.domain.errors import ConfigurationError, Problem
 
@@ -77,7 +83,7 @@ def test_demo_settings_load() -> None:
     assert settings.tariffs_offered_for("EVT-LUMEN") == ("FNAC_PUBLIC", "FNAC_ADHERENT", "FNAC_CE")
     assert settings.tariffs_offered_for("PASS-MAH-JOUR") == ("FNAC_PUBLIC", "FNAC_ADHERENT")
     assert settings.nightly.withdraw_unsold_days_before_performance == 2
-    assert settings.source == PROJECT_ROOT / "include" / "config" / "fnac.yaml"
+    assert settings.source == PROJECT_ROOT / "include" / "config" / "resellers" / "fnac.yaml"
 
 
 def test_defaults_apply_and_settings_are_frozen(tmp_path: Path) -> None:
@@ -97,12 +103,34 @@ def test_defaults_apply_and_settings_are_frozen(tmp_path: Path) -> None:
 def test_include_dir_variable_moves_the_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "config").mkdir()
-    write(tmp_path / "config", VALID.replace("M0427", "M0001"))
+    (tmp_path / "config" / "resellers").mkdir(parents=True)
+    write(tmp_path / "config" / "resellers", VALID.replace("M0427", "M0001"))
     monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(tmp_path))
 
-    assert settings_path() == tmp_path / "config" / "fnac.yaml"
+    assert settings_path("fnac") == tmp_path / "config" / "resellers" / "fnac.yaml"
     assert load_settings().manager_code == "M0001"
+    assert configured_resellers() == ("fnac",)
+
+
+def test_settings_left_in_the_former_place_are_named_with_where_they_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installation upgraded without moving its files is told what to move, and where."""
+    (tmp_path / "config").mkdir()
+    write(tmp_path / "config", VALID)
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "_shared.yaml").write_text("tariffs: {}\n")
+    monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(tmp_path))
+
+    with pytest.raises(ConfigurationError) as settings_left:
+        load_settings()
+    with pytest.raises(ConfigurationError) as mappings_left:
+        mappings_dir("fnac")
+
+    assert "config/resellers/fnac.yaml" in settings_left.value.action
+    assert str(tmp_path / "config" / "fnac.yaml") in settings_left.value.action
+    assert str(tmp_path / "mappings" / "fnac") in mappings_left.value.action
+    assert configured_resellers() == ()
 
 
 def test_unknown_key_is_named_with_its_line_and_a_suggestion(tmp_path: Path) -> None:
@@ -244,3 +272,19 @@ def test_loading_never_touches_the_database() -> None:
 
 def test_is_a_pydantic_model_with_typed_fields() -> None:
     assert FnacSettings.model_fields["manager_code"].is_required()
+
+
+def test_the_reseller_is_named_fnac_unless_the_settings_say_otherwise(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, VALID)).reseller.display_name == "FNAC"
+    named = load_settings(write(tmp_path, VALID + "reseller:\n  display_name: Fnac Spectacles\n"))
+    assert named.reseller.display_name == "Fnac Spectacles"
+
+
+@pytest.mark.parametrize(
+    "name", ["'[FNAC]'", "' FNAC'", "'FNAC\\nBcc: x@example.org'", "'" + "F" * 41 + "'", "''"]
+)
+def test_a_display_name_unfit_for_a_subject_is_refused(tmp_path: Path, name: str) -> None:
+    text = VALID + f"reseller:\n  display_name: {name}\n"
+    problem = only(problems_of(write(tmp_path, text)), "reseller.display_name")
+    assert problem.line == text.splitlines().index(f"  display_name: {name}") + 1
+    assert "the reseller's name as people know it" in problem.reason

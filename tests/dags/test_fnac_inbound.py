@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from reseller_sync.airflow.inbound_dag import build_inbound_dag
 from reseller_sync.boxoffice.models import Alert, ExchangeFile, FileState, Ticket
+from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.writer import write_file
 from tests.dags.conftest import FnacWorld
@@ -31,7 +32,7 @@ def test_an_hourly_run_integrates_the_sales(fnac_world: FnacWorld) -> None:
         concert = concert_date(session)
     drop_sales(fnac_world, 1, [line(1, date_seance=concert), line(2, date_seance=concert)])
 
-    run = build_inbound_dag().test()
+    run = build_inbound_dag(FNAC).test()
 
     assert str(run.state) == "success", task_states(run)
     with Session(fnac_world.engine) as session:
@@ -47,7 +48,7 @@ def test_a_mapping_error_fails_the_run_at_once_and_mails_what_to_fix(
         concert = concert_date(session)
     name = drop_sales(fnac_world, 1, [line(1, date_seance=concert, categorie_client="31")])
 
-    run = build_inbound_dag().test()
+    run = build_inbound_dag(FNAC).test()
 
     states = task_states(run)
     assert str(run.state) == "failed", states

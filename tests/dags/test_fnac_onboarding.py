@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.sdk import BaseSensorOperator
+from airflow.triggers.base import TriggerEvent
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from devtools.sandboxes.fnac import CodeBook, FnacPartner, PartnerLoop
 from devtools.sandboxes.fnac.server import DEMO_USERNAME
-from reseller_sync.airflow import onboarding_dag as steps
 from reseller_sync.airflow.onboarding_dag import (
+    ProductWait,
     build_onboarding_dag,
     build_onboarding_dags,
 )
+from reseller_sync.airflow.steps import SendAndWaitStep
+from reseller_sync.airflow.triggers import PartnerFileTrigger
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Direction,
@@ -32,7 +37,11 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, include_dir
+from reseller_sync.core.resellers import reseller_type
+from reseller_sync.fnac import onboarding as steps
 from tests.dags.conftest import FnacWorld, PersonAtRequiredActions
+
+FNAC = reseller_type("fnac")
 
 
 @contextmanager
@@ -56,8 +65,25 @@ def fnac_at_work(fnac_world: FnacWorld, monkeypatch: pytest.MonkeyPatch) -> Iter
         yield partner
 
 
+@pytest.fixture
+def watches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, list[str]]]:
+    """Every wait the tasks deferred to the trigger, as it ended: (what was waited for,
+    status, files found). dag.test() runs each trigger in line, as the triggerer would."""
+    ended: list[tuple[str, str, list[str]]] = []
+    run = PartnerFileTrigger.run
+
+    async def recorded(self: PartnerFileTrigger) -> AsyncIterator[TriggerEvent]:
+        async for event in run(self):
+            payload = event.payload
+            ended.append((self.wanted.describe(), payload["status"], payload["found"]))
+            yield event
+
+    monkeypatch.setattr(PartnerFileTrigger, "run", recorded)
+    return ended
+
+
 def onboard(product: str, answer: str = "Approve", **conf: object):  # type: ignore[no-untyped-def]
-    dag = build_onboarding_dag(product)
+    dag = build_onboarding_dag(FNAC, product)
     with PersonAtRequiredActions(dag.dag_id, "confirm_fnac_codes_recorded", answer) as person:
         run = dag.test(run_conf=conf or None)
     return run, person
@@ -82,16 +108,20 @@ def returned_by(run, task_id: str) -> Any:  # type: ignore[no-untyped-def]
         )
 
 
-def outbound(world: FnacWorld) -> list[tuple[str, FileState]]:
+def outbound_names(world: FnacWorld) -> list[tuple[str, FileState]]:
     with Session(world.engine) as session:
         return [
-            (name[:6], state)
+            (name, state)
             for name, state in session.execute(
                 select(ExchangeFile.name, ExchangeFile.state)
                 .where(ExchangeFile.direction == Direction.OUTBOUND)
                 .order_by(ExchangeFile.id)
             )
         ]
+
+
+def outbound(world: FnacWorld) -> list[tuple[str, FileState]]:
+    return [(name[:6], state) for name, state in outbound_names(world)]
 
 
 def stopped_at(  # type: ignore[no-untyped-def]
@@ -131,46 +161,73 @@ def test_each_step_calls_its_function_for_its_product(monkeypatch: pytest.Monkey
     monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "7")
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DISABLE_BUNDLE_VERSIONING", "True")
 
-    dags = build_onboarding_dags(["EVT-LUMEN", "PASS-MAH-JOUR"])
+    dags = build_onboarding_dags(FNAC, ["EVT-LUMEN", "PASS-MAH-JOUR"])
 
     assert list(dags) == ["fnac_onboarding__evt-lumen", "fnac_onboarding__pass-mah-jour"]
     for product, dag in zip(["EVT-LUMEN", "PASS-MAH-JOUR"], dags.values(), strict=True):
         assert dag.disable_bundle_versioning is True
         called = {
-            task.task_id: (task.product_code, task.step)
+            task.task_id: (task.product_code, *functions(task.step))
             for task in dag.tasks
             if task.task_id != "confirm_fnac_codes_recorded"
         }
         assert called == {
             "check_product": (product, steps.check_product),
-            "send_sale_sheet": (product, steps.send_sale_sheet),
+            "send_sale_sheet": (product, steps.send_sale_sheet, steps.sale_sheet_answered),
             "check_mappings": (product, steps.check_mappings),
-            "send_places": (product, steps.send_places),
-            "integrate_test_tickets": (product, steps.integrate_test_tickets),
+            "send_places": (product, steps.send_places, steps.places_answered),
+            "integrate_test_tickets": (
+                product,
+                steps.integrate_test_tickets,
+                steps.tickets_answered,
+            ),
             "open_sales": (product, steps.open_sales),
         }
-        waits = [task for task in dag.tasks if isinstance(task, steps.ProductWait)]
-        assert {(task.poke_interval, task.mode) for task in waits} == {(7.0, "reschedule")}
+        waits = [task for task in dag.tasks if isinstance(task, ProductWait)]
+        assert [task.task_id for task in waits] == [
+            "send_sale_sheet",
+            "send_places",
+            "integrate_test_tickets",
+        ]
+        assert {task.poll_seconds for task in waits} == {7.0}
+        assert not any(isinstance(task, BaseSensorOperator) for task in dag.tasks), (
+            "no reschedule-mode sensor (apache/airflow#71172): the waits defer"
+        )
+
+
+def functions(step: Any) -> tuple[Any, ...]:
+    """What a step's task calls: ``send`` and ``answered`` for a wait, else ``run``."""
+    if isinstance(step, SendAndWaitStep):
+        return step.send, step.answered
+    return (step.run,)
 
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_building_the_dags_leaves_the_garbage_collector_as_it_was(enabled: bool) -> None:
     (gc.enable if enabled else gc.disable)()
     try:
-        build_onboarding_dags(["EVT-LUMEN"])
+        build_onboarding_dags(FNAC, ["EVT-LUMEN"])
         assert gc.isenabled() is enabled
         with pytest.raises(ValueError, match="alphanumeric characters"):
-            build_onboarding_dags(["EVT LUMEN ?"])
+            build_onboarding_dags(FNAC, ["EVT LUMEN ?"])
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
 
 
 @pytest.mark.slow
-def test_an_event_goes_live_step_by_step(fnac_world: FnacWorld, fnac_at_work: FnacPartner) -> None:
+def test_an_event_goes_live_step_by_step(
+    fnac_world: FnacWorld, fnac_at_work: FnacPartner, watches: list[tuple[str, str, list[str]]]
+) -> None:
     run, person = onboard("EVT-LUMEN")
 
     assert str(run.state) == "success", states(run)
+    [fiche, places] = [name for name, _ in outbound_names(fnac_world)]
+    assert watches[:2] == [
+        (f"ACK_{fiche}", "found", [f"ACK_{fiche}"]),
+        (f"ACK_{places}", "found", [f"ACK_{places}"]),
+    ], "each file sent, the task deferred until the trigger saw FNAC's ACK"
+    assert {status for _, status, _ in watches} == {"found"}
     assert person.answered.is_set()
     assert set(states(run).values()) == {"success"}
     assert len(states(run)) == 7, "one task per step"
@@ -229,7 +286,7 @@ def test_a_pass_skips_the_places_and_says_why(
 def test_a_dry_run_builds_the_files_and_sends_nothing(
     fnac_world: FnacWorld, fnac_at_work: FnacPartner
 ) -> None:
-    run = build_onboarding_dag("EVT-LUMEN").test(run_conf={"dry_run": True})
+    run = build_onboarding_dag(FNAC, "EVT-LUMEN").test(run_conf={"dry_run": True})
 
     task_states = states(run)
     assert str(run.state) == "success", task_states
@@ -250,13 +307,13 @@ def test_a_product_fnac_may_not_sell_stops_at_the_first_step(
     """Someone lists a subscription among the products on sale at FNAC."""
     include = tmp_path / "include"
     shutil.copytree(include_dir(), include)
-    settings = include / "config" / "fnac.yaml"
+    settings = include / "config" / "resellers" / "fnac.yaml"
     settings.write_text(
         settings.read_text().replace("products:\n", "products:\n  - ABO-ARENA-SAISON\n")
     )
     monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(include))
 
-    run = build_onboarding_dag("ABO-ARENA-SAISON").test()
+    run = build_onboarding_dag(FNAC, "ABO-ARENA-SAISON").test()
 
     body = stopped_at(fnac_world, run, "check_product", "send_sale_sheet", "Erreur de mapping")
     assert "subscription (abonnement) may not be sold by FNAC" in body
@@ -271,7 +328,7 @@ def test_a_refused_sale_sheet_stops_the_run_with_fnac_s_reason(
     """FNAC does not know the product (its code book lacks it): the FICHE gets E09."""
     monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
     unknown = tmp_path / "fnac-codes"
-    shutil.copytree(include_dir() / "mappings", unknown)
+    shutil.copytree(include_dir() / "mappings" / "fnac", unknown)
     (unknown / "EVT-LUMEN.yaml").unlink()
 
     with fnac_playing(fnac_world, CodeBook.from_directory(unknown)):
@@ -284,6 +341,36 @@ def test_a_refused_sale_sheet_stops_the_run_with_fnac_s_reason(
     assert len(fnac_world.mail.messages()) == 1, "no readable sale sheet for a refused one"
     assert not person.answered.is_set()
     assert outbound(fnac_world) == [("FICHE_", FileState.REFUSED)]
+
+
+@pytest.mark.slow
+def test_fnac_silent_past_the_deadline_stops_the_run_and_a_rerun_sends_nothing_twice(
+    fnac_world: FnacWorld,
+    monkeypatch: pytest.MonkeyPatch,
+    watches: list[tuple[str, str, list[str]]],
+) -> None:
+    """FNAC does not pick up the FICHE: no ACK by the wait's deadline (4 h; 3 s here)."""
+    monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
+    monkeypatch.setattr(steps, "ACK_TIMEOUT", dt.timedelta(seconds=3))
+
+    run, person = onboard("EVT-LUMEN")
+
+    body = stopped_at(
+        fnac_world, run, "send_sale_sheet", "confirm_fnac_codes_recorded", "Erreur externe"
+    )
+    [(fiche, state)] = outbound_names(fnac_world)
+    assert state is FileState.SENT
+    assert watches == [(f"ACK_{fiche}", "timeout", [])]
+    assert f"FNAC sent no ACK of {fiche}" in body
+    assert f"Call FNAC with the file name {fiche}" in body
+    assert not person.answered.is_set()
+
+    monkeypatch.setattr(steps, "ACK_TIMEOUT", dt.timedelta(minutes=2))
+    with fnac_playing(fnac_world, CodeBook.from_mappings()):  # FNAC is back and answers
+        again, _ = onboard("EVT-LUMEN")
+
+    live_with_each_file_sent_once(fnac_world, again)
+    assert outbound_names(fnac_world)[0] == (fiche, FileState.ACKNOWLEDGED)
 
 
 @pytest.mark.slow
@@ -312,7 +399,7 @@ def test_a_missing_mapping_stops_the_run_and_a_rerun_after_the_fix_sends_nothing
 ) -> None:
     include = tmp_path / "include"
     shutil.copytree(include_dir(), include)
-    shared = include / "mappings" / "_shared.yaml"
+    shared = include / "mappings" / "fnac" / "_shared.yaml"
     shared.write_text(shared.read_text().replace('          K: "TH2"\n', ""))
     monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(include))
 
@@ -333,7 +420,7 @@ def test_places_fnac_refuses_stop_the_run_with_the_lines(
     """FNAC knows the floor's block P2 as bloc BB, the organiser's mapping says B: E05."""
     monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
     fnac_codes = tmp_path / "fnac-codes"
-    shutil.copytree(include_dir() / "mappings", fnac_codes)
+    shutil.copytree(include_dir() / "mappings" / "fnac", fnac_codes)
     shared = fnac_codes / "_shared.yaml"
     shared.write_text(shared.read_text().replace('P2: "B"', 'P2: "BB"'))
 

@@ -40,6 +40,12 @@ class FakeAuthManager:
     def is_authorized_view(self, *, access_view: Any, user: str) -> bool:
         return access_view.value == "WEBSITE" and user == "viewer"
 
+    def is_authorized_dag(
+        self, *, method: str, user: str, access_entity: Any = None, details: Any = None
+    ) -> bool:
+        """The viewer reads DAGs; it may not change them (clear their tasks)."""
+        return method == "GET" and user == "viewer"
+
     def get_url_login(self, **kwargs: Any) -> str:
         return "/auth/login?" + urlencode({"next": kwargs["next_url"]})
 

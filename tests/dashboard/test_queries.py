@@ -165,7 +165,9 @@ def test_latest_alerts_show_undelivered_ones(active_session: Session) -> None:
 
 
 def test_onboarding_links_name_the_dags_the_onboarding_builder_makes() -> None:
-    from reseller_sync.airflow.onboarding_dag import onboarding_dag_id
+    from reseller_sync.airflow.onboarding_dag import build_onboarding_dag
+    from reseller_sync.core.resellers import reseller_type
 
     for code in ("EVT-LUMEN", "PASS-MAH-JOUR"):
-        assert queries.onboarding_dag_id(code) == onboarding_dag_id(code)
+        built = build_onboarding_dag(reseller_type("fnac"), code)
+        assert queries.onboarding_dag_id(code) == built.dag_id

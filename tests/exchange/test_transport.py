@@ -29,6 +29,7 @@ from reseller_sync.domain.errors import (
     SyncError,
     TechnicalError,
 )
+from reseller_sync.domain.texts import render_text
 from reseller_sync.exchange.transport import (
     FetchResult,
     KnownFiles,
@@ -457,7 +458,8 @@ def test_a_wrong_password_is_refused_permanently_without_echoing_it(
         transport(conn_id).check()
 
     assert caught.value.temporary is False
-    assert "password" in caught.value.action
+    assert "password" in said(caught.value, "en")
+    assert "mot de passe" in said(caught.value, "fr")
     assert_no_secret(caught.value, secret)
 
 
@@ -492,7 +494,8 @@ def test_a_host_key_mismatch_is_refused_permanently(
         transport(conn_id).check()
 
     assert caught.value.temporary is False
-    assert "FNAC" in caught.value.action
+    assert "Ask FNAC, by phone or e-mail" in said(caught.value, "en")
+    assert "Demandez à FNAC, par téléphone" in said(caught.value, "fr")
 
 
 def test_a_connection_without_host_key_is_a_configuration_error(
@@ -550,6 +553,13 @@ def test_a_missing_key_file_is_a_configuration_error(
         transport(conn_id).check()
 
 
+def said(error: SyncError, language: str) -> str:
+    """What the error says to do, in ``language``, the reseller being FNAC."""
+    assert error.action is not None
+    return render_text(error.action, language, "FNAC")
+
+
 def assert_no_secret(error: SyncError, secret: str) -> None:
-    for text in (str(error), error.message, error.action, repr(error.problems)):
+    for text in (str(error), error.message, said(error, "fr"), said(error, "en")):
         assert secret not in text
+    assert secret not in repr(error.problems)

@@ -24,7 +24,7 @@ def include(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def mappings(include: Path) -> Path:
-    return include / "mappings"
+    return include / "mappings" / "fnac"
 
 
 @pytest.fixture

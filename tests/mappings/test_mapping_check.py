@@ -158,7 +158,7 @@ def test_product_of_a_kind_fnac_may_not_sell(demo_session: Session, settings: Fn
 
     assert messages(result.faults) == [
         "product PACK-LUMEN-MAH cannot be sold at FNAC: a package of several products may not be "
-        "sold by FNAC (FNAC spec section 1, error E09): remove it from products in "
+        "sold by FNAC (fnac-exchange-v1 section 1, error E09): remove it from products in "
         f"{settings.source} and from channel FNAC in the box office",
         "product NOPE does not exist in the box office: correct its code under products in "
         f"{settings.source}",

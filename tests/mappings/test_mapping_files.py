@@ -19,7 +19,7 @@ def faults_of(mappings: Path) -> list[MappingFault]:
 
 
 def test_demo_mapping_files_have_no_fault() -> None:
-    repository = load_mappings(PROJECT_ROOT / "include" / "mappings")
+    repository = load_mappings(PROJECT_ROOT / "include" / "mappings" / "fnac")
 
     assert repository.products == (
         "CMP-LYON-NANTES",

@@ -73,7 +73,9 @@ def test_no_database_checks_the_files_only(
 def test_invalid_settings_cannot_be_checked(
     include: Path, edit: Edit, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edit(include / "config" / "fnac.yaml", "manager_code: M0427", "manager_code: 0427")
+    edit(
+        include / "config" / "resellers" / "fnac.yaml", "manager_code: M0427", "manager_code: 0427"
+    )
 
     assert main(["check", "--no-database"]) == EXIT_CANNOT_CHECK
     assert "manager_code" in capsys.readouterr().err

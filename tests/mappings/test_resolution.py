@@ -20,7 +20,7 @@ from reseller_sync.mappings import (
 )
 
 Edit = Callable[[Path, str, str], None]
-DEMO = load_mappings(PROJECT_ROOT / "include" / "mappings")
+DEMO = load_mappings(PROJECT_ROOT / "include" / "mappings" / "fnac")
 
 
 def test_alternatives_resolve_inbound() -> None:

@@ -14,7 +14,7 @@ from devtools.sandboxes.fnac import DEMO_USERNAME, SandboxServer
 from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.exchange.transport import SftpTransport
-from reseller_sync.pipelines.outbound import transport_for
+from reseller_sync.fnac.outbound import transport_for
 
 SALES_OPEN = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 """When sales open at FNAC in the tests: 10:00 in Paris on the demo's reference day."""
@@ -22,14 +22,16 @@ SALES_OPEN = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="session")
 def fnac_settings() -> FnacSettings:
-    """The project's FNAC settings (include/config/fnac.yaml)."""
+    """The project's FNAC settings (include/config/resellers/fnac.yaml)."""
     return load_settings()
 
 
 @pytest.fixture
 def mapping_dir(tmp_path: Path) -> Path:
     """A copy of the project's mapping files, to break at will."""
-    return Path(shutil.copytree(PROJECT_ROOT / "include" / "mappings", tmp_path / "mappings"))
+    return Path(
+        shutil.copytree(PROJECT_ROOT / "include" / "mappings" / "fnac", tmp_path / "mappings")
+    )
 
 
 @pytest.fixture

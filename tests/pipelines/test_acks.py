@@ -18,13 +18,13 @@ from reseller_sync.domain.errors import (
     TemporaryExternalError,
 )
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.acks import Verdict, await_ack, interpret_ack
 from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.outbound import SendStatus, send_again
+from reseller_sync.fnac.places import send_places
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.sale_sheet import send_sale_sheet
 from reseller_sync.fnac.writer import write_ack, write_file
-from reseller_sync.pipelines.acks import Verdict, await_ack, interpret_ack
-from reseller_sync.pipelines.outbound import SendStatus, send_again
-from reseller_sync.pipelines.places import send_places
-from reseller_sync.pipelines.sale_sheet import send_sale_sheet
 from tests.pipelines.conftest import SALES_OPEN
 
 ACK_CREATED = dt.datetime(2026, 11, 28, 13, 20, tzinfo=dt.UTC)

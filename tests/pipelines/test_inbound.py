@@ -29,10 +29,10 @@ from reseller_sync.config.paths import mappings_dir
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.domain.errors import ExternalError, MappingError
 from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.watchdog import check_files_late, late_files
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
 from reseller_sync.pipelines import inbound
-from reseller_sync.pipelines.watchdog import check_files_late, late_files
 from tests.pipelines.test_sales import concert_date, line
 
 T0 = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.UTC)
@@ -189,7 +189,7 @@ def test_a_failing_file_stops_the_files_behind_it_until_fixed(world: World, tmp_
         assert failed.error_category == "mapping"
 
     fixed = tmp_path / "mappings"
-    shutil.copytree(mappings_dir(), fixed)
+    shutil.copytree(mappings_dir("fnac"), fixed)
     shared = fixed / "_shared.yaml"
     shared.write_text(
         shared.read_text().replace('FNAC_ADHERENT: "15|20"', 'FNAC_ADHERENT: "15|20|31"')

@@ -17,12 +17,12 @@ from reseller_sync.domain.errors import TemporaryExternalError
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.onboarding_state import onboarding_state, set_onboarding_state
+from reseller_sync.fnac.outbound import SendResult, SendStatus, send_file
+from reseller_sync.fnac.places import send_places
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.sale_sheet import build_sale_sheet, send_sale_sheet
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.pipelines.onboarding import onboarding_state, set_onboarding_state
-from reseller_sync.pipelines.outbound import SendResult, SendStatus, send_file
-from reseller_sync.pipelines.places import send_places
-from reseller_sync.pipelines.sale_sheet import build_sale_sheet, send_sale_sheet
 from tests.pipelines.conftest import SALES_OPEN
 
 PRODUCT = "PASS-MAH-JOUR"

@@ -23,7 +23,8 @@ from reseller_sync.boxoffice.models import (
 )
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ErrorCategory, MappingError
-from reseller_sync.pipelines.product_check import check_product, ensure_product_ready
+from reseller_sync.domain.texts import render_text
+from reseller_sync.fnac.product_check import check_product, ensure_product_ready
 from tests.conftest import DEMO_TODAY
 
 
@@ -74,7 +75,8 @@ def test_a_kind_fnac_may_not_sell_is_refused_with_the_reason(
     with pytest.raises(MappingError) as raised:
         check.raise_for_problems()
     assert raised.value.category is ErrorCategory.MAPPING
-    assert "remove it from the FNAC channel" in raised.value.action
+    assert "remove it from the FNAC channel" in render_text(raised.value.action, "en", "FNAC")
+    assert "retirez-le du canal FNAC" in render_text(raised.value.action, "fr", "FNAC")
 
 
 def test_every_set_up_problem_is_listed_at_once(
@@ -123,7 +125,7 @@ def test_every_set_up_problem_is_listed_at_once(
     with pytest.raises(MappingError) as raised:
         ensure_product_ready(session, fnac_settings, "EVT-LUMEN", DEMO_TODAY)
     assert raised.value.problems == check.problems
-    assert "Fix the product's set-up" in raised.value.action
+    assert "Fix the product's set-up" in render_text(raised.value.action, "en", "FNAC")
 
 
 def test_past_performances_and_ended_validities_follow_the_day_given(

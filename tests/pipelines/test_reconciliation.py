@@ -17,17 +17,18 @@ from reseller_sync.boxoffice.models import (
     FileState,
     OnboardingState,
 )
+from reseller_sync.config.paths import REPORTS_DIR_VARIABLE
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.exchange.journal import land
 from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.fnac import reconciliation
 from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.onboarding_state import set_onboarding_state
+from reseller_sync.fnac.places import build_places
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.reconciliation import DifferenceKind, reconcile
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines import reconciliation
-from reseller_sync.pipelines.onboarding import set_onboarding_state
-from reseller_sync.pipelines.places import build_places
-from reseller_sync.pipelines.reconciliation import DifferenceKind, reconcile
 from reseller_sync.pipelines.sales import integrate_sales
 from tests.pipelines.test_sales import concert_date, line, ventes
 
@@ -41,7 +42,7 @@ def repository() -> MappingRepository:
 
 @pytest.fixture
 def reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(reconciliation.REPORTS_DIR_VARIABLE, str(tmp_path / "reports"))
+    monkeypatch.setenv(REPORTS_DIR_VARIABLE, str(tmp_path / "reports"))
     return tmp_path / "reports"
 
 

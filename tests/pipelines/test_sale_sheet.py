@@ -22,14 +22,14 @@ from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import read_file
-from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import load_repository
-from reseller_sync.pipelines.sale_sheet import (
+from reseller_sync.fnac.sale_sheet import (
     build_sale_sheet,
     email_sale_sheet,
     format_amount,
     render_sale_sheet,
 )
+from reseller_sync.fnac.writer import write_file
+from reseller_sync.mappings.repository import load_repository
 from tests.pipelines.conftest import SALES_OPEN
 
 PARIS_OPENING = "2026-11-28T10:00:00+01:00"

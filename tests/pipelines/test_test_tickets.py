@@ -20,6 +20,7 @@ from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
 from reseller_sync.pipelines.test_tickets import (
     access_allowed,
+    last_test_sequence,
     run_test_ticket_step,
     set_up_pairs,
 )
@@ -138,6 +139,17 @@ def test_a_test_file_of_another_manifestation_is_left_for_its_own_onboarding(
     assert run_test_ticket_step(demo_engine, settings, repository, "PASS-MAH-JOUR") is None
     with Session(demo_engine) as session:
         assert session.scalars(select(ExchangeFile.state)).one() is FileState.LANDED
+
+
+def test_the_onboarding_waits_for_a_test_file_above_the_last_one_landed(
+    demo_engine: Engine,
+) -> None:
+    with Session(demo_engine) as session:
+        assert last_test_sequence(session) == 0
+    land_test_file(demo_engine, tickets_for(demo_engine, every_pair()), seq=1)
+    land_test_file(demo_engine, tickets_for(demo_engine, every_pair()[:2]), seq=3)
+    with Session(demo_engine) as session:
+        assert last_test_sequence(session) == 3
 
 
 def test_a_missing_pair_fails_and_says_which(

@@ -21,11 +21,9 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.onboarding_state import set_onboarding_state
 from reseller_sync.fnac.reader import read_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines.onboarding import set_onboarding_state
-from reseller_sync.pipelines.sales import integrate_sales
-from reseller_sync.pipelines.withdrawal import (
+from reseller_sync.fnac.withdrawal import (
     WithdrawalRequestError,
     build_decont,
     plan_automatic_withdrawals,
@@ -33,6 +31,8 @@ from reseller_sync.pipelines.withdrawal import (
     request_withdrawal,
     send_withdrawals,
 )
+from reseller_sync.mappings.repository import MappingRepository, load_repository
+from reseller_sync.pipelines.sales import integrate_sales
 from tests.pipelines.test_acks import drop_ack
 from tests.pipelines.test_sales import concert_date, line, ventes
 

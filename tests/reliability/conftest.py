@@ -27,12 +27,12 @@ from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.boxoffice.models import ExchangeFile, FileState
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.outbound import transport_for as outbound_transport
+from reseller_sync.fnac.places import send_places
+from reseller_sync.fnac.sale_sheet import send_sale_sheet
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository, load_repository
 from reseller_sync.pipelines import inbound
-from reseller_sync.pipelines.outbound import transport_for as outbound_transport
-from reseller_sync.pipelines.places import send_places
-from reseller_sync.pipelines.sale_sheet import send_sale_sheet
 from tests.dags.conftest import FnacWorld, fnac_world  # noqa: F401 (fixture)
 from tests.sandbox.conftest import StepClock, codebook  # noqa: F401 (fixture)
 
@@ -171,8 +171,9 @@ class DagWorld:
         the task's retries (0 makes a retryable failure final at once, as after the
         last try)."""
         from reseller_sync.airflow.inbound_dag import build_inbound_dag
+        from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 
-        dag = build_inbound_dag()
+        dag = build_inbound_dag(FNAC)
         for task_id, count in retries.items():
             dag.get_task(task_id).retries = count
         return dag.test()

@@ -28,8 +28,8 @@ from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.writer import write_file
+from reseller_sync.integration import sales as sales_module
 from reseller_sync.pipelines import inbound
-from reseller_sync.pipelines import sales as sales_module
 from reseller_sync.pipelines.sales import RESELLER
 from tests.reliability.conftest import T0, World
 from tests.reliability.implied import assert_box_office_holds, box_office_state
@@ -44,7 +44,8 @@ KILL_SCRIPT = textwrap.dedent(
     from reseller_sync.config.settings import load_settings
     from reseller_sync.fnac.names import FileType
     from reseller_sync.mappings.repository import load_repository
-    from reseller_sync.pipelines import inbound, sales
+    from reseller_sync.integration import sales
+    from reseller_sync.pipelines import inbound
 
     allow = sales._allow_at_access_control
 

@@ -30,8 +30,8 @@ from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac.codec import FileFormatError, read_file
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.redaction import UnredactableFileError, redact_buyer_contacts
+from reseller_sync.fnac.sale_sheet import build_sale_sheet, render_sale_sheet
 from reseller_sync.pipelines import inbound
-from reseller_sync.pipelines.sale_sheet import build_sale_sheet, render_sale_sheet
 from reseller_sync.pipelines.sales import RESELLER
 from tests.reliability.conftest import SALES_OPEN, DagWorld, World, task_states
 from tests.reliability.implied import assert_box_office_holds
@@ -238,6 +238,7 @@ def test_a_beneficiary_called_script_stays_text_in_the_alert() -> None:
         title="fnac_inbound.integrate_sales",
         message=f"ticket of {hostile}",
         language="fr",
+        reseller="FNAC",
         problems=[
             Problem("bad", file="VENTES_x.csv", line=1, column="nom_beneficiaire", value=hostile)
         ],

@@ -27,9 +27,9 @@ from reseller_sync.boxoffice.models import ExchangeFile, FileState
 from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.domain.errors import ExternalError
 from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName, FileType
-from reseller_sync.pipelines.outbound import send_file
-from reseller_sync.pipelines.outbound import transport_for as outbound_transport
-from reseller_sync.pipelines.sale_sheet import build_sale_sheet
+from reseller_sync.fnac.outbound import send_file
+from reseller_sync.fnac.outbound import transport_for as outbound_transport
+from reseller_sync.fnac.sale_sheet import build_sale_sheet
 from tests.reliability.conftest import DagWorld, World, task_states
 from tests.reliability.implied import assert_box_office_holds
 

@@ -1,222 +1,240 @@
-"""The nightly ``fnac_nightly`` DAG: reconciliation, prices, withdrawals, access control."""
+"""The nightly ``<code>_nightly`` DAG of a file reseller: what the reseller holds
+reconciled, prices verified, places taken back, access control exported, the day's
+sales e-mailed.
+
+The builder takes a reseller type: which steps the DAG has follows the type's
+``nightly`` capabilities, and each step's exchange with the partner is the
+adapter's (its ``nightly_exchange()``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import pendulum
-from airflow.sdk import DAG, PokeReturnValue, TriggerRule, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    CronTriggerTimetable,
+    TriggerRule,
+    get_current_context,
+    task,
+)
 
 from reseller_sync.airflow.failures import task_defaults
+from reseller_sync.core.resellers import NightlyExchange, ResellerType, adapter
+from reseller_sync.domain.texts import Localized
 
-DAG_ID = "fnac_nightly"
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk.definitions.xcom_arg import XComArg
+    from sqlalchemy.orm import Session
+
+SCHEDULE = "0 3 * * *"
+"""03:00 in the venue's time zone: after the partners' night files (around 02:00), and an
+hour that exists once on both nights the clocks change."""
 ACK_POKE_INTERVAL = dt.timedelta(minutes=5)
 ACK_TIMEOUT = dt.timedelta(hours=2)
-"""FNAC picks up ``/depot/`` within 15 minutes (spec 3); past this, the sensor fails."""
-
-DOC = """
-### FNAC nightly maintenance, 03:00 Paris time
-
-FNAC writes the state of its allotment (ETATPL) around 02:00. This DAG, at 03:00:
-
-1. **land_files**: downloads every new file of `/retour/` into the exchange
-   journal (the ETATPL among them; the hourly DAG integrates the others).
-2. **reconcile_seats**: compares each ETATPL, in sequence order, with the
-   places the box office gives FNAC and the sales it integrated. Differences
-   (places held but not given and the reverse, sales not integrated, sales
-   FNAC reports unsold) raise an *external* alert "seat lists differ" with a
-   link to the HTML report (kept under `var/reports/reconciliation/`, or
-   `$RESELLER_SYNC_REPORTS_DIR`).
-3. **verify_prices**: FNAC's latest sale price per performance, category and
-   tariff of the live products against the box office's; differences raise an
-   *external* alert with the list.
-4. **send_withdrawals**: the places asked back from FNAC (requests made with
-   `reseller_sync.pipelines.withdrawal.request_withdrawal`, and every unsold
-   FNAC place of a performance closer than
-   `nightly.withdraw_unsold_days_before_performance` days) go out in one
-   DECONT file.
-5. **await_withdrawal_acks**: waits for FNAC's ACK without holding a worker
-   (sensor in reschedule mode); each ACK is applied as it arrives: places
-   withdrawn leave FNAC's quota, places FNAC sold (E07) stay FNAC's.
-6. **report_withdrawals**: alerts on places FNAC sold (E07: not an error);
-   fails on any other refusal, sorted by category.
-7. **export_access_control**: one CSV per performance with the barcodes to
-   let in and to refuse, under `var/reports/access_control/`.
-
-**When a task fails**, the e-mail says which file, which lines and what to do:
-- *mapping error*: fix `include/mappings/`, then **Clear** the failed task.
-- *external error*: the task retried already; check with FNAC (quote the file).
-- *technical error*: call support with the task's log.
-
-A failed ETATPL stops the ETATPL files behind it until it is fixed. A DECONT
-whose ACK has not come is awaited again by the next run; its places stay
-FNAC's until then, and are never sent twice.
-"""
+"""Partners answer within minutes; past this, the wait fails."""
 
 
-def _settings() -> Any:
-    from reseller_sync.config.settings import load_settings
+class NightlyExchangeSteps(Protocol):
+    """What an adapter's ``nightly_exchange()`` provides, per capability it declares."""
 
-    return load_settings()
+    DOC: str
+
+    def land_new_files(self, settings: Any) -> dict[str, Any]: ...
+    def reconcile_inventory(self, settings: Any) -> Sequence[Any]: ...
+    def verify_prices(self, session: Session, settings: Any, today: dt.date) -> Any: ...
+    def send_withdrawals(self, settings: Any) -> dict[str, Any]: ...
+    def await_withdrawal_answers(
+        self, sent: XComArg, poll_interval: dt.timedelta, timeout: dt.timedelta
+    ) -> XComArg: ...
+    def withdrawal_answers(self, settings: Any, answered: Sequence[str]) -> list[Any]: ...
 
 
-def _today(settings: Any) -> dt.date:
-    return dt.datetime.now(ZoneInfo(settings.boxoffice.venue_timezone)).date()
+def _exchange(code: str) -> NightlyExchangeSteps:
+    steps: NightlyExchangeSteps = adapter(code).nightly_exchange()
+    return steps
+
+
+@dataclass(frozen=True)
+class NightDates:
+    """The dates a nightly run stands for."""
+
+    today: dt.date
+    """The venue-local date of the run's data interval end (the night it ran for):
+    prices and access control are checked for performances not past it."""
+
+    @property
+    def day(self) -> dt.date:
+        """The day the run reports on, the day before ``today``: the sales summary's day."""
+        return self.today - dt.timedelta(days=1)
+
+
+def night_dates(interval_end: dt.datetime, timezone: str) -> NightDates:
+    """The dates of the run whose data interval ends at ``interval_end`` (aware).
+
+    Calendar arithmetic in the venue's time zone: on the nights the clocks
+    change (a 23- or 25-hour day) the run of 03:00 still reports the whole
+    previous day.
+    """
+    if interval_end.tzinfo is None:
+        raise ValueError(f"the data interval end {interval_end} has no time zone")
+    return NightDates(interval_end.astimezone(ZoneInfo(timezone)).date())
+
+
+def run_dates(context: Any, settings: Any) -> NightDates:
+    """The dates of the running DAG run, from its data interval.
+
+    A run triggered without a logical date has no data interval: it stands for
+    the moment it was asked to run (``run_after``).
+    """
+    end = context.get("data_interval_end") or context["dag_run"].run_after
+    return night_dates(end, settings.boxoffice.venue_timezone)
 
 
 def build_nightly_dag(
+    reseller: ResellerType,
     *,
+    timezone: str | None = None,
     ack_poke_interval: dt.timedelta = ACK_POKE_INTERVAL,
     ack_timeout: dt.timedelta = ACK_TIMEOUT,
 ) -> DAG:
-    """The nightly DAG; the ACK sensor's timing can be shortened (tests, demos)."""
+    """The nightly DAG of ``reseller``; the answer wait's timing can be shortened (tests).
+
+    It runs at 03:00 in ``timezone`` (default: the settings'
+    ``boxoffice.venue_timezone``); each run's data interval is the 24 hours
+    before that, so its tasks judge the night they stand for, not the clock.
+    """
+    code, name = reseller.code, reseller.name
+    module = adapter(code)
+
+    def settings() -> Any:
+        return module.load_settings()
+
+    timezone = timezone or settings().boxoffice.venue_timezone
     with DAG(
-        dag_id=DAG_ID,
-        description="Every night: ETATPL reconciliation, prices, DECONT, access-control export",
-        schedule="0 3 * * *",
-        start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
+        dag_id=reseller.dag_id("nightly"),
+        description=f"Every night at {name}: what it holds reconciled, prices verified, "
+        "places taken back, access control exported",
+        schedule=CronTriggerTimetable(SCHEDULE, timezone=timezone, interval=dt.timedelta(days=1)),
+        start_date=pendulum.datetime(2026, 1, 1, tz=timezone),
         catchup=False,
         max_active_runs=1,
-        tags=["fnac", "nightly"],
-        default_args=task_defaults(),
-        doc_md=DOC,
+        tags=[code, "nightly"],
+        default_args=task_defaults(code),
+        doc_md=_exchange(code).DOC,
     ) as dag:
 
-        @task(doc_md="Download every new file of `/retour/` (ETATPL among them) into the journal.")
+        @task(doc_md=f"Download every new file of {name}'s folder into the journal.")
         def land_files() -> dict[str, Any]:
-            from reseller_sync.pipelines.inbound import land_new_files, transport_for
-
-            return land_new_files(None, transport_for(_settings())).summary()
+            return _exchange(code).land_new_files(settings())
 
         @task(
-            doc_md="Compare FNAC's ETATPL with the box office; alert 'seat lists differ' with the "
-            "report. On failure: a mapping error names the value to map; clear the task once "
-            "fixed."
+            doc_md=f"Compare {name}'s report of the places it holds with the box office; alert "
+            "'seat lists differ' with the report. On failure: a mapping error names the value "
+            "to map; clear the task once fixed."
         )
         def reconcile_seats() -> list[dict[str, Any]]:
             from reseller_sync.airflow.notices import notify, task_site
+            from reseller_sync.config.paths import reports_dir
             from reseller_sync.domain.errors import ErrorCategory
-            from reseller_sync.mappings.repository import load_repository
-            from reseller_sync.pipelines.reconciliation import reconcile_pending, reports_dir
 
-            settings = _settings()
-            results = reconcile_pending(None, settings, load_repository())
+            current = settings()
+            results = _exchange(code).reconcile_inventory(current)
             for result in results:
                 if result.differences and result.report:
                     report = reports_dir() / result.report
+                    counts = ", ".join(f"{k} {n}" for k, n in result.counts.items())
+                    places = len(result.differences)
                     notify(
-                        settings,
+                        current,
                         category=ErrorCategory.EXTERNAL,
                         kind="seat_lists_differ",
-                        message=f"Seat lists differ: FNAC's allotment state and the box office "
-                        f"disagree on {len(result.differences)} place(s) "
-                        f"({', '.join(f'{k} {n}' for k, n in result.counts.items())}). "
-                        f"Report: {report}",
+                        message=Localized(
+                            fr="Les listes de places diffèrent : l'état du contingent de "
+                            f"{{reseller}} et la billetterie ne concordent pas sur {places} "
+                            f"place(s) ({counts}). Rapport : {report}",
+                            en="Seat lists differ: {reseller}'s allotment state and the box "
+                            f"office disagree on {places} place(s) ({counts}). Report: {report}",
+                        ),
                         problems=result.problems(),
                         site=task_site(get_current_context()),
                         file_name=result.file_name,
-                        hint=f"Open the report {report} and check each place with FNAC.",
                     )
             return [result.summary() for result in results]
 
-        @task(doc_md="Compare FNAC's latest sale prices with the box office's; alert on any.")
+        @task(doc_md=f"Compare {name}'s latest sale prices with the box office's; alert on any.")
         def verify_prices() -> dict[str, Any]:
             from reseller_sync.airflow.notices import notify, task_site
             from reseller_sync.boxoffice.db import session_scope
             from reseller_sync.domain.errors import ErrorCategory
-            from reseller_sync.pipelines.prices import verify_prices as verify
 
-            settings = _settings()
+            current = settings()
+            context = get_current_context()
             with session_scope() as session:
-                check = verify(session, settings, _today(settings))
+                check = _exchange(code).verify_prices(
+                    session, current, run_dates(context, current).today
+                )
             if check.findings:
-                includes = settings.prices.includes_commission
+                includes = current.prices.includes_commission
+                found = len(check.findings)
                 notify(
-                    settings,
+                    current,
                     category=ErrorCategory.EXTERNAL,
-                    kind="price_difference",
-                    message=f"FNAC sells {len(check.findings)} performance/category/tariff "
-                    "combination(s) at a price that is not the box office's.",
+                    kind="price_check",
+                    message=Localized(
+                        fr=f"{{reseller}} vend {found} combinaison(s) séance/catégorie/tarif à "
+                        "un prix qui n'est pas celui de la billetterie.",
+                        en=f"{{reseller}} sells {found} performance/category/tariff "
+                        "combination(s) at a price that is not the box office's.",
+                    ),
                     problems=[finding.to_problem(includes) for finding in check.findings],
-                    site=task_site(get_current_context()),
-                    hint="Check the prices with FNAC, or correct the box-office price.",
+                    site=task_site(context),
                 )
             return check.summary()
 
         @task(
             trigger_rule=TriggerRule.ALL_DONE,
-            doc_md="Send the places asked back (and unsold places close to their performance) "
-            "in one DECONT. On a mapping error, fix the mapping and clear the task: the "
-            "requests wait, nothing was sent.",
+            doc_md=f"Send the places asked back from {name} (and its unsold places close to "
+            "their performance) in one file. On a mapping error, fix the mapping and clear the "
+            "task: the requests wait, nothing was sent.",
         )
         def send_withdrawals() -> dict[str, Any]:
-            from reseller_sync.boxoffice.db import default_engine
-            from reseller_sync.mappings.repository import load_repository
-            from reseller_sync.pipelines.outbound import transport_for
-            from reseller_sync.pipelines.withdrawal import send_withdrawals as send
-
-            settings = _settings()
-            return send(
-                default_engine(), transport_for(settings), settings, load_repository()
-            ).summary()
-
-        @task.sensor(
-            mode="reschedule",
-            poke_interval=ack_poke_interval.total_seconds(),
-            timeout=ack_timeout.total_seconds(),
-            doc_md="Wait (without holding a worker) for FNAC's ACK of each DECONT, and apply "
-            "it: withdrawn places leave FNAC's quota. On timeout: FNAC has not answered; the "
-            "next run waits again, or ask FNAC.",
-        )
-        def await_withdrawal_acks(sent: dict[str, Any]) -> PokeReturnValue:
-            from reseller_sync.boxoffice.db import session_scope
-            from reseller_sync.pipelines.outbound import transport_for
-            from reseller_sync.pipelines.withdrawal import awaiting_decont, record_withdrawal_ack
-
-            settings = _settings()
-            transport = transport_for(settings)
-            with session_scope() as session:
-                waiting = awaiting_decont(session)
-            for name in waiting:
-                with session_scope() as session:
-                    record_withdrawal_ack(session, transport, settings, name)
-            with session_scope() as session:
-                still = awaiting_decont(session)
-            return PokeReturnValue(
-                is_done=not still, xcom_value=sorted(set(sent["awaiting"]) | set(waiting))
-            )
+            """Acts on the present, not on the run's night: the file goes out now, and the
+            unsold places asked back are those of performances starting within N days of
+            now (a re-run of a past night must not ask back places of performances that
+            are over since). Likewise the answers are applied as they arrive."""
+            return _exchange(code).send_withdrawals(settings())
 
         @task(
             retries=0,
-            doc_md="Alert on places FNAC sold (E07: they stay FNAC's); fail, by category, on "
-            "any other refusal of a DECONT line.",
+            doc_md=f"Alert on places {name} had sold (they stay its own); fail, by category, "
+            "on any other refusal of a place asked back.",
         )
         def report_withdrawals(answered: list[str]) -> list[dict[str, Any]]:
             from reseller_sync.airflow.notices import notify, task_site
-            from reseller_sync.boxoffice.db import session_scope
             from reseller_sync.domain.errors import ErrorCategory
-            from reseller_sync.pipelines.outbound import transport_for
-            from reseller_sync.pipelines.withdrawal import record_withdrawal_ack
 
-            settings = _settings()
-            transport = transport_for(settings)
-            answers = []
-            for name in answered:
-                with session_scope() as session:
-                    answer = record_withdrawal_ack(session, transport, settings, name)
-                if answer is not None:
-                    answers.append(answer)
+            current = settings()
+            answers = _exchange(code).withdrawal_answers(current, answered)
             for answer in answers:
                 if answer.sold:
+                    sold = len(answer.sold)
                     notify(
-                        settings,
+                        current,
                         category=ErrorCategory.EXTERNAL,
                         kind="places_sold_not_withdrawn",
-                        message=f"FNAC had sold {len(answer.sold)} of the places asked back "
-                        "(E07): they stay in FNAC's quota. Nothing to do unless the sales are "
-                        "missing from the box office (see the seat reconciliation).",
+                        message=Localized(
+                            fr=f"{{reseller}} avait vendu {sold} des places demandées en retour "
+                            "(E07) : elles restent dans le contingent de {reseller}.",
+                            en=f"{{reseller}} had sold {sold} of the places asked back (E07): "
+                            "they stay in {reseller}'s quota.",
+                        ),
                         problems=answer.sold,
                         site=task_site(get_current_context()),
                         file_name=answer.file_name,
@@ -231,55 +249,50 @@ def build_nightly_dag(
             from reseller_sync.boxoffice.db import session_scope
             from reseller_sync.pipelines.access_export import export_access_control as export
 
+            today = run_dates(get_current_context(), settings()).today
             with session_scope() as session:
-                return list(export(session, _today(_settings())).files)
+                return list(export(session, today).files)
 
-        @task(doc_md="E-mail yesterday's FNAC sales summary (HTML report with charts, attached).")
+        @task(
+            doc_md="E-mail the sales summary of the day the run covers (the day before its "
+            "data interval's end), the HTML report with charts attached."
+        )
         def email_sales_summary() -> str:
-            from reseller_sync.airflow.failures import send_html_mail
+            from reseller_sync.airflow.notifier import Attachment, send_mail
             from reseller_sync.boxoffice.db import session_scope
-            from reseller_sync.pipelines.reconciliation import reports_dir
+            from reseller_sync.config.paths import reports_dir
             from reseller_sync.pipelines.sales_summary import (
-                build_sales_summary,
-                render_sales_summary,
+                sales_summary_mail,
+                write_sales_summary,
             )
 
-            settings = _settings()
-            day = _today(settings) - dt.timedelta(days=1)
+            current = settings()
+            day = run_dates(get_current_context(), current).day
             with session_scope() as session:
-                summary = build_sales_summary(
-                    session, settings, day, dashboard_url=_dashboard_url()
+                summary, report = write_sales_summary(
+                    session, current, day, reports_dir() / "sales", dashboard_url=_dashboard_url()
                 )
-            report = reports_dir() / "sales" / summary.file_name
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(render_sales_summary(summary), encoding="utf-8")
-            sales = summary.sales
-            totals = (
-                ", ".join(
-                    f"{amount / 100:.2f} {currency}"
-                    for currency, amount in sorted(sales.amounts.items())
-                )
-                or "0"
-            )
-            body = (
-                f"<p>FNAC sales of {day:%d/%m/%Y}: {sales.tickets} ticket(s) in "
-                f"{sales.orders} order(s), {totals}. The report is attached.</p>"
-            )
-            send_html_mail(
-                settings.notifications.error_emails,
-                f"[FNAC] Ventes du {day:%d/%m/%Y}",
-                body,
-                attachments=[str(report)],
+            mail = sales_summary_mail(summary, current)
+            send_mail(
+                current.notifications.error_emails,
+                mail.subject,
+                text=mail.text,
+                html=mail.html,
+                attachments=[Attachment.from_path(report)],
             )
             return summary.file_name
 
         landing = land_files()
-        reconciled = reconcile_seats()
-        sent = send_withdrawals()
-        acknowledged = await_withdrawal_acks(sent)
-        landing >> reconciled >> sent
+        before_withdrawals = landing
+        if NightlyExchange.INVENTORY in reseller.nightly:
+            before_withdrawals = landing >> reconcile_seats()
+        if NightlyExchange.WITHDRAWAL in reseller.nightly:
+            sent = send_withdrawals()
+            before_withdrawals >> sent
+            report_withdrawals(
+                _exchange(code).await_withdrawal_answers(sent, ack_poke_interval, ack_timeout)
+            )
         landing >> verify_prices()
-        report_withdrawals(acknowledged)
         landing >> export_access_control()
         landing >> email_sales_summary()
     return dag
@@ -288,5 +301,7 @@ def build_nightly_dag(
 def _dashboard_url() -> str | None:
     from airflow.configuration import conf
 
+    from reseller_sync.dashboard import DASHBOARD_ROUTE
+
     base = conf.get("api", "base_url", fallback=None)
-    return f"{base.rstrip('/')}/plugin/fnac" if base else None
+    return f"{base.rstrip('/')}{DASHBOARD_ROUTE}" if base else None

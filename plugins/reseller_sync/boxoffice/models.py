@@ -115,14 +115,23 @@ class FileState(StrEnum):
     """Received and stored; not yet integrated."""
     INTEGRATED = "integrated"
     FAILED = "failed"
-    """Refused or failed; stops the files of its type behind it until a person acts."""
+    """Refused or failed; stops the files of its type behind it until a person acts (fixes
+    the cause, or sets it aside)."""
     IGNORED = "ignored"
-    """A duplicate (same bytes under another name) or a file a person chose to skip."""
+    """Inbound: a duplicate, the same bytes as an earlier file under another name: nothing
+    lost, nothing to do."""
     SENT = "sent"
     ACKNOWLEDGED = "acknowledged"
     """The partner's ACK says the whole file, or part of it, was applied."""
     REFUSED = "refused"
     """The partner's ACK refused the whole file."""
+    SEQUENCE_REUSED = "sequence_reused"
+    """Inbound: refused at landing, its sequence already held by another file with other
+    content (spec 9.6). Not processed; its lines arrive only if FNAC sends them again
+    under a new sequence, so a person must tell FNAC (an alert says so)."""
+    SET_ASIDE = "set_aside"
+    """Inbound: a failed file a person set aside, with who, when and why (spec 9.5): not
+    integrated, and its type goes on from the next sequence."""
 
 
 class WithdrawalReason(StrEnum):
@@ -656,15 +665,16 @@ class ExchangeFile(Base):
 
     A landed file can be integrated later by any worker without the SFTP
     server. The name is unique, and so is ``(reseller, direction, type,
-    sequence)`` among files that are not ignored: a file is landed, and so
-    processed, once.
+    sequence)`` among files that are not ignored or refused for a reused
+    sequence: a file is landed, and so processed, once. A set-aside file keeps
+    its sequence, and says who set it aside, when and why.
     """
 
     __tablename__ = "exchange_file"
     __table_args__ = (
         UniqueConstraint("reseller_code", "name"),
-        # One file per sequence of a stream; an ignored file (same bytes again, or a
-        # reused sequence) is kept in the journal outside the stream.
+        # One file per sequence of a stream; an ignored file (same bytes again) or one
+        # refused for a reused sequence is kept in the journal outside the stream.
         Index(
             "uq_exchange_file_stream_sequence",
             "reseller_code",
@@ -672,8 +682,13 @@ class ExchangeFile(Base):
             "file_type",
             "sequence",
             unique=True,
-            sqlite_where=text("state != 'ignored'"),
-            postgresql_where=text("state != 'ignored'"),
+            sqlite_where=text("state NOT IN ('ignored', 'sequence_reused')"),
+            postgresql_where=text("state NOT IN ('ignored', 'sequence_reused')"),
+        ),
+        CheckConstraint(
+            "state != 'set_aside' OR (set_aside_by IS NOT NULL AND set_aside_at IS NOT NULL"
+            " AND set_aside_reason IS NOT NULL)",
+            name="set_aside_says_who_when_why",
         ),
         Index("ix_exchange_file_queue", "reseller_code", "direction", "file_type", "state"),
         Index("ix_exchange_file_sha256", "sha256"),
@@ -707,6 +722,13 @@ class ExchangeFile(Base):
     sale sheet): once, whatever retries the sending task has."""
     error_category: Mapped[str | None] = mapped_column(String(16))
     error_message: Mapped[str | None] = mapped_column(Text)
+    alerted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the alert about a file refused at landing (a reused sequence) was raised:
+    once, whichever run landed the file."""
+    set_aside_by: Mapped[str | None] = mapped_column(String(100))
+    """Who set a failed file aside (an Airflow user, or the OS user of the command)."""
+    set_aside_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    set_aside_reason: Mapped[str | None] = mapped_column(Text)
 
     errors: Mapped[list[ExchangeFileError]] = relationship(
         back_populates="file", cascade="all, delete-orphan", order_by="ExchangeFileError.id"

@@ -1,6 +1,12 @@
-"""The interface settings (``include/config/fnac.yaml``) and where the include files live."""
+"""The reseller instances' settings (``include/config/resellers/<code>.yaml``) and where the
+include files live."""
 
-from reseller_sync.config.paths import include_dir, mappings_dir, settings_path
+from reseller_sync.config.paths import (
+    configured_resellers,
+    include_dir,
+    mappings_dir,
+    settings_path,
+)
 from reseller_sync.config.settings import (
     FnacSettings,
     Language,
@@ -14,6 +20,7 @@ __all__ = [
     "Language",
     "PricePolicy",
     "ProductSettings",
+    "configured_resellers",
     "include_dir",
     "load_settings",
     "mappings_dir",

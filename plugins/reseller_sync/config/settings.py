@@ -1,6 +1,6 @@
 """The FNAC interface settings: one YAML file per organiser, validated whole when loaded.
 
-The file (``include/config/fnac.yaml`` by default) says which box-office
+The file (``include/config/resellers/fnac.yaml`` by default) says which box-office
 entities stand for FNAC (channel, point of sale, quota, paying contact), the
 products on sale there and the tariffs offered, the price policy, who is told
 when a synchronisation fails, and what FNAC gave at set-up (manager code, SFTP
@@ -41,6 +41,8 @@ from reseller_sync.config.yamlfile import (
     read_yaml,
 )
 from reseller_sync.domain.errors import ConfigurationError, Problem
+from reseller_sync.domain.texts import Localized
+from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 
 DEFAULT_CONNECTION_ID = "fnac_sftp"
 SECRET_KEY_WORDS = ("password", "passwd", "passphrase", "private_key", "secret", "token", "api_key")
@@ -50,6 +52,8 @@ _MANAGER_CODE = re.compile(r"M[0-9]{4}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _CONNECTION_ID = re.compile(r"[A-Za-z0-9_.\-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DISPLAY_NAME = re.compile(r"[^\W_](?:[\w .&'’+-]*[^\W_])?")
+DISPLAY_NAME_MAX = 40
 
 
 class PricePolicy(StrEnum):
@@ -98,6 +102,16 @@ def _email(value: str) -> str:
     return value
 
 
+def _display_name(value: str) -> str:
+    if len(value) > DISPLAY_NAME_MAX or not _DISPLAY_NAME.fullmatch(value):
+        raise ValueError(
+            f"expected the reseller's name as people know it: up to {DISPLAY_NAME_MAX} letters, "
+            "digits, spaces or - . & ' +, starting and ending with a letter or digit, "
+            "e.g. FNAC or Fnac Spectacles"
+        )
+    return value
+
+
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -119,10 +133,19 @@ ConnectionId = Annotated[str, AfterValidator(_connection_id)]
 RemoteDir = Annotated[str, AfterValidator(_remote_dir)]
 Email = Annotated[str, AfterValidator(_email)]
 Timezone = Annotated[str, AfterValidator(_timezone)]
+DisplayName = Annotated[str, AfterValidator(_display_name)]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ResellerSettings(_Section):
+    """How the reseller is named to people: alert subjects, actions, report e-mails."""
+
+    display_name: DisplayName = Field(
+        "FNAC", description="the reseller's name in e-mails (subject prefix, what to do)"
+    )
 
 
 class SftpSettings(_Section):
@@ -201,6 +224,7 @@ class FnacSettings(_Section):
     """The whole FNAC interface settings (frozen)."""
 
     manager_code: ManagerCode = Field(description="FNAC's code manager for the organiser")
+    reseller: ResellerSettings = Field(default_factory=ResellerSettings)  # type: ignore[arg-type]
     sftp: SftpSettings = Field(default_factory=SftpSettings)  # type: ignore[arg-type]
     boxoffice: BoxOfficeSettings
     prices: PriceSettings
@@ -251,9 +275,10 @@ class FnacSettings(_Section):
 def load_settings(path: Path | str | None = None) -> FnacSettings:
     """Read and validate the settings file; raise ConfigurationError naming every problem.
 
-    ``path`` defaults to ``<include>/config/fnac.yaml`` (see :mod:`reseller_sync.config.paths`).
+    ``path`` defaults to FNAC's instance, ``<include>/config/resellers/fnac.yaml`` (see
+    :mod:`reseller_sync.config.paths`).
     """
-    path = Path(path) if path is not None else settings_path()
+    path = Path(path) if path is not None else settings_path(FNAC.code)
     try:
         document = read_yaml(path)
     except YamlFileError as error:
@@ -261,7 +286,7 @@ def load_settings(path: Path | str | None = None) -> FnacSettings:
             f"The FNAC settings file {error.problem.file} cannot be read",
             problems=[error.problem],
             file=error.problem.file,
-            action=f"Fix {error.problem.file}, then clear the failed task.",
+            action=_fix_action(error.problem.file),
         ) from error
     data = document.typed_data()
     problems = [
@@ -290,6 +315,13 @@ def load_settings(path: Path | str | None = None) -> FnacSettings:
     return settings.with_source(path)
 
 
+def _fix_action(file: str | None) -> Localized:
+    return Localized(
+        fr=f"Corrigez {file}, puis relancez la tâche en échec (Clear).",
+        en=f"Fix {file}, then clear the failed task.",
+    )
+
+
 def _settings_error(document: YamlDocument, problems: list[Problem]) -> ConfigurationError:
     problems.sort(key=lambda problem: (problem.line or 0, problem.column or ""))
     count = len(problems)
@@ -298,7 +330,7 @@ def _settings_error(document: YamlDocument, problems: list[Problem]) -> Configur
         f"problem{'s' if count > 1 else ''}",
         problems=problems,
         file=document.shown_path,
-        action=f"Fix {document.shown_path}, then clear the failed task.",
+        action=_fix_action(document.shown_path),
     )
 
 

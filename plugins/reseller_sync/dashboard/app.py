@@ -5,7 +5,9 @@ Pages (HTML, server-rendered, no script):
 - ``/``: products and their onboarding, freshness of each stream of files,
   today's sales with charts, the latest alerts;
 - ``/journal``: the exchange journal, newest first, filtered and searched;
-- ``/journal/{id}``: one file with its line-level errors (never its bytes);
+- ``/journal/{id}``: one file with its line-level errors (never its bytes); a
+  failed file from FNAC has a form to set it aside (``POST
+  /journal/{id}/set-aside``, for who may clear the hourly DAG's tasks);
 - ``/sales?day=YYYY-MM-DD``: the sales of a day;
 - ``/api/sales?day=YYYY-MM-DD``: the same as JSON.
 
@@ -22,8 +24,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,7 +34,7 @@ from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import Direction, FileState
 from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.dashboard import queries
-from reseller_sync.dashboard.auth import AirflowUiUser, NotLoggedInError
+from reseller_sync.dashboard.auth import AirflowUiUser, NotLoggedInError, user_name
 from reseller_sync.dashboard.views import render, sales_charts
 
 URL_PREFIX = "/fnac"
@@ -44,6 +47,9 @@ ICON = (
 )
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
+SET_ASIDE_DAG = "fnac_inbound"
+"""Setting a file aside releases the hourly DAG's cascade guard: a person who may clear
+that DAG's tasks may do it."""
 
 
 def _utcnow() -> dt.datetime:
@@ -68,6 +74,10 @@ def create_app(
         openapi_url=None,
     )
     pages = APIRouter(dependencies=[Depends(guard)])
+    # The user of the request, for the routes that need them: the same guard, run once per
+    # request (FastAPI caches a dependency). A default, not an annotation: this module's
+    # annotations are text, and ``guard`` is not a module name FastAPI could resolve.
+    current_user = Depends(guard)
 
     @app.exception_handler(NotLoggedInError)
     async def _to_login(request: Request, _error: NotLoggedInError) -> Response:
@@ -136,15 +146,92 @@ def create_app(
             query=_query_string(criteria),
         )
 
-    @pages.get("/journal/{file_id}", response_class=HTMLResponse, name="journal_file")
-    def journal_file(request: Request, file_id: int) -> HTMLResponse:
+    def file_detail(file_id: int) -> queries.FileDetail:
         with sessions() as session:
             detail = queries.file_detail(session, file_id)
         if detail is None:
             raise HTTPException(404, "No such file in the FNAC journal")
-        return page(
-            request, "file.html.j2", zone=settings().boxoffice.venue_timezone, detail=detail
+        return detail
+
+    def file_page(
+        request: Request,
+        detail: queries.FileDetail,
+        user: Any,
+        *,
+        problem: str | None = None,
+        reason: str = "",
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        response = page(
+            request,
+            "file.html.j2",
+            zone=settings().boxoffice.venue_timezone,
+            detail=detail,
+            may_set_aside=detail.can_be_set_aside and guard.may_clear_tasks(user, SET_ASIDE_DAG),
+            set_aside_dag=SET_ASIDE_DAG,
+            problem=problem,
+            reason=reason,
         )
+        response.status_code = status_code
+        return response
+
+    @pages.get("/journal/{file_id}", response_class=HTMLResponse, name="journal_file")
+    def journal_file(request: Request, file_id: int, user: Any = current_user) -> HTMLResponse:
+        return file_page(request, file_detail(file_id), user)
+
+    @pages.post("/journal/{file_id}/set-aside", name="set_aside")
+    def set_aside(
+        request: Request,
+        file_id: int,
+        reason: Annotated[str, Form()] = "",
+        user: Any = current_user,
+    ) -> Response:
+        """Set a failed file aside (spec 9.5), as the logged-in user, then back to its page.
+
+        Login and permission: the page's login (every route's), and the right to clear
+        the hourly DAG's tasks, asked of Airflow's auth manager as Airflow asks it.
+        Cross-site requests: see :func:`_same_origin`. A refusal (no reason, a file no
+        longer failed) shows the page again with the reason and changes nothing.
+        """
+        if not _same_origin(request):
+            raise HTTPException(403, "Refused: the form was not sent from this site")
+        detail = file_detail(file_id)
+        if not guard.may_clear_tasks(user, SET_ASIDE_DAG):
+            raise HTTPException(
+                403, f"Setting a file aside needs the right to clear tasks of {SET_ASIDE_DAG}"
+            )
+        if not reason.strip():
+            return file_page(
+                request,
+                detail,
+                user,
+                problem="Say why the file is set aside: a reason is required.",
+                status_code=422,
+            )
+        from reseller_sync.airflow.notifier import smtp_sender
+        from reseller_sync.exchange.journal import SetAsideRefusedError
+        from reseller_sync.pipelines.set_aside import set_aside_file
+
+        try:
+            set_aside_file(
+                sessions,
+                settings(),
+                detail.entry.name,
+                reason=reason,
+                by=user_name(user),
+                send=smtp_sender(),
+            )
+        except SetAsideRefusedError as error:
+            return file_page(
+                request,
+                file_detail(file_id),
+                user,
+                problem=f"Not set aside: {error}.",
+                reason=reason,
+                status_code=409,
+            )
+        base = request.scope.get("root_path", "")
+        return RedirectResponse(f"{base}/journal/{file_id}", status_code=303)
 
     @pages.get("/sales", response_class=HTMLResponse, name="sales")
     def sales_page(request: Request, day: dt.date | None = None) -> HTMLResponse:
@@ -179,6 +266,35 @@ def create_app(
         return Response(ICON, media_type="image/svg+xml")
 
     return app
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a form was sent from a page of this site: the cross-site request guard.
+
+    The dashboard's login is the Airflow UI's ``_token`` cookie, which the
+    browser adds to any request to this site, a form posted from another site
+    included: without a guard, a page elsewhere could make a logged-in person
+    set a file aside. Airflow sets that cookie ``SameSite=Lax``, so browsers
+    already leave it out of a POST from another *site*; but a sibling host of
+    the same site (another application under the same domain) would still get
+    it sent. So the form must also come from this very *origin*: browsers send
+    ``Origin`` with every POST (``Referer`` when a privacy setting drops it),
+    and a page cannot forge either. Its host must be the one the request was
+    sent to (``Host``, or ``X-Forwarded-Host`` behind a proxy: a form cannot
+    set that header either). The scheme is not compared, since a proxy that
+    ends TLS changes it. Neither header: refused. This needs no token in the
+    page, no state on the server, and works in the UI's frame (same origin).
+    """
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return False
+    sent_from = urlsplit(source).netloc.lower()
+    hosts = {
+        value.split(",")[0].strip().lower()
+        for value in (request.headers.get("host"), request.headers.get("x-forwarded-host"))
+        if value
+    }
+    return bool(sent_from) and sent_from in hosts
 
 
 def _choice(choices: type[_Choice], value: str | None) -> _Choice | None:

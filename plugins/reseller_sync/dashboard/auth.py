@@ -64,6 +64,27 @@ class AirflowUiUser:
         """Where the auth manager logs a person in, coming back to ``next_url``."""
         return self._auth_manager().get_url_login(next_url=next_url)
 
+    def may_clear_tasks(self, user: "BaseUser", dag_id: str) -> bool:
+        """Whether ``user`` may clear the task instances of ``dag_id``: what Airflow's own
+        ``clearTaskInstances`` asks (``PUT`` on the DAG's ``TASK_INSTANCE``)."""
+        from airflow.api_fastapi.auth.managers.models.resource_details import (
+            DagAccessEntity,
+            DagDetails,
+        )
+
+        return self._auth_manager().is_authorized_dag(
+            method="PUT",
+            access_entity=DagAccessEntity.TASK_INSTANCE,
+            details=DagDetails(id=dag_id),
+            user=user,
+        )
+
+
+def user_name(user: "BaseUser") -> str:
+    """How a user is named in the journal and in alerts: the auth manager's name for them."""
+    get_name = getattr(user, "get_name", None)
+    return str(get_name() if callable(get_name) else user)
+
 
 def _bearer_token(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")

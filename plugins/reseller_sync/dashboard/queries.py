@@ -266,6 +266,15 @@ class FileErrorRow:
 
 
 @dataclass(frozen=True)
+class SetAsideRecord:
+    """Who set a failed file aside, when and why (spec 9.5)."""
+
+    by: str
+    at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class FileDetail:
     entry: JournalEntry
     sha256: str
@@ -275,10 +284,16 @@ class FileDetail:
     """For an ACK: the file it answers."""
     answered_by: list[FileLink] = field(default_factory=list)
     """For a sent file: the ACKs that answer it."""
+    set_aside: SetAsideRecord | None = None
 
     @property
     def errors_not_shown(self) -> int:
         return self.entry.error_count - len(self.errors)
+
+    @property
+    def can_be_set_aside(self) -> bool:
+        """A failed file from the reseller: a person may set it aside (``journal.set_aside``)."""
+        return self.entry.direction is Direction.INBOUND and self.entry.state is FileState.FAILED
 
 
 def file_detail(
@@ -287,7 +302,12 @@ def file_detail(
     """A journal entry with its line-level errors and related files; never its bytes."""
     row = session.execute(
         select(*_entry_columns(), ExchangeFile.sha256, ExchangeFile.duplicate_of_id)
-        .add_columns(ExchangeFile.answers_file_id)
+        .add_columns(
+            ExchangeFile.answers_file_id,
+            ExchangeFile.set_aside_by,
+            ExchangeFile.set_aside_at,
+            ExchangeFile.set_aside_reason,
+        )
         .where(ExchangeFile.id == file_id, ExchangeFile.reseller_code == RESELLER)
     ).one_or_none()
     if row is None:
@@ -296,6 +316,11 @@ def file_detail(
     sha256 = values.pop("sha256")
     duplicate_of_id = values.pop("duplicate_of_id")
     answers_file_id = values.pop("answers_file_id")
+    set_aside_by, set_aside_at, set_aside_reason = (
+        values.pop("set_aside_by"),
+        values.pop("set_aside_at"),
+        values.pop("set_aside_reason"),
+    )
     errors = session.execute(
         select(
             ExchangeFileError.line,
@@ -320,6 +345,9 @@ def file_detail(
         duplicate_of=_link(session, duplicate_of_id),
         answers=_link(session, answers_file_id),
         answered_by=[FileLink(**link._mapping) for link in answered_by],
+        set_aside=SetAsideRecord(set_aside_by, _aware(set_aside_at), set_aside_reason or "")
+        if set_aside_by and set_aside_at
+        else None,
     )
 
 

@@ -12,28 +12,43 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from reseller_sync.domain.texts import Localized, Text
+
 
 class ErrorCategory(StrEnum):
     MAPPING = "mapping"
-    """A correspondence between organiser and FNAC values is missing or wrong."""
+    """A correspondence between organiser and reseller values is missing or wrong."""
     EXTERNAL = "external"
-    """The partner or the network: retry, then contact FNAC."""
+    """The partner or the network: retry, then contact the reseller."""
     TECHNICAL = "technical"
     """A bug or a broken installation: contact support."""
 
 
-DEFAULT_ACTIONS: dict[ErrorCategory, str] = {
-    ErrorCategory.MAPPING: "Fix the mapping in include/mappings/, then clear the failed task.",
-    ErrorCategory.EXTERNAL: "Retry; if it keeps failing, contact FNAC with the file name.",
-    ErrorCategory.TECHNICAL: "Contact support with the log of the failed task.",
+CATEGORY_ACTIONS: dict[ErrorCategory, Localized] = {
+    ErrorCategory.MAPPING: Localized(
+        fr="Corrigez le mapping dans include/mappings/ (le détail ci-dessous dit quoi), "
+        "puis relancez la tâche en échec (Clear) dans Airflow.",
+        en="Fix the mapping in include/mappings/ (the details below say what), "
+        "then clear the failed task in Airflow.",
+    ),
+    ErrorCategory.EXTERNAL: Localized(
+        fr="Relancez la tâche ; si l'erreur persiste, contactez {reseller} en citant le fichier.",
+        en="Retry the task; if the error persists, contact {reseller} and quote the file name.",
+    ),
+    ErrorCategory.TECHNICAL: Localized(
+        fr="Contactez le support en joignant le journal de la tâche.",
+        en="Contact support and attach the task's log.",
+    ),
 }
+"""What to do about an error of each category when it says nothing more specific: the
+one source of these actions, in every language (``{reseller}``: the reseller's name)."""
 
 
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong, located as precisely as it can be.
 
-    ``line`` is the data line number as the FNAC spec counts them (1 is the
+    ``line`` is the data line number as the partner's contract counts them (1 is the
     first data line, 0 the whole file); ``column`` is a column name.
     """
 
@@ -66,13 +81,14 @@ class SyncError(Exception):
         message: str,
         *,
         problems: Iterable[Problem] = (),
-        action: str | None = None,
+        action: Text | None = None,
         file: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.problems: Sequence[Problem] = tuple(problems)
-        self.action = action or DEFAULT_ACTIONS[self.category]
+        self.action: Text | None = action
+        """What a person should do about this error; None: the category's action says it."""
         self.file = file
 
     def __str__(self) -> str:

@@ -4,7 +4,12 @@ A landed file keeps its bytes in the box office, so any worker can integrate
 it later without the SFTP server, and a crash never loses it. Processing
 follows spec section 9: the files of one type in sequence order, a gap stops
 the type until the missing file arrives, and a file that failed stops the
-files behind it until a person has fixed the cause (the cascade guard).
+files behind it until a person has fixed the cause (the cascade guard) or set
+it aside (spec 9.5: FNAC sent its lines again under the next sequence).
+
+A file whose sequence another file with other content already holds is
+refused at landing (``sequence_reused``, spec 9.6): it is not processed, and
+FNAC must be told, since its lines will otherwise never arrive.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, defer
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
 from reseller_sync.domain.errors import Problem
@@ -28,12 +33,18 @@ MAX_ERRORS_KEPT = 1000
 
 UNREDACTABLE_NOTE = (
     "its bytes are not kept (the buyer's contact details must be stored nowhere): "
-    "ask FNAC for a corrected file"
+    "ask FNAC to send its lines again under the next sequence, then set this file aside "
+    "(spec 9.5)"
 )
 
-DONE_INBOUND = (FileState.INTEGRATED,)
+DONE_INBOUND = (FileState.INTEGRATED, FileState.SET_ASIDE)
+"""Inbound files their stream has passed: integrated, or set aside by a person."""
 OPEN_STATES = (FileState.LANDED, FileState.FAILED)
 """Inbound files still to integrate."""
+OUTSIDE_STREAM = (FileState.IGNORED, FileState.SEQUENCE_REUSED)
+"""Inbound files kept in the journal outside their stream: their sequence is another file's."""
+MAX_SET_ASIDE_REASON = 2000
+MAX_SET_ASIDE_BY = 100
 
 
 def stream_type(name: FileName) -> str:
@@ -69,15 +80,17 @@ class LandingOutcome:
     name: str
     state: FileState
     reason: str | None = None
-    """Why a file was set aside (duplicate bytes, a reused sequence)."""
+    """Why a file is not in its stream (duplicate bytes, a reused sequence), or why it
+    failed at landing."""
 
 
 def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
     """Record a downloaded file; one call per file, in the caller's transaction.
 
-    The same bytes under another name, or a sequence already used by another
-    file, are kept in the journal as ``ignored`` with the reason: nothing is
-    lost, and nothing is integrated twice.
+    The same bytes under another name are kept as ``ignored`` with the reason:
+    nothing is lost, nothing is integrated twice. A sequence already held by a
+    file with other content is kept as ``sequence_reused`` (spec 9.6): not
+    processed, and alerted once (``take_refusals_to_alert``).
 
     The content is stored with the buyer's contact columns emptied (spec 7.1:
     stored nowhere); size and sha256 are the original bytes', for duplicate
@@ -116,11 +129,14 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         entry.error_category = "external"
         entry.error_message = f"same bytes as {twin.name}, landed earlier: not integrated again"
     elif reused is not None:
-        entry.state = FileState.IGNORED
+        entry.state = FileState.SEQUENCE_REUSED
+        entry.processed_at = _now()
         entry.error_category = "external"
         entry.error_message = (
-            f"sequence {landed.parsed.seq:06d} of {file_type} is already used by {reused.name}: "
-            "FNAC must not reuse a sequence (spec section 4)"
+            f"sequence {landed.parsed.seq:06d} of {file_type} is already used by {reused.name}, "
+            "whose content differs: this file is not processed (spec 9.6). Tell FNAC at once "
+            "(error E02 on its side): its lines reach the box office only if FNAC sends them "
+            "again under a new sequence"
         )
     elif unredactable is not None:
         entry.state = FileState.FAILED
@@ -154,9 +170,35 @@ def _holder_of_sequence(
             ExchangeFile.direction == direction,
             ExchangeFile.file_type == file_type,
             ExchangeFile.sequence == sequence,
-            ExchangeFile.state != FileState.IGNORED,
+            ExchangeFile.state.not_in(OUTSIDE_STREAM),
         )
     )
+
+
+def take_refusals_to_alert(
+    session: Session, reseller: str, now: dt.datetime | None = None
+) -> list[tuple[str, str]]:
+    """The files refused at landing that no alert has named yet, as (name, reason), oldest
+    first; they are marked alerted in the caller's transaction, so each is alerted once,
+    whichever run landed it."""
+    refused = session.execute(
+        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.error_message)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.state == FileState.SEQUENCE_REUSED,
+            ExchangeFile.alerted_at.is_(None),
+        )
+        .order_by(ExchangeFile.id)
+        .with_for_update()
+    ).all()
+    if refused:
+        session.execute(
+            update(ExchangeFile)
+            .where(ExchangeFile.id.in_([row.id for row in refused]))
+            .values(alerted_at=now or _now())
+        )
+    return [(row.name, row.error_message or "sequence reused") for row in refused]
 
 
 # --------------------------------------------------------------------------- outbound
@@ -281,8 +323,14 @@ def mark_failed(
     problems: Sequence[Problem] = (),
     codes: Iterable[str | None] | None = None,
 ) -> None:
-    """Record why a file failed; it stops the files of its type behind it."""
+    """Record why a file failed; it stops the files of its type behind it.
+
+    A file a person set aside while it was being tried again stays set aside:
+    the decision was taken on its earlier failure, which it repeats.
+    """
     entry = session.get_one(ExchangeFile, file_id)
+    if entry.state is FileState.SET_ASIDE:
+        return
     entry.state = FileState.FAILED
     entry.processed_at = _now()
     entry.error_category = category
@@ -305,6 +353,118 @@ def mark_failed(
         entry.errors.append(
             ExchangeFileError(reason=f"and {len(problems) - MAX_ERRORS_KEPT} more problems")
         )
+
+
+# --------------------------------------------------------------------------- set aside
+
+
+class SetAsideRefusedError(ValueError):
+    """A file cannot be set aside (unknown, not inbound, not failed, no reason): nothing
+    was changed."""
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A failed file set aside, and where its stream stands now."""
+
+    file_id: int
+    name: str
+    file_type: str
+    sequence: int
+    by: str
+    at: dt.datetime
+    reason: str
+    failure: str | None
+    """Why it had failed: its error category and message."""
+    ready: tuple[str, ...]
+    """Files of its type now ready to integrate, in order (FNAC's resend among them)."""
+    waiting_for: tuple[int, ...]
+    """Sequences the stream now waits for (the resend not landed yet, or a gap)."""
+
+
+def set_aside(
+    session: Session,
+    reseller: str,
+    name: str,
+    *,
+    reason: str,
+    by: str,
+    now: dt.datetime | None = None,
+) -> SetAside:
+    """Set a failed inbound file aside (spec 9.5), in the caller's transaction.
+
+    Only a file in state ``failed`` can be: one that could not be read (an
+    unreadable file, or one landed without its bytes, is ``failed`` too) or
+    refused. Its lines are not integrated; its type goes on from the next
+    sequence, where FNAC sends them again, and lines integrated already are
+    recognised by their ticket and cancellation ids. ``reason`` and ``by`` are
+    required. Anything else raises :class:`SetAsideRefusedError` and changes
+    nothing.
+    """
+    reason, by = reason.strip(), by.strip()
+    if not reason:
+        raise SetAsideRefusedError("say why the file is set aside (a reason is required)")
+    if len(reason) > MAX_SET_ASIDE_REASON:
+        raise SetAsideRefusedError(
+            f"the reason is {len(reason)} characters long; at most {MAX_SET_ASIDE_REASON}"
+        )
+    if not by:
+        raise SetAsideRefusedError("say who sets the file aside")
+    if len(by) > MAX_SET_ASIDE_BY:
+        raise SetAsideRefusedError(
+            f"the name of who sets it aside is over {MAX_SET_ASIDE_BY} characters"
+        )
+    entry = session.scalar(
+        select(ExchangeFile)
+        .options(defer(ExchangeFile.content))
+        .where(ExchangeFile.reseller_code == reseller, ExchangeFile.name == name)
+        .with_for_update()
+    )
+    if entry is None:
+        raise SetAsideRefusedError(f"no file named {name!r} in the {reseller} journal")
+    if entry.direction is not Direction.INBOUND:
+        raise SetAsideRefusedError(
+            f"{name} is a file we sent ({entry.state.value}): only a received file is set aside"
+        )
+    if entry.state is not FileState.FAILED:
+        raise SetAsideRefusedError(
+            f"{name} is {entry.state.value}, not failed: only a failed file can be set aside"
+            + _why_not(entry)
+        )
+    failure = f"{entry.error_category}: {entry.error_message}" if entry.error_message else None
+    entry.state = FileState.SET_ASIDE
+    entry.set_aside_by = by
+    entry.set_aside_at = now or _now()
+    entry.set_aside_reason = reason
+    session.flush()
+    after = queue(session, reseller, entry.file_type)
+    ready = session.scalars(
+        select(ExchangeFile.name)
+        .where(ExchangeFile.id.in_(after.ready))
+        .order_by(ExchangeFile.sequence)
+    ).all()
+    return SetAside(
+        file_id=entry.id,
+        name=entry.name,
+        file_type=entry.file_type,
+        sequence=entry.sequence,
+        by=by,
+        at=entry.set_aside_at,
+        reason=reason,
+        failure=failure,
+        ready=tuple(ready),
+        waiting_for=after.missing or ((entry.sequence + 1,) if not ready else ()),
+    )
+
+
+def _why_not(entry: ExchangeFile) -> str:
+    if entry.state is FileState.LANDED:
+        return " (it has not been tried yet: the next run integrates it, or records why not)"
+    if entry.state is FileState.SET_ASIDE:
+        return f" (set aside already by {entry.set_aside_by}: {entry.set_aside_reason})"
+    if entry.state in OUTSIDE_STREAM:
+        return " (it is outside its stream already: nothing waits behind it)"
+    return ""
 
 
 def _now() -> dt.datetime:

@@ -57,6 +57,7 @@ from reseller_sync.domain.errors import (
     TechnicalError,
     TemporaryExternalError,
 )
+from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange.filenames import (
     is_part_name,
     parse_exchange_name,
@@ -67,6 +68,11 @@ from reseller_sync.fnac.names import ORGANISER_TYPES, PARTIAL_SUFFIX, FileName
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+FOLDERS_ACTION = Localized(
+    fr="Comparez les dossiers des réglages avec ce que {reseller} a donné à la mise en place.",
+    en="Check the folder settings against what {reseller} gave at set-up.",
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +170,11 @@ class FetchResult:
                 f"{len(self.refused)} file(s) on the partner's server were refused "
                 "and not downloaded",
                 problems=self.refused,
-                action=(
-                    "Ask FNAC to remove or replace the files named below; "
-                    "they will be fetched again once fixed."
+                action=Localized(
+                    fr="Demandez à {reseller} de retirer ou de remplacer les fichiers cités "
+                    "ci-dessous ; ils seront récupérés à nouveau une fois corrigés.",
+                    en="Ask {reseller} to remove or replace the files named below; "
+                    "they will be fetched again once fixed.",
                 ),
             )
 
@@ -239,7 +247,7 @@ class SftpTransport:
                 if mode is not None and not stat.S_ISDIR(mode):
                     raise ExternalError(
                         f"{folder} on the server of connection {self.conn_id!r} is not a folder",
-                        action="Check the folder settings against what FNAC gave at set-up.",
+                        action=FOLDERS_ACTION,
                     )
 
     def list_incoming(self) -> Listing:
@@ -339,17 +347,21 @@ class SftpTransport:
         except Exception as exc:
             raise ConfigurationError(
                 f"Airflow connection {self.conn_id!r} cannot be used: {_clean(exc)}",
-                action=(
-                    f"Define connection {self.conn_id!r} as described in "
-                    "docs/sftp-and-sandbox.md (host, port, login, host_key, key_file)."
+                action=Localized(
+                    fr=f"Définissez la connexion {self.conn_id!r} comme le décrit "
+                    "docs/sftp-and-sandbox.md (host, port, login, host_key, key_file).",
+                    en=f"Define connection {self.conn_id!r} as described in "
+                    "docs/sftp-and-sandbox.md (host, port, login, host_key, key_file).",
                 ),
             ) from None
         if hook.no_host_key_check or hook.allow_host_key_change:
             raise ConfigurationError(
                 f"Airflow connection {self.conn_id!r} disables host key verification",
-                action=(
-                    "Remove the no_host_key_check and allow_host_key_change extras and set "
-                    "host_key to the key FNAC gave at set-up."
+                action=Localized(
+                    fr="Retirez les extras no_host_key_check et allow_host_key_change et "
+                    "renseignez host_key avec la clé donnée par {reseller} à la mise en place.",
+                    en="Remove the no_host_key_check and allow_host_key_change extras and set "
+                    "host_key to the key {reseller} gave at set-up.",
                 ),
             )
         if hook.conn_timeout is None:
@@ -392,39 +404,54 @@ class SftpTransport:
             raise ExternalError(
                 f"the server at {where} presented host key {exc.key.get_name()} "
                 f"{exc.key.fingerprint}, not the expected {exc.expected_key.fingerprint}",
-                action=(
-                    "Do not connect: someone may be impersonating the server. Ask FNAC, "
-                    "by phone or e-mail, whether its host key changed; only then update the "
-                    "connection's host_key extra with the fingerprint FNAC confirms."
+                action=Localized(
+                    fr="Ne vous connectez pas : quelqu'un usurpe peut-être le serveur. Demandez "
+                    "à {reseller}, par téléphone ou par e-mail, si sa clé d'hôte a changé ; "
+                    "alors seulement, mettez à jour l'extra host_key de la connexion avec "
+                    "l'empreinte que {reseller} confirme.",
+                    en="Do not connect: someone may be impersonating the server. Ask "
+                    "{reseller}, by phone or e-mail, whether its host key changed; only then "
+                    "update the connection's host_key extra with the fingerprint {reseller} "
+                    "confirms.",
                 ),
             ) from exc
         if isinstance(exc, paramiko.AuthenticationException):
             raise ExternalError(
                 f"the server at {where} refused login {hook.username!r}: {_clean(exc, hook)}",
-                action=(
-                    "Check the connection's login and its password or key file, and ask FNAC "
-                    "whether the account is active and the public key registered."
+                action=Localized(
+                    fr="Vérifiez le login de la connexion et son mot de passe ou son fichier de "
+                    "clé, et demandez à {reseller} si le compte est actif et la clé publique "
+                    "enregistrée.",
+                    en="Check the connection's login and its password or key file, and ask "
+                    "{reseller} whether the account is active and the public key registered.",
                 ),
             ) from exc
         if isinstance(exc, paramiko.SSHException) and "known_hosts" in str(exc):
             raise ConfigurationError(
                 f"the host key of {where} is unknown: the connection has no host_key",
-                action=(
-                    "Set the connection's host_key extra to the key FNAC gave at set-up "
-                    "(for example 'ssh-ed25519 AAAA...')."
+                action=Localized(
+                    fr="Renseignez l'extra host_key de la connexion avec la clé donnée par "
+                    "{reseller} à la mise en place (par exemple 'ssh-ed25519 AAAA...').",
+                    en="Set the connection's host_key extra to the key {reseller} gave at "
+                    "set-up (for example 'ssh-ed25519 AAAA...').",
                 ),
             ) from exc
         if isinstance(exc, OSError) and exc.filename is not None:
             raise ConfigurationError(
                 f"connection {self.conn_id!r}: cannot read {exc.filename}: {exc.strerror}",
-                action="Check the connection's key_file extra and the file's permissions.",
+                action=Localized(
+                    fr="Vérifiez l'extra key_file de la connexion et les droits du fichier.",
+                    en="Check the connection's key_file extra and the file's permissions.",
+                ),
             ) from None
         if isinstance(exc, OSError | EOFError | paramiko.SSHException):
             raise TemporaryExternalError(
                 f"cannot reach the server at {where}: {_describe(exc, hook)}",
-                action=(
-                    "Retry later; if it lasts, check the network and the host and port of "
-                    "the connection, then contact FNAC."
+                action=Localized(
+                    fr="Réessayez plus tard ; si cela dure, vérifiez le réseau, l'hôte et le "
+                    "port de la connexion, puis contactez {reseller}.",
+                    en="Retry later; if it lasts, check the network and the host and port of "
+                    "the connection, then contact {reseller}.",
                 ),
             ) from exc
         if isinstance(exc, ValueError):
@@ -449,9 +476,12 @@ class SftpTransport:
         if isinstance(exc, PermissionError | FileNotFoundError):
             raise ExternalError(
                 f"the server at {server} refused an operation: {_clean(exc, hook)}",
-                action=(
-                    "Check the folder settings against what FNAC gave at set-up, and ask "
-                    "FNAC to check the account's rights on its folders."
+                action=Localized(
+                    fr="Comparez les dossiers des réglages avec ce que {reseller} a donné à la "
+                    "mise en place, et demandez à {reseller} de vérifier les droits du compte "
+                    "sur ses dossiers.",
+                    en="Check the folder settings against what {reseller} gave at set-up, and "
+                    "ask {reseller} to check the account's rights on its folders.",
                 ),
             ) from exc
         if isinstance(exc, OSError):
@@ -471,12 +501,15 @@ class SftpTransport:
         except FileNotFoundError:
             raise ExternalError(
                 f"folder {folder} does not exist on the server of connection {self.conn_id!r}",
-                action="Check the folder settings against what FNAC gave at set-up.",
+                action=FOLDERS_ACTION,
             ) from None
         except UnicodeDecodeError:
             raise ExternalError(
                 f"folder {folder} holds a file name that is not valid UTF-8",
-                action="Ask FNAC to remove the badly named file from the folder.",
+                action=Localized(
+                    fr="Demandez à {reseller} de retirer du dossier le fichier mal nommé.",
+                    en="Ask {reseller} to remove the badly named file from the folder.",
+                ),
             ) from None
 
     def _list(self, sftp: paramiko.SFTPClient) -> Listing:
@@ -569,7 +602,11 @@ class SftpTransport:
                     f"{name} is already on the partner's server with other content: "
                     "a file name is never reused (spec section 3)",
                     file=name,
-                    action="Contact support: the file numbering of this type is wrong.",
+                    action=Localized(
+                        fr="Contactez le support : la numérotation des fichiers de ce type est "
+                        "fausse.",
+                        en="Contact support: the file numbering of this type is wrong.",
+                    ),
                 )
             log.info("%s is already on the server with the same content", name)
             return SentFile(name=name, size=len(data), sha256=digest, already_present=True)

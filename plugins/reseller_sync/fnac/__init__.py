@@ -1,4 +1,4 @@
-"""The FNAC exchange contract (``/work/shared/spec/fnac-exchange-v1.md``).
+"""The FNAC exchange contract, ``fnac-exchange-v1``: the adapter of the FNAC reseller type.
 
 * :mod:`~reseller_sync.fnac.codec`: the public API in one import (read,
   validate and write files of every type; names and sequences);

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reseller_sync.domain.errors import ExternalError, Problem, TechnicalError
+from reseller_sync.domain.texts import Localized
 
 MAX_PROBLEMS = 100
 """How many problems an error lists before summing up the rest."""
@@ -30,9 +31,17 @@ class FileFormatError(ExternalError):
             f"{file}: refused, {_count(problems, total)} against the FNAC file contract",
             problems=problems,
             file=file,
-            action=(
-                "Nothing of the file was applied. Send FNAC the file name and the "
-                "problems listed, and wait for a corrected file."
+            action=Localized(
+                fr="Rien du fichier n'a été appliqué. Envoyez à {reseller} le nom du fichier et "
+                "les problèmes listés : {reseller} renvoie ses lignes sous la séquence suivante "
+                "(spec 9.5). Une fois ce fichier reçu, mettez celui-ci de côté (`python -m "
+                'reseller_sync journal set-aside FICHIER --reason "..."`, ou sa page dans le '
+                "tableau de bord FNAC), puis relancez (Clear) la tâche.",
+                en="Nothing of the file was applied. Send {reseller} the file name and the "
+                "problems listed: {reseller} sends its lines again under the next sequence "
+                "(spec 9.5). Once that file is in, set this one aside (`python -m reseller_sync "
+                'journal set-aside FILE --reason "..."`, or its page in the FNAC dashboard), '
+                "then clear the task.",
             ),
         )
 

@@ -25,7 +25,9 @@ from reseller_sync.boxoffice import catalogue
 from reseller_sync.config.paths import settings_path, shown_path
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
-from reseller_sync.domain.products import SEATED_KINDS, fnac_refusal_reason
+from reseller_sync.domain.products import SEATED_KINDS
+from reseller_sync.domain.texts import Localized
+from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 from reseller_sync.mappings.files import SHARED_PREFIX
 from reseller_sync.mappings.model import RULES, MappingEntry, MappingFault, MappingKind
 from reseller_sync.mappings.repository import (
@@ -89,8 +91,12 @@ class CheckResult:
             f"The FNAC mappings have {count} problem{'s' if count > 1 else ''}"
             + (f" (products {products})" if products else ""),
             problems=[fault.to_problem() for fault in self.faults],
-            action="Fix each mapping as said, then run `python -m reseller_sync mappings check`"
-            " and clear the failed task.",
+            action=Localized(
+                fr="Corrigez chaque mapping comme indiqué, puis lancez `python -m reseller_sync "
+                "mappings check` et relancez la tâche en échec (Clear).",
+                en="Fix each mapping as said, then run `python -m reseller_sync mappings check`"
+                " and clear the failed task.",
+            ),
         )
 
     def raise_for_faults(self) -> Self:
@@ -111,7 +117,7 @@ def check_mappings(
     """
     repository = repository if repository is not None else load_repository()
     selected = tuple(products) if products else settings.product_codes
-    settings_file = shown_path(settings.source or settings_path())
+    settings_file = shown_path(settings.source or settings_path(FNAC.code))
     shared_faults: list[MappingFault] = []
     notes: list[str] = []
     product_files = {shown_path(repository.product_file(product)) for product in selected}
@@ -282,7 +288,7 @@ class _ProductChecker:
                 "products",
             )
             return False
-        if (reason := fnac_refusal_reason(summary.kind)) is not None:
+        if (reason := FNAC.refusal_reason(summary.kind)) is not None:
             self.fault(
                 f"product {self.product} cannot be sold at FNAC: {reason}",
                 f"remove it from products in {self.settings_file} and from channel "

@@ -26,7 +26,7 @@ EXIT_CANNOT_CHECK = 2
 
 def register(subparsers: Any) -> None:
     """Add the ``mappings`` command group to an argparse sub-parsers object."""
-    parser = subparsers.add_parser("mappings", help="the FNAC mappings (include/mappings/)")
+    parser = subparsers.add_parser("mappings", help="the FNAC mappings (include/mappings/fnac/)")
     commands = parser.add_subparsers(dest="mappings_command", required=True, metavar="COMMAND")
     check = commands.add_parser(
         "check",

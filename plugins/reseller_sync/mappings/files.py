@@ -1,6 +1,6 @@
 """Reading mapping files into entries, and every fault of their writing.
 
-A folder of YAML files (``include/mappings/`` by default): files whose name
+A folder of YAML files (``include/mappings/fnac/`` by default): files whose name
 starts with ``_`` are shared by every product (``_shared.yaml``); any other
 ``<PRODUCT>.yaml`` belongs to the product of that code and overrides them.
 Every scalar is read as the text written, so ``004512`` keeps its zeros.

@@ -21,6 +21,7 @@ import pandas as pd
 
 from reseller_sync.config.paths import mappings_dir, shown_path
 from reseller_sync.domain.errors import MappingError, Problem
+from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 from reseller_sync.mappings.files import (
     DEFAULT_SHARED_FILE,
     MAPPING_SUFFIX,
@@ -256,11 +257,11 @@ class MappingRepository:
 
 
 def load_repository(directory: Path | str | None = None) -> MappingRepository:
-    """Read every mapping file of ``directory`` (default ``<include>/mappings/``).
+    """Read every mapping file of ``directory`` (default FNAC's, ``<include>/mappings/fnac/``).
 
     Never raises for what the files say: their faults are in ``faults``.
     """
-    directory = Path(directory) if directory is not None else mappings_dir()
+    directory = Path(directory) if directory is not None else mappings_dir(FNAC.code)
     shared_paths, product_paths = mapping_files(directory)
     faults: list[MappingFault] = []
     shared_entries: list[MappingEntry] = []

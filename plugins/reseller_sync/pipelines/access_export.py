@@ -2,7 +2,7 @@
 
 The venue's access-control system reads one CSV file per performance, under
 ``<reports>/access_control/`` (see
-:func:`~reseller_sync.pipelines.reconciliation.reports_dir`), named after the
+:func:`~reseller_sync.fnac.reconciliation.reports_dir`), named after the
 product and the performance so that each night replaces the same file:
 ``EVT-LUMEN_S1.csv``. Columns: ``barcode``, ``status`` (``allowed`` or
 ``refused``), ``updated_at`` (ISO 8601, UTC). Every barcode of the box office
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import AccessControlEntry, Performance, Product
-from reseller_sync.pipelines.reconciliation import reports_dir
+from reseller_sync.config.paths import reports_dir
 
 EXPORT_FOLDER = "access_control"
 COLUMNS = ["barcode", "status", "updated_at"]

@@ -9,11 +9,16 @@
   with it again, and nothing behind it passes first (the cascade guard).
 - ANNUL waits while VENTES files are waiting or stuck (spec 9.4: a
   cancellation comes after the sale it cancels).
+- A file whose sequence another file already holds is refused at landing
+  (spec 9.6) and reported once by :func:`check_refused_files`, whichever run
+  landed it; a person may set a failed file aside (``journal.set_aside``, spec
+  9.5) so that its type goes on from the next sequence.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,20 +26,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer
 
 from reseller_sync.boxoffice.db import session_scope
-from reseller_sync.boxoffice.models import ExchangeFile
+from reseller_sync.boxoffice.models import ExchangeFile, FileState
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError, TechnicalError
+from reseller_sync.domain.texts import Localized, Text
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.categories import integrate_customer_categories
 from reseller_sync.fnac.names import FileType
-from reseller_sync.fnac.reader import iter_file_chunks, read_file
-from reseller_sync.mappings.repository import MappingRepository
-from reseller_sync.pipelines.cancellations import integrate_cancellations
-from reseller_sync.pipelines.categories import integrate_customer_categories
 
 # One transport built from the settings for both directions; callers of the inbound run
 # find it here too.
-from reseller_sync.pipelines.outbound import transport_for as transport_for
+from reseller_sync.fnac.outbound import transport_for as transport_for
+from reseller_sync.fnac.reader import iter_file_chunks, read_file
+from reseller_sync.mappings.repository import MappingRepository
+from reseller_sync.pipelines.cancellations import integrate_cancellations
 from reseller_sync.pipelines.sales import RESELLER, integrate_sales
 
 log = logging.getLogger(__name__)
@@ -48,16 +54,21 @@ are landed too; onboarding and the nightly run integrate them."""
 class LandingReport:
     landed: tuple[str, ...] = ()
     ignored: tuple[tuple[str, str], ...] = ()
-    """Files kept in the journal but set aside: (name, reason)."""
+    """Files kept in the journal but not in their stream (the same bytes as an earlier
+    file), or failed at landing: (name, reason)."""
     refused: tuple[Problem, ...] = ()
     """Files on the server that were not downloaded (unsafe name, too large)."""
     in_progress: tuple[str, ...] = ()
+    reused_sequences: tuple[tuple[str, str], ...] = ()
+    """Files refused because another file holds their sequence (spec 9.6): (name, reason).
+    Not processed; :func:`check_refused_files` raises the alert."""
 
     def summary(self) -> dict[str, Any]:
         return {
             "landed": list(self.landed),
             "ignored": [f"{name}: {reason}" for name, reason in self.ignored],
             "refused": [str(problem) for problem in self.refused],
+            "reused_sequences": [f"{name}: {reason}" for name, reason in self.reused_sequences],
         }
 
 
@@ -68,21 +79,78 @@ def land_new_files(engine: Engine | None, transport: SftpTransport) -> LandingRe
     fetched = transport.fetch_new(index)
     landed: list[str] = []
     ignored: list[tuple[str, str]] = []
+    reused: list[tuple[str, str]] = []
     for file in fetched.landed:
         with session_scope(engine) as session:
             outcome = journal.land(session, RESELLER, file)
-        if outcome.reason and outcome.reason != "already landed":
-            ignored.append((outcome.name, outcome.reason))
-            log.warning("Set aside %s: %s", outcome.name, outcome.reason)
-        else:
+        if outcome.reason == "already landed" or not outcome.reason:
             landed.append(outcome.name)
+        elif outcome.state is FileState.SEQUENCE_REUSED:
+            reused.append((outcome.name, outcome.reason))
+            log.error("Refused %s: %s", outcome.name, outcome.reason)
+        else:
+            ignored.append((outcome.name, outcome.reason))
+            log.warning("Ignored %s: %s", outcome.name, outcome.reason)
     log.info(
-        "Landed %d file(s), set aside %d, refused %d",
+        "Landed %d file(s), ignored %d, refused %d for a reused sequence, not downloaded %d",
         len(landed),
         len(ignored),
+        len(reused),
         len(fetched.refused),
     )
-    return LandingReport(tuple(landed), tuple(ignored), fetched.refused, fetched.in_progress)
+    return LandingReport(
+        tuple(landed), tuple(ignored), fetched.refused, fetched.in_progress, tuple(reused)
+    )
+
+
+REUSED_SEQUENCE_ACTION = Localized(
+    fr="Prévenez {reseller} tout de suite (erreur E02 de son côté) qu'une séquence a servi "
+    "deux fois, en citant le ou les fichiers ci-dessous : leurs lignes ne seront pas intégrées "
+    "tant que {reseller} ne les aura pas renvoyées sous une nouvelle séquence. Les autres "
+    "fichiers sont intégrés normalement.",
+    en="Tell {reseller} at once (error E02 on its side) that it used a sequence twice, "
+    "quoting the file(s) below: their lines will not be integrated until {reseller} sends them "
+    "again under a new sequence. The other files are integrated as usual.",
+)
+NOT_DOWNLOADED_ACTION = "Ask FNAC to remove or replace the files below; the others were integrated."
+
+
+def check_refused_files(engine: Engine | None, not_downloaded: Sequence[str] = ()) -> None:
+    """Raise one external error naming every file FNAC must hear about, or return.
+
+    ``not_downloaded``: files of this landing left on the server (unsafe name,
+    too large). Files refused for a reused sequence are taken from the journal,
+    whichever run (hourly, nightly, onboarding) landed them, and each is named
+    once: the next call does not name it again.
+    """
+    with session_scope(engine) as session:
+        reused = journal.take_refusals_to_alert(session, RESELLER)
+    if not reused and not not_downloaded:
+        return
+    parts: list[str] = []
+    action: Text = NOT_DOWNLOADED_ACTION
+    if not_downloaded:
+        parts.append(f"{len(not_downloaded)} file(s) on FNAC's server were not downloaded")
+    if reused:
+        parts.append(
+            f"{len(reused)} file(s) refused: their sequence was already used by another file "
+            "with other content (spec 9.6)"
+        )
+        action = REUSED_SEQUENCE_ACTION
+        if not_downloaded:
+            action = Localized(
+                fr=f"{REUSED_SEQUENCE_ACTION.fr} Demandez aussi à {{reseller}} de retirer ou "
+                "remplacer les fichiers non téléchargés.",
+                en=f"{REUSED_SEQUENCE_ACTION.en} Also ask {{reseller}} to remove or replace "
+                "the files that were not downloaded.",
+            )
+    raise ExternalError(
+        "; ".join(parts),
+        action=action,
+        problems=[Problem(reason, file=name) for name, reason in reused]
+        + [Problem(refused) for refused in not_downloaded],
+        file=reused[0][0] if len(reused) == 1 and not not_downloaded else None,
+    )
 
 
 @dataclass(frozen=True)

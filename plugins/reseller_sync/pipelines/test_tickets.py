@@ -36,12 +36,13 @@ from reseller_sync.boxoffice.models import (
 )
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem, TechnicalError
+from reseller_sync.domain.texts import Localized
 from reseller_sync.fnac.codec import FileFormatError, read_file
 from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.onboarding_state import onboarding_state
 from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines.inbound import integrate_file
-from reseller_sync.pipelines.onboarding import onboarding_state
 from reseller_sync.pipelines.sales import RESELLER
 
 
@@ -90,6 +91,19 @@ def integrate_test_files(
     )
 
 
+def last_test_sequence(session: Session) -> int:
+    """The highest sequence of the TEST files landed (0 before the first): a TEST file
+    FNAC sends next has a higher one (spec 4)."""
+    last = session.scalar(
+        select(func.max(ExchangeFile.sequence)).where(
+            ExchangeFile.reseller_code == RESELLER,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.file_type == FileType.TEST.value,
+        )
+    )
+    return int(last or 0)
+
+
 def _concerns(name: str, content: bytes, manifestation: str | None) -> bool:
     """Whether a TEST file is for this manifestation; an unreadable one is reported by
     its integration, so it counts as ours when its bytes name the manifestation."""
@@ -111,7 +125,11 @@ def verify_test_tickets(
     if tickets.empty:
         raise ExternalError(
             f"FNAC sent no test ticket for {product_code}",
-            action="Ask FNAC to send the test tickets (TEST file) for this manifestation.",
+            action=Localized(
+                fr="Demandez à {reseller} d'envoyer les billets de test (fichier TEST) de cette "
+                "manifestation.",
+                en="Ask {reseller} to send the test tickets (TEST file) for this manifestation.",
+            ),
         )
     refused = [
         Problem(
@@ -127,8 +145,12 @@ def verify_test_tickets(
         raise TechnicalError(
             f"{len(refused)} FNAC test ticket(s) would be refused at the venue's entrance",
             problems=refused,
-            action="Check the access-control export and the venue's access-control system; "
-            "then clear the failed task.",
+            action=Localized(
+                fr="Vérifiez l'export du contrôle d'accès et le système de contrôle d'accès du "
+                "lieu ; puis relancez la tâche en échec (Clear).",
+                en="Check the access-control export and the venue's access-control system; "
+                "then clear the failed task.",
+            ),
         )
     expected = set_up_pairs(session, settings, repository, product_code)
     types = repository.for_product(product_code).to_fnac(
@@ -144,7 +166,11 @@ def verify_test_tickets(
                 Problem(f"no test ticket for type de tarif {t} × catégorie de client {c}")
                 for t, c in missing
             ],
-            action="Ask FNAC to set up these prices and send test tickets for them.",
+            action=Localized(
+                fr="Demandez à {reseller} de mettre en place ces prix et d'envoyer des billets de "
+                "test pour eux.",
+                en="Ask {reseller} to set up these prices and send test tickets for them.",
+            ),
         )
     return tuple(sorted(covered))
 

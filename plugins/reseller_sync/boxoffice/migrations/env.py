@@ -19,18 +19,38 @@ def run_migrations() -> None:
     with engine.connect() as connection:
         _run(connection)
         connection.commit()
-    engine.dispose()
+    engine.dispose()  # on SQLite its connection has foreign keys off: never reused
 
 
 def _run(connection) -> None:
+    """Run the migrations on ``connection``; the caller commits.
+
+    SQLite changes a table by copying it, dropping it and renaming the copy
+    (batch mode): with foreign keys enforced, the drop fails while other rows
+    point at the table. As SQLite's own procedure says (lang_altertable.html):
+    keys off while migrating, every key checked before the commit. The pragma
+    must run before any transaction (inside one it does nothing), and so stays
+    off on this connection: it must not serve anything else afterwards.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration would break foreign keys: {broken[:10]}")
 
 
 run_migrations()

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from reseller_sync.boxoffice import catalogue
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError, Problem
-from reseller_sync.domain.products import ProductKind, fnac_refusal_reason, is_pass
-from reseller_sync.pipelines.fnac_product import (
+from reseller_sync.domain.products import ProductKind, is_pass
+from reseller_sync.domain.texts import Localized
+from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
+from reseller_sync.fnac.product import (
     FnacProduct,
     last_valid_day,
     load_fnac_product,
@@ -26,13 +28,18 @@ from reseller_sync.pipelines.fnac_product import (
     performance_label,
 )
 
-SET_UP_ACTION = (
-    "Fix the product's set-up in the box office (channel, FNAC quota, dates, prices) or the "
-    "FNAC settings, as each problem says, then clear the failed task."
+SET_UP_ACTION = Localized(
+    fr="Corrigez la mise en place du produit dans la billetterie (canal, contingent "
+    "{reseller}, dates, prix) ou les réglages {reseller}, comme chaque problème le dit, puis "
+    "relancez la tâche en échec (Clear).",
+    en="Fix the product's set-up in the box office (channel, {reseller} quota, dates, prices) "
+    "or the {reseller} settings, as each problem says, then clear the failed task.",
 )
-NOT_SELLABLE_ACTION = (
-    "FNAC may not sell this kind of product: remove it from the FNAC channel in the box office "
-    "and from products in the FNAC settings."
+NOT_SELLABLE_ACTION = Localized(
+    fr="{reseller} ne peut pas vendre ce type de produit : retirez-le du canal {reseller} dans "
+    "la billetterie et des produits des réglages {reseller}.",
+    en="{reseller} may not sell this kind of product: remove it from the {reseller} channel in "
+    "the box office and from products in the {reseller} settings.",
 )
 
 
@@ -86,7 +93,7 @@ def check_product(
             (Problem(f"product {product_code} does not exist in the box office"),),
         )
     kind = ProductKind(product.kind)
-    if (reason := fnac_refusal_reason(kind)) is not None:
+    if (reason := FNAC.refusal_reason(kind)) is not None:
         return ProductCheck(
             product_code,
             kind,

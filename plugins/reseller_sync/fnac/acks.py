@@ -1,7 +1,8 @@
 """FNAC's acknowledgement of a file we sent (ACK, spec 7.6): find it, read it, record it.
 
 FNAC names the ACK ``ACK_`` + the sent file's name and drops it in
-``/retour/``. :func:`await_ack` is what the DAG's sensor pokes: it looks for
+``/retour/``. :func:`await_ack` is what a sending task calls (before it defers
+to the trigger that watches ``/retour/``, and when it resumes): it looks for
 the ACK in the journal (the inbound pipeline may have landed it), else
 fetches that one file from the server and lands it, and then records the
 outcome; None while FNAC has not answered.
@@ -16,7 +17,7 @@ E03 E04 E05 E08 E09   mapping: fix the mapping or the sale sheet, or remove the
                       product from the FNAC channel, then send again
 E01 E02               technical: our generator or our numbering; contact support
 E99                   temporary: FNAC failed; send the same content again under
-                      a new sequence (:func:`~reseller_sync.pipelines.outbound.send_again`)
+                      a new sequence (:func:`~reseller_sync.fnac.outbound.send_again`)
 ====================  ===========================================================
 
 A FICHE is applied whole or not at all: any refused line refuses it. PLACES
@@ -45,11 +46,12 @@ from reseller_sync.domain.errors import (
     TechnicalError,
     TemporaryExternalError,
 )
+from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileName, FileType, ack_name
+from reseller_sync.fnac.outbound import check_folders
 from reseller_sync.fnac.reader import ParsedFile, read_file
-from reseller_sync.pipelines.outbound import check_folders
 
 PARTLY_APPLIED_TYPES = frozenset({FileType.PLACES, FileType.DECONT})
 """Types FNAC applies line by line; any other is applied whole or refused whole."""
@@ -173,23 +175,37 @@ class AckOutcome:
                 message,
                 problems=problems,
                 file=self.sent_file,
-                action="Contact support with the file name: the file we wrote or its "
-                "numbering is wrong (E01/E02); send it again once fixed.",
+                action=Localized(
+                    fr="Contactez le support avec le nom du fichier : le fichier que nous avons "
+                    "écrit ou sa numérotation est faux (E01/E02) ; renvoyez-le une fois corrigé.",
+                    en="Contact support with the file name: the file we wrote or its "
+                    "numbering is wrong (E01/E02); send it again once fixed.",
+                ),
             )
         if category is ErrorCategory.MAPPING:
             return MappingError(
                 message,
                 problems=problems,
                 file=self.sent_file,
-                action="Fix the mappings (or the sale sheet, or the FNAC channel for E09) as "
-                "each line says, then run the send step again: it sends a new file.",
+                action=Localized(
+                    fr="Corrigez les mappings (ou la fiche de mise en vente, ou le canal "
+                    "{reseller} pour E09) comme chaque ligne le dit, puis relancez l'étape "
+                    "d'envoi : elle envoie un nouveau fichier.",
+                    en="Fix the mappings (or the sale sheet, or the {reseller} channel for E09) "
+                    "as each line says, then run the send step again: it sends a new file.",
+                ),
             )
         return TemporaryExternalError(
             message,
             problems=problems,
             file=self.sent_file,
-            action="FNAC failed on its side (E99): the same content is sent again under a "
-            "new sequence; if it keeps failing, contact FNAC with the file name.",
+            action=Localized(
+                fr="{reseller} a échoué de son côté (E99) : le même contenu est renvoyé sous une "
+                "nouvelle séquence ; si l'échec persiste, contactez {reseller} avec le nom du "
+                "fichier.",
+                en="{reseller} failed on its side (E99): the same content is sent again under a "
+                "new sequence; if it keeps failing, contact {reseller} with the file name.",
+            ),
         )
 
     def raise_for_errors(self) -> Self:
@@ -281,7 +297,7 @@ def record_ack(
         for line in outcome.refused[: journal.MAX_ERRORS_KEPT]
     )
     ack.answers_file_id = sent.id
-    if ack.state is not FileState.IGNORED:
+    if ack.state not in journal.OUTSIDE_STREAM:  # a duplicate, or a reused sequence
         journal.mark_integrated(session, ack.id, ack_lines)
     session.flush()
 

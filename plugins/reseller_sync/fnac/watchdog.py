@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from reseller_sync.boxoffice.models import Direction, ExchangeFile
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem
+from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.pipelines.sales import RESELLER
@@ -71,8 +72,13 @@ def check_files_late(session: Session, settings: FnacSettings, now: dt.datetime)
         raise ExternalError(
             "FNAC files late",
             problems=problems,
-            action="Check that FNAC's side and the SFTP server are running; if files are "
-            "missing, ask FNAC to send them (quote the missing sequences).",
+            action=Localized(
+                fr="Vérifiez que le côté {reseller} et le serveur SFTP fonctionnent ; s'il "
+                "manque des fichiers, demandez à {reseller} de les envoyer (citez les "
+                "séquences manquantes).",
+                en="Check that {reseller}'s side and the SFTP server are running; if files "
+                "are missing, ask {reseller} to send them (quote the missing sequences).",
+            ),
         )
 
 

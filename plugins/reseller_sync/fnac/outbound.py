@@ -40,6 +40,7 @@ from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ConfigurationError, TechnicalError
+from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport, TransportSettings
 from reseller_sync.fnac.names import FileName, FileType
@@ -108,7 +109,7 @@ def send_file(
     """Send ``records`` as a file of ``file_type`` concerning ``product_code``, at most once.
 
     ``records`` may be a function that builds them: it is called only when a
-    file is written, not when one stands already (a sensor's pokes then cost
+    file is written, not when one stands already (a retried task then costs
     one journal query, not a build from the box office). ``force`` sends a new
     file (new sequence) even when one stands, unless the standing file was
     journaled at or after ``resend_since`` (aware): a resend asked for once,
@@ -241,7 +242,10 @@ def check_folders(transport: SftpTransport, settings: FnacSettings) -> None:
         raise ConfigurationError(
             f"the transport uses {folders.outgoing_folder} and {folders.incoming_folder}, "
             f"the FNAC settings say {expected.outbox_dir} and {expected.inbox_dir}",
-            action="Build the transport with transport_for(settings).",
+            action=Localized(
+                fr="Construisez le transport avec transport_for(settings).",
+                en="Build the transport with transport_for(settings).",
+            ),
         )
 
 
@@ -330,7 +334,12 @@ def _prepare(
                 raise TechnicalError(
                     f"could not number a new {file_type} file: another run took sequence "
                     f"after sequence ({NUMBERING_ATTEMPTS} attempts)",
-                    action="Run the FNAC sends one at a time (Airflow pool), then clear the task.",
+                    action=Localized(
+                        fr="Faites les envois vers {reseller} un par un (pool Airflow), puis "
+                        "relancez la tâche (Clear).",
+                        en="Run the {reseller} sends one at a time (Airflow pool), then clear "
+                        "the task.",
+                    ),
                 ) from None
 
 

@@ -32,24 +32,25 @@ from sqlalchemy.orm import Session
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, OnboardingState, Performance
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
-from reseller_sync.domain.products import FNAC_NATURE, ProductKind, is_pass
+from reseller_sync.domain.products import ProductKind, is_pass
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.adapter import NATURE as FNAC_NATURE
 from reseller_sync.fnac.names import FileType
-from reseller_sync.mappings.repository import ProductMappings, load_repository
-from reseller_sync.pipelines.fnac_product import (
-    FnacProduct,
-    last_valid_day,
-    load_fnac_product,
-    load_product,
-)
-from reseller_sync.pipelines.onboarding import set_onboarding_state
-from reseller_sync.pipelines.outbound import (
+from reseller_sync.fnac.onboarding_state import set_onboarding_state
+from reseller_sync.fnac.outbound import (
     SendResult,
     SessionSource,
     send_file,
     session_factory,
 )
-from reseller_sync.pipelines.product_check import ensure_product_ready
+from reseller_sync.fnac.product import (
+    FnacProduct,
+    last_valid_day,
+    load_fnac_product,
+    load_product,
+)
+from reseller_sync.fnac.product_check import ensure_product_ready
+from reseller_sync.mappings.repository import ProductMappings, load_repository
 from reseller_sync.templates import render
 
 FICHE_COLUMNS = [

@@ -64,21 +64,22 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError
 from reseller_sync.domain.products import SEATED_KINDS
+from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.acks import AckOutcome, RefusedLine, Verdict, await_ack
 from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository
-from reseller_sync.pipelines.acks import AckOutcome, RefusedLine, Verdict, await_ack
-from reseller_sync.pipelines.fnac_product import load_fnac_product, performance_label
-from reseller_sync.pipelines.outbound import (
+from reseller_sync.fnac.outbound import (
     SessionSource,
     check_folders,
     complete_prepared,
     session_factory,
 )
-from reseller_sync.pipelines.places import PLACES_COLUMNS, _mapped
-from reseller_sync.pipelines.reconciliation import PLACES_GIVEN
+from reseller_sync.fnac.places import PLACES_COLUMNS, _mapped
+from reseller_sync.fnac.product import load_fnac_product, performance_label
+from reseller_sync.fnac.reconciliation import PLACES_GIVEN
+from reseller_sync.fnac.writer import write_file
+from reseller_sync.mappings.repository import MappingRepository
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ def plan_automatic_withdrawals(
 @dataclass(frozen=True)
 class DecontBuild:
     records: pd.DataFrame
-    """The DECONT data lines (:data:`~reseller_sync.pipelines.places.PLACES_COLUMNS`)."""
+    """The DECONT data lines (:data:`~reseller_sync.fnac.places.PLACES_COLUMNS`)."""
     withdrawal_ids: tuple[int, ...]
     """The request of each line, in line order (line 1 first)."""
 
@@ -502,8 +503,13 @@ def _error(outcome: AckOutcome) -> SyncError | None:
         error.message,
         problems=error.problems,
         file=error.file,
-        action="FNAC failed on its side (E99): the places go out again in the next run's "
-        "DECONT. If it keeps failing, contact FNAC with the file name.",
+        action=Localized(
+            fr="{reseller} a échoué de son côté (E99) : les places repartent dans le DECONT de "
+            "la prochaine exécution. Si l'échec persiste, contactez {reseller} avec le nom du "
+            "fichier.",
+            en="{reseller} failed on its side (E99): the places go out again in the next "
+            "run's DECONT. If it keeps failing, contact {reseller} with the file name.",
+        ),
     )
 
 

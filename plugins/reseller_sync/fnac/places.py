@@ -25,19 +25,20 @@ from reseller_sync.config.paths import shown_path
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError, Problem
 from reseller_sync.domain.products import SEATED_KINDS, ProductKind
+from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileType
-from reseller_sync.mappings.model import MappingKind
-from reseller_sync.mappings.repository import ProductMappings, load_repository, unresolved_problems
-from reseller_sync.pipelines.fnac_product import FnacProduct, load_fnac_product, load_product
-from reseller_sync.pipelines.onboarding import set_onboarding_state
-from reseller_sync.pipelines.outbound import (
+from reseller_sync.fnac.onboarding_state import set_onboarding_state
+from reseller_sync.fnac.outbound import (
     SendResult,
     SendStatus,
     SessionSource,
     send_file,
     session_factory,
 )
+from reseller_sync.fnac.product import FnacProduct, load_fnac_product, load_product
+from reseller_sync.mappings.model import MappingKind
+from reseller_sync.mappings.repository import ProductMappings, load_repository, unresolved_problems
 
 PLACES_COLUMNS = [
     "code_manifestation",
@@ -100,15 +101,24 @@ def build_places(
     if configuration is None:
         raise MappingError(
             f"{fnac.kind} {product_code} has no seating configuration in the box office",
-            action="Set the product's seating configuration in the box office, then clear "
-            "the failed task.",
+            action=Localized(
+                fr="Renseignez la configuration de salle du produit dans la billetterie, puis "
+                "relancez la tâche en échec (Clear).",
+                en="Set the product's seating configuration in the box office, then clear "
+                "the failed task.",
+            ),
         )
     mappings = mappings or load_repository().for_product(product_code)
     lines = _lines(fnac)
     if lines.empty:
         raise MappingError(
             f"FNAC's quota on {product_code} holds no seat nor free place: nothing to give FNAC",
-            action="Put places in FNAC's quota in the box office, then clear the failed task.",
+            action=Localized(
+                fr="Mettez des places dans le contingent de {reseller} dans la billetterie, puis "
+                "relancez la tâche en échec (Clear).",
+                en="Put places in {reseller}'s quota in the box office, then clear the failed "
+                "task.",
+            ),
         )
     return PlacesBuild(product_code, _mapped(lines, fnac, configuration.code, mappings))
 
@@ -125,7 +135,7 @@ def send_places(
     """Build and send the product's PLACES once (skipped for a pass); the product's
     onboarding becomes ``places_sent`` (when it was not further already). PLACES
     is built only when a file is written: while one stands, a call only looks
-    it up (it lists every seat, so a sensor's pokes would be costly)."""
+    it up (it lists every seat, so a retried task would pay for it again)."""
     factory = session_factory(sessions)
     with factory() as session:
         product = load_product(session, product_code)
@@ -214,8 +224,12 @@ def _mapped(
             f"PLACES of {fnac.code} cannot be written: {count} value{'s' if count > 1 else ''} "
             "without a FNAC code",
             problems=problems,
-            action="Add each FNAC code named below to the mapping files (see "
-            "docs/onboarding.md), then clear the failed task.",
+            action=Localized(
+                fr="Ajoutez chaque code {reseller} cité ci-dessous aux fichiers de mapping (voir "
+                "docs/onboarding.md), puis relancez la tâche en échec (Clear).",
+                en="Add each {reseller} code named below to the mapping files (see "
+                "docs/onboarding.md), then clear the failed task.",
+            ),
         )
     bloc_of = dict(zip(named_blocks, blocs, strict=True))
     records = pd.DataFrame(

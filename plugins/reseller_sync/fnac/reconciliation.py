@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -54,21 +53,20 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
     Zone,
 )
-from reseller_sync.config.paths import PROJECT_ROOT
+from reseller_sync.config.paths import reports_dir
 from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import Problem, SyncError
 from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.exchange import journal
 from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.places import build_places
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import MappingRepository, ProductMappings
-from reseller_sync.pipelines.places import build_places
 from reseller_sync.templates import template_environment
 
 log = logging.getLogger(__name__)
 
-REPORTS_DIR_VARIABLE = "RESELLER_SYNC_REPORTS_DIR"
 REPORT_FOLDER = "reconciliation"
 DATE_FORMAT = "%d/%m/%Y %H:%M"
 SEAT_KEY = ["code_manifestation", "date_seance", "code_salle", "code_bloc", "rang", "place"]
@@ -76,13 +74,6 @@ BLOC_KEY = ["code_manifestation", "date_seance", "code_salle", "code_bloc"]
 HELD_STATUSES = ("DISPO", "VENDU", "BLOQUE")
 PLACES_GIVEN = (OnboardingState.PLACES_SENT, OnboardingState.TESTED, OnboardingState.LIVE)
 """Onboarding states in which FNAC holds the product's places."""
-
-
-def reports_dir() -> Path:
-    """Where reports and exports are kept: ``$RESELLER_SYNC_REPORTS_DIR``, else ``var/reports/``."""
-    if override := os.environ.get(REPORTS_DIR_VARIABLE):
-        return Path(override)
-    return PROJECT_ROOT / "var" / "reports"
 
 
 class DifferenceKind(StrEnum):

@@ -1,0 +1,45 @@
+"""What the integration needs to know of a reseller instance, whatever its type.
+
+The adapter builds an :class:`IntegrationSettings` from its own settings
+model; the integration reads nothing else of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reseller_sync.config.settings import PricePolicy
+
+
+@dataclass(frozen=True)
+class IntegrationSettings:
+    code: str
+    """The reseller type's code: orders, tickets and movements are tagged with it, and its
+    quota on a performance is the one of a sales channel with this reseller code."""
+    name: str
+    """How people call the reseller, in problems and actions."""
+    channel: str
+    """The box-office sales channel its orders are booked on (code)."""
+    point_of_sale: str
+    """The box-office point of sale its orders are booked at (code)."""
+    paying_contact: str
+    """The contact whose pending account its orders debit (code)."""
+    price_policy: PricePolicy
+    """What a price that differs from the box office's does: refuse the file, warn, accept."""
+    includes_commission: bool
+    """The box office records prices commission included (the line's ``price``) or not
+    (``price - commission``); its prices are compared on the same basis."""
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """The partner's name of each canonical column, for problems (``price`` → ``PRICE``);
+    also ``quota`` for the partner's quota column. A column not listed keeps its name."""
+    settings_file: str = ""
+    """Where the box-office codes above are configured, named when one does not exist."""
+    mappings_dir: str = ""
+    """Where the reseller's mappings are, named in the action of a mapping error."""
+    cancels_test_tickets: bool = False
+    """The reseller cancels its test tickets itself (with no money moving); when false, a
+    cancellation of a test ticket is refused."""
+
+    def column(self, canonical: str) -> str:
+        return self.columns.get(canonical, canonical)
