@@ -8,6 +8,7 @@ join the session's transaction: they commit or roll back with it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import ColumnElement, Table, any_, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.types import NullType
 
 COPY_CHUNK_ROWS = 200_000
 EXECUTEMANY_ROWS = 20_000
@@ -40,17 +42,75 @@ def matching(
 
     PostgreSQL: one ``column = ANY(:values)``, the values sent as one array
     parameter (a statement with thousands of parameters costs more to build
-    and parse than the query itself). Other databases: one ``IN (...)`` per
-    :func:`batches` slice. No value, no condition.
+    and parse than the query itself). Text or integer values travel as the
+    array's text form, typed ``text[]`` or ``bigint[]`` (:func:`array_literal`):
+    the server parses it once, as it would the driver's array, while the
+    driver would quote each value in Python, about three times slower. Other
+    databases: one ``IN (...)`` per :func:`batches` slice. No value, no
+    condition.
     """
     values = list(values)
     if not values:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        yield column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        typed = array_literal(values)
+        if typed is None:
+            yield column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+            return
+        _register_array_dumpers(connection.connection.driver_connection)
+        yield column == any_(bindparam(None, typed, type_=NullType()))
         return
     for batch in batches(values):
         yield column.in_(batch)
+
+
+class TextArray(str):
+    """The text form of a PostgreSQL ``text[]``, sent as that type (not as text)."""
+
+
+class BigintArray(str):
+    """The text form of a PostgreSQL ``bigint[]``, sent as that type (not as text)."""
+
+
+def array_literal(values: Sequence[Any]) -> TextArray | BigintArray | None:
+    """The array's text form for values all ``str`` or all ``int``, else None:
+    ``{"a","b"}`` (each value quoted, ``"`` and ``\\`` escaped), ``{1,2}``."""
+    types = set(map(type, values))
+    if types == {int}:
+        return BigintArray("{" + ",".join(map(str, values)) + "}")
+    if types != {str}:
+        return None
+    joined = '","'.join(values)
+    if "\\" in joined or joined.count('"') != 2 * (len(values) - 1):
+        joined = '","'.join(v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return TextArray('{"' + joined + '"}')
+
+
+def _register_array_dumpers(driver_connection: Any) -> None:
+    """Teach psycopg to send :class:`TextArray` and :class:`BigintArray` as they are,
+    typed, so that the server reads each as one array constant."""
+    adapters = driver_connection.adapters
+    for wrapper, dumper in _array_dumpers().items():
+        adapters.register_dumper(wrapper, dumper)
+
+
+@cache
+def _array_dumpers() -> dict[type, type]:
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class TextArrayDumper(Dumper):
+        format = Format.TEXT
+        oid = 1009  # text[]
+
+        def dump(self, obj: Any) -> bytes:
+            return str(obj).encode()
+
+    class BigintArrayDumper(TextArrayDumper):
+        oid = 1016  # bigint[]
+
+    return {TextArray: TextArrayDumper, BigintArray: BigintArrayDumper}
 
 
 def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
