@@ -117,10 +117,11 @@ from reseller_sync.boxoffice.models import (  # noqa: E402
     TicketState,
     Zone,
 )
-from reseller_sync.config.settings import FnacSettings, PricePolicy, load_settings  # noqa: E402
+from reseller_sync.config.settings import PricePolicy  # noqa: E402
+from reseller_sync.fnac.mappings import MappingKind, load_repository  # noqa: E402
 from reseller_sync.fnac.names import FileType  # noqa: E402
-from reseller_sync.mappings.model import MappingKind  # noqa: E402
-from reseller_sync.mappings.repository import MappingRepository, load_repository  # noqa: E402
+from reseller_sync.fnac.settings import FnacSettings, load_settings  # noqa: E402
+from reseller_sync.mappings.repository import MappingRepository  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -345,12 +346,14 @@ def ventes_frame(lines: int, repository: MappingRepository, seed: int = 20261128
             demo.COMPETITION_PRODUCT: "STADE-MATCH",
         }[plan.code]
         places = _places(plan)
-        places["code_manifestation"] = product.fnac[0]
-        places["code_salle"] = mappings.to_fnac(
+        places["code_manifestation"] = product.partner[0]
+        places["code_salle"] = mappings.to_partner(
             MappingKind.SALLE, pd.Series(configuration, index=places.index)
         )
-        places["code_bloc"] = mappings.bloc_to_fnac(places["zone"], places["block"], configuration)
-        places["type_tarif"] = mappings.to_fnac(
+        places["code_bloc"] = mappings.bloc_to_partner(
+            places["zone"], places["block"], configuration
+        )
+        places["type_tarif"] = mappings.to_partner(
             MappingKind.TYPE_TARIF, places["category"], configuration
         )
         places["product"] = plan.code
@@ -562,7 +565,7 @@ def settings_for_bench() -> FnacSettings:
 def measure(mode: str, url: str, path: Path, mappings: Path, profile: Path | None) -> dict:
     """Run one measurement in this process; return seconds, lines, phases and peak RSS."""
     from reseller_sync.fnac.reader import iter_file_chunks, read_file
-    from reseller_sync.pipelines.sales import integrate_sales
+    from reseller_sync.fnac.sales import integrate_sales
 
     settings = settings_for_bench()
     repository = load_repository(mappings)
@@ -673,7 +676,7 @@ def integrate_row_by_row(
             select(PendingAccount).where(PendingAccount.contact_id == contact.id)
         )
     }
-    manifestations = repository.manifestations()
+    manifestations = repository.partner_products()
     tables: dict[str, dict[MappingKind, dict]] = {}
     now = dt.datetime.now(dt.UTC)
     order: Order | None = None

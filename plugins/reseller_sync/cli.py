@@ -4,7 +4,9 @@ Each command group lives with its code, in a module that has a
 ``register(subparsers)`` function: it adds its group parser to the argparse
 sub-parsers object it is given, its commands under it, and sets on each
 command a ``handler`` default, a function of the parsed arguments returning
-the exit status. To add a group, add one line to :data:`COMMAND_GROUPS`.
+the exit status. To add a group, add one line to :data:`COMMAND_GROUPS`; each
+registered reseller adapter's package brings its own group, named after the
+package, from its ``cli`` module.
 
 Only the module of the group asked for is imported, so a command does not
 pay for the imports of the others (pandas, SQLAlchemy...). The developers'
@@ -19,11 +21,13 @@ import importlib
 import sys
 from collections.abc import Mapping, Sequence
 
+from reseller_sync.core.resellers import ADAPTER_MODULES
+
 COMMAND_GROUPS: dict[str, str] = {
     "db": "reseller_sync.boxoffice.cli",
-    "fnac": "reseller_sync.fnac.cli",
     "journal": "reseller_sync.exchange.cli",
     "mappings": "reseller_sync.mappings.cli",
+    **{module.split(".")[-2]: f"{module.rsplit('.', 1)[0]}.cli" for module in ADAPTER_MODULES},
 }
 """Group name -> module with its ``register(subparsers)`` function."""
 

@@ -16,8 +16,9 @@ from reseller_sync.config.paths import (
     mappings_dir,
     settings_path,
 )
-from reseller_sync.config.settings import FnacSettings, Language, PricePolicy, load_settings
+from reseller_sync.config.settings import Language, PricePolicy
 from reseller_sync.domain.errors import ConfigurationError, Problem
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 
 VALID = """\
 manager_code: M0427
@@ -259,7 +260,7 @@ def test_loading_never_touches_the_database() -> None:
     """DAG files read the settings at parse time: no database driver, no ORM, no Airflow."""
     code = (
         "import sys\n"
-        "from reseller_sync.config import load_settings\n"
+        "from reseller_sync.fnac.settings import load_settings\n"
         "load_settings()\n"
         "loaded = [m for m in ('sqlalchemy', 'airflow', 'reseller_sync.boxoffice') "
         "if m in sys.modules]\n"

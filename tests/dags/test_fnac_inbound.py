@@ -13,7 +13,7 @@ from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.writer import write_file
 from tests.dags.conftest import FnacWorld
-from tests.pipelines.test_sales import concert_date, line
+from tests.fnac.test_sales import concert_date, line
 
 
 def drop_sales(world: FnacWorld, seq: int, lines: list[dict[str, object]]) -> str:

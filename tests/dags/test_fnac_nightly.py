@@ -38,15 +38,16 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
 )
 from reseller_sync.config.paths import REPORTS_DIR_VARIABLE
-from reseller_sync.config.settings import load_settings
 from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.outbound import transport_for
 from reseller_sync.fnac.places import send_places
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.sale_sheet import send_sale_sheet
+from reseller_sync.fnac.settings import load_settings
 from reseller_sync.fnac.withdrawal import request_withdrawal
-from reseller_sync.mappings.repository import load_repository
 from reseller_sync.pipelines import inbound
 from tests.dags.conftest import FnacWorld
 from tests.dags.test_fnac_inbound import task_states
@@ -91,8 +92,10 @@ def test_a_night_reconciles_withdraws_and_exports(fnac_world: FnacWorld, reports
     settings = load_settings()
     partner = fnac_holds_the_concert(fnac_world)
     partner.emit_ventes(lines=4)  # sold and integrated by the hourly run
-    inbound.land_new_files(fnac_world.engine, inbound.transport_for(settings))
-    inbound.integrate_pending(fnac_world.engine, settings, load_repository(), FileType.VENTES)
+    inbound.land_new_files(fnac_world.engine, "fnac", transport_for(settings))
+    inbound.integrate_pending(
+        fnac_world.engine, settings, FnacInboundFiles(settings, load_repository()), FileType.VENTES
+    )
     late = partner.emit_ventes(lines=4)  # sold, not integrated yet: FNAC's VENDU, not ours
     assert late is not None
     late_lines = read_file(late, (fnac_world.retour / late).read_bytes()).frame
@@ -220,9 +223,9 @@ def test_a_past_night_run_again_reports_that_night(fnac_world: FnacWorld, report
         assert name is not None
         lines = read_file(name, (fnac_world.retour / name).read_bytes()).frame
         sold[when.date()] = lines.to_dict("records")
-    inbound.land_new_files(fnac_world.engine, inbound.transport_for(settings))
+    inbound.land_new_files(fnac_world.engine, "fnac", transport_for(settings))
     integrated = inbound.integrate_pending(
-        fnac_world.engine, settings, load_repository(), FileType.VENTES
+        fnac_world.engine, settings, FnacInboundFiles(settings, load_repository()), FileType.VENTES
     )
     assert [file.lines for file in integrated.files] == [3, 3, 3], "sold on three days"
 

@@ -30,6 +30,7 @@ from reseller_sync.airflow.onboarding_dag import build_onboarding_dag
 from reseller_sync.airflow.triggers import PartnerFileTrigger
 from reseller_sync.core.resellers import reseller_type
 from reseller_sync.domain.errors import ConfigurationError, ExternalError
+from reseller_sync.domain.texts import render_text
 from reseller_sync.exchange.watch import Wanted, WatchOutcome, WatchStatus
 
 FICHE = "FICHE_M0427_000001_20261128120000.csv"
@@ -90,7 +91,9 @@ def test_a_test_file_above_the_last_sequence_landed_fires_the_event(
     (retour / "TEST_M0427_000001_20261128110000.csv").write_bytes(b"landed already")
     fnac_drops(retour, "TEST_M0427_000002_20261128121500.csv", after=0.6)
 
-    event = first_event(trigger_for(sandbox_conn_id, file_type="TEST", after_seq=1))
+    event = first_event(
+        trigger_for(sandbox_conn_id, file_type="TEST", after_seq=1, reseller="fnac")
+    )
 
     assert (event["status"], event["found"]) == (
         "found",
@@ -168,7 +171,8 @@ def test_a_host_key_that_does_not_match_ends_the_wait_at_once(
     assert (event["status"], event["looks"]) == ("failed", 1)
     with pytest.raises(ExternalError, match="host key the connection does not trust") as failed:
         WatchOutcome.from_payload(event).raise_for_failure()
-    assert "Ask FNAC by phone" in failed.value.action
+    assert failed.value.action is not None
+    assert "Ask FNAC by phone" in render_text(failed.value.action, "en", "FNAC")
     assert not failed.value.temporary
 
 
@@ -205,7 +209,7 @@ def test_the_trigger_is_rebuilt_from_its_classpath_and_kwargs_without_secrets(
     from airflow.sdk.serde import deserialize, serialize
     from airflow.serialization.serialized_objects import BaseSerialization
 
-    trigger = trigger_for(sandbox_conn_id, file_type="TEST", after_seq=7)
+    trigger = trigger_for(sandbox_conn_id, file_type="TEST", after_seq=7, reseller="fnac")
     classpath, kwargs = trigger.serialize()
 
     assert classpath == "reseller_sync.airflow.triggers.PartnerFileTrigger"
@@ -217,10 +221,11 @@ def test_the_trigger_is_rebuilt_from_its_classpath_and_kwargs_without_secrets(
         "names": [],
         "file_type": "TEST",
         "after_seq": 7,
+        "reseller": "fnac",
     }
     rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
     assert rebuilt.serialize() == (classpath, kwargs)
-    assert rebuilt.wanted == Wanted(file_type="TEST", after_seq=7)
+    assert rebuilt.wanted == Wanted(file_type="TEST", after_seq=7, reseller="fnac")
     # As dag.test() and the triggerer store and read them.
     assert deserialize(serialize(kwargs)) == kwargs
     assert BaseSerialization.deserialize(BaseSerialization.serialize(kwargs)) == kwargs
@@ -243,3 +248,19 @@ def test_a_watch_outcome_the_trigger_yields_reads_back(sandbox_conn_id: str, ret
     assert outcome.status is WatchStatus.FOUND
     assert outcome.looks == 1
     assert outcome.wanted == Wanted(names=(ACK,))
+
+
+def test_a_test_file_wait_deferred_before_the_reseller_was_recorded_is_refused() -> None:
+    """A wait serialized by an earlier version has no ``reseller``: the triggerer cannot
+    rebuild it, and says why (docs/configuration.md, upgrading)."""
+    earlier = {
+        "conn_id": "fnac_sftp",
+        "folder": "/retour/",
+        "deadline": "2026-11-28T12:00:00+00:00",
+        "poll_seconds": 60.0,
+        "names": [],
+        "file_type": "TEST",
+        "after_seq": 3,
+    }
+    with pytest.raises(ValueError, match="say whose files"):
+        PartnerFileTrigger(**earlier)

@@ -21,13 +21,13 @@ from reseller_sync.boxoffice.models import (
     Product,
     WithdrawalState,
 )
-from reseller_sync.config.settings import load_settings
 from reseller_sync.domain.errors import ExternalError
 from reseller_sync.exchange.watch import Wanted
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.outbound import transport_for
+from reseller_sync.fnac.settings import load_settings
 from reseller_sync.fnac.withdrawal import request_withdrawal, send_withdrawals
 from reseller_sync.fnac.withdrawal_wait import AwaitWithdrawalAcks
-from reseller_sync.mappings.repository import load_repository
 from tests.dags.conftest import FnacWorld
 from tests.dags.test_fnac_nightly import fnac_holds_the_concert
 from tests.dags.test_partner_trigger import first_event

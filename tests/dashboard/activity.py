@@ -26,13 +26,13 @@ from reseller_sync.boxoffice.models import (
     Product,
     ResellerProduct,
 )
-from reseller_sync.config.settings import FnacSettings
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.sales import integrate_sales
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import load_repository
-from reseller_sync.pipelines.sales import integrate_sales
-from tests.pipelines.test_sales import DAY_PASS, line
+from tests.fnac.test_sales import DAY_PASS, line
 
 NOW = dt.datetime(2026, 11, 28, 15, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 28)

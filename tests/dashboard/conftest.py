@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseller_sync.boxoffice.db import make_engine
-from reseller_sync.config.settings import FnacSettings, load_settings
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 from tests.dashboard.activity import add_activity
 
 

@@ -16,9 +16,10 @@ from fastapi.testclient import TestClient
 from jwt import InvalidTokenError
 
 from reseller_sync.config.paths import PROJECT_ROOT
-from reseller_sync.config.settings import FnacSettings
-from reseller_sync.dashboard.app import URL_PREFIX, create_app
+from reseller_sync.dashboard import url_prefix
+from reseller_sync.dashboard.app import create_app
 from reseller_sync.dashboard.auth import AirflowUiUser
+from reseller_sync.fnac.settings import FnacSettings
 from tests.dashboard.activity import NOW, RAW_MARKER, SCRIPT
 
 ESCAPED_SCRIPT = "&lt;script&gt;"
@@ -50,15 +51,16 @@ class FakeAuthManager:
         return "/auth/login?" + urlencode({"next": kwargs["next_url"]})
 
 
-def _mounted(app: FastAPI) -> FastAPI:
+def _mounted(app: FastAPI, reseller: str = "fnac") -> FastAPI:
     root = FastAPI()
-    root.mount(URL_PREFIX, app)
+    root.mount(url_prefix(reseller), app)
     return root
 
 
 @pytest.fixture(scope="module")
 def anonymous(sessions: Any, fnac_settings: FnacSettings) -> Iterator[TestClient]:
     app = create_app(
+        "fnac",
         sessions=sessions,
         settings=lambda: fnac_settings,
         now=lambda: NOW,
@@ -262,3 +264,27 @@ def test_the_plugin_module_is_the_only_one_the_plugins_manager_imports() -> None
     assert [p.name for p in plugins.glob("*.py")] == ["reseller_sync_plugin.py"]
     assert "reseller_sync/" in (plugins / ".airflowignore").read_text().splitlines()
     assert Path(plugins / "reseller_sync" / "dashboard" / "__init__.py").exists()
+
+
+def test_the_pages_name_the_reseller_by_its_display_name(
+    sessions: Any, fnac_settings: FnacSettings
+) -> None:
+    from reseller_sync.config.settings import ResellerSettings
+
+    renamed = fnac_settings.model_copy(
+        update={"reseller": ResellerSettings(display_name="Fnac Spectacles")}
+    )
+    app = create_app(
+        "fnac",
+        sessions=sessions,
+        settings=lambda: renamed,
+        now=lambda: NOW,
+        user=AirflowUiUser(FakeAuthManager),
+    )
+    assert app.title == "Fnac Spectacles dashboard"
+    with TestClient(_mounted(app), follow_redirects=False) as client:
+        client.cookies.set("_token", VIEWER_TOKEN)
+        html = client.get("/fnac/").text
+        assert "<h1>Fnac Spectacles interface</h1>" in html
+        assert "By Fnac Spectacles point of sale" in html
+        assert "Fnac Spectacles sales of 2026-11-28" in client.get("/fnac/sales").text

@@ -7,18 +7,20 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import Direction, FileState, OnboardingState
-from reseller_sync.config.settings import FnacSettings
+from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState, OnboardingState
 from reseller_sync.dashboard import queries
 from reseller_sync.dashboard.queries import JournalFilter
+from reseller_sync.fnac.settings import FnacSettings
 from tests.dashboard.activity import DAY, NOW, SCRIPT
+
+FNAC = "fnac"
 
 
 def test_sales_of_the_day_are_counted_in_the_organisers_time_zone(
     active_session: Session, fnac_settings: FnacSettings
 ) -> None:
     """00:30 in Paris belongs to the day, 23:30 the evening before does not; tests never count."""
-    sales = queries.day_sales(active_session, fnac_settings, DAY)
+    sales = queries.day_sales(active_session, FNAC, fnac_settings, DAY)
 
     assert (sales.orders, sales.tickets, sales.cancelled) == (3, 4, 0)
     assert sales.amounts == {"CHF": 2400, "EUR": 3 * 6850}
@@ -36,12 +38,12 @@ def test_sales_of_the_day_are_counted_in_the_organisers_time_zone(
     assert sales.by_performance[0].label.startswith("EVT-LUMEN S1 · ")
     assert {line.key for line in sales.by_tariff} == {"FNAC_PUBLIC"}
 
-    day_before = queries.day_sales(active_session, fnac_settings, DAY - dt.timedelta(days=1))
+    day_before = queries.day_sales(active_session, FNAC, fnac_settings, DAY - dt.timedelta(days=1))
     assert (day_before.tickets, day_before.amounts) == (1, {"EUR": 6850})
 
 
 def test_a_day_without_sales_is_empty(active_session: Session, fnac_settings: FnacSettings) -> None:
-    sales = queries.day_sales(active_session, fnac_settings, DAY + dt.timedelta(days=3))
+    sales = queries.day_sales(active_session, FNAC, fnac_settings, DAY + dt.timedelta(days=3))
     assert (sales.orders, sales.tickets, sales.amounts, sales.by_point_of_sale) == (0, 0, {}, [])
 
 
@@ -54,7 +56,7 @@ def test_day_bounds_follow_daylight_saving(fnac_settings: FnacSettings) -> None:
 def test_onboarding_lists_every_product_of_the_settings(
     active_session: Session, fnac_settings: FnacSettings
 ) -> None:
-    overview = {p.code: p for p in queries.onboarding_overview(active_session, fnac_settings)}
+    overview = {p.code: p for p in queries.onboarding_overview(active_session, FNAC, fnac_settings)}
 
     assert list(overview) == list(fnac_settings.product_codes)
     assert overview["EVT-LUMEN"].state is OnboardingState.PLACES_SENT
@@ -105,7 +107,7 @@ def test_the_journal_pages(active_session: Session) -> None:
 
 def test_a_files_detail_has_its_errors_and_links_but_no_bytes(active_session: Session) -> None:
     page = queries.journal_page(active_session, JournalFilter(search="VENTES_M0427_000002"))
-    detail = queries.file_detail(active_session, page.entries[0].id)
+    detail = queries.file_detail(active_session, FNAC, page.entries[0].id)
     assert detail is not None
     assert [(e.line, e.column, e.value) for e in detail.errors] == [
         (3, "code_manifestation", SCRIPT)
@@ -114,12 +116,12 @@ def test_a_files_detail_has_its_errors_and_links_but_no_bytes(active_session: Se
     assert "content" not in {f.name for f in dataclasses.fields(detail)}
 
     sheet = queries.journal_page(active_session, JournalFilter(file_type="FICHE")).entries[0]
-    sheet_detail = queries.file_detail(active_session, sheet.id)
+    sheet_detail = queries.file_detail(active_session, FNAC, sheet.id)
     assert sheet_detail is not None
     assert [ack.name for ack in sheet_detail.answered_by] == [
         "ACK_FICHE_M0427_000001_20261128090000.csv"
     ]
-    assert queries.file_detail(active_session, 10**9) is None
+    assert queries.file_detail(active_session, FNAC, 10**9) is None
 
 
 def test_freshness_turns_late_and_shows_what_blocks(
@@ -127,7 +129,7 @@ def test_freshness_turns_late_and_shows_what_blocks(
 ) -> None:
     streams = {
         (s.direction.value, s.file_type): s
-        for s in queries.stream_freshness(active_session, fnac_settings, NOW)
+        for s in queries.stream_freshness(active_session, FNAC, fnac_settings, NOW)
     }
     ventes = streams["inbound", "VENTES"]
     assert ventes.last_name == "VENTES_M0427_000001_20261128130500.csv"
@@ -149,7 +151,7 @@ def test_freshness_turns_late_and_shows_what_blocks(
     earlier = {
         (s.direction.value, s.file_type): s
         for s in queries.stream_freshness(
-            active_session, fnac_settings, NOW - dt.timedelta(hours=3)
+            active_session, FNAC, fnac_settings, NOW - dt.timedelta(hours=3)
         )
     }
     assert not earlier["inbound", "VENTES"].overdue
@@ -170,4 +172,34 @@ def test_onboarding_links_name_the_dags_the_onboarding_builder_makes() -> None:
 
     for code in ("EVT-LUMEN", "PASS-MAH-JOUR"):
         built = build_onboarding_dag(reseller_type("fnac"), code)
-        assert queries.onboarding_dag_id(code) == built.dag_id
+        assert queries.onboarding_dag_id(FNAC, code) == built.dag_id
+
+
+def test_another_resellers_files_stay_out_of_fnacs_journal(
+    active_session: Session, fnac_settings: FnacSettings
+) -> None:
+    """Journal rows are keyed by reseller: a dashboard reads its own reseller's only."""
+    other = ExchangeFile(
+        reseller_code="other",
+        direction=Direction.INBOUND,
+        file_type="BATCH",
+        sequence=1,
+        name="BATCH_000001.json",
+        size=2,
+        sha256="f" * 64,
+        content=b"{}",
+        state=FileState.FAILED,
+        created_at=NOW,
+    )
+    active_session.add(other)
+    active_session.flush()
+
+    assert queries.journal_page(active_session, JournalFilter()).total == 7, "every reseller's"
+    fnacs = queries.journal_page(active_session, JournalFilter(reseller=FNAC))
+    assert fnacs.total == 6
+    assert other.id not in {entry.id for entry in fnacs.entries}
+    assert queries.file_detail(active_session, FNAC, other.id) is None
+    assert queries.file_detail(active_session, "other", other.id) is not None
+    assert "BATCH" not in queries.journal_file_types(active_session, FNAC)
+    streams = queries.stream_freshness(active_session, FNAC, fnac_settings, NOW)
+    assert "BATCH" not in {stream.file_type for stream in streams}

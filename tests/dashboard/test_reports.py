@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.dashboard.charts import Bar, bar_chart
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.pipelines.sales_summary import build_sales_summary, render_sales_summary
 from tests.dashboard.activity import DAY, NOW, SCRIPT
 
@@ -47,7 +47,7 @@ def test_a_long_label_is_shortened_but_kept_whole_in_the_tooltip() -> None:
 def test_the_sales_summary_adds_up_the_day(
     active_session: Session, fnac_settings: FnacSettings
 ) -> None:
-    summary = build_sales_summary(active_session, fnac_settings, DAY, now=NOW)
+    summary = build_sales_summary(active_session, "fnac", fnac_settings, DAY, now=NOW)
 
     assert (summary.sales.tickets, summary.sales.orders) == (4, 3)
     assert summary.sales.amounts == {"CHF": 2400, "EUR": 20550}
@@ -59,7 +59,12 @@ def test_the_sales_summary_renders_charts_and_no_person(
     active_session: Session, fnac_settings: FnacSettings
 ) -> None:
     summary = build_sales_summary(
-        active_session, fnac_settings, DAY, now=NOW, dashboard_url="http://airflow/plugin/fnac"
+        active_session,
+        "fnac",
+        fnac_settings,
+        DAY,
+        now=NOW,
+        dashboard_url="http://airflow/plugin/fnac",
     )
     html = render_sales_summary(summary)
 
@@ -73,6 +78,7 @@ def test_the_sales_summary_renders_charts_and_no_person(
     assert "Dupré" not in html
     assert "Hélène" not in html
     assert 'href="http://airflow/plugin/fnac"' in html
+    assert "Organiser M0427 · " in html, "how FNAC knows the organiser: its manager code"
     assert "<script" not in html
     assert "http" not in html.replace("http://airflow/plugin/fnac", "").replace(
         "http://www.w3.org/2000/svg", ""
@@ -82,7 +88,9 @@ def test_the_sales_summary_renders_charts_and_no_person(
 def test_a_day_without_sales_renders_a_short_report(
     active_session: Session, fnac_settings: FnacSettings
 ) -> None:
-    summary = build_sales_summary(active_session, fnac_settings, DAY.replace(day=1), now=NOW)
+    summary = build_sales_summary(
+        active_session, "fnac", fnac_settings, DAY.replace(day=1), now=NOW
+    )
     html = render_sales_summary(summary)
     assert "No FNAC sale on this day." in html
     assert "<svg" not in html

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from devtools.mailsink import MailSink, message_text
 from reseller_sync.boxoffice.db import make_engine, session_scope
 from reseller_sync.boxoffice.models import Alert, ExchangeFile, FileState
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.dashboard.app import create_app
 from reseller_sync.dashboard.auth import AirflowUiUser
+from reseller_sync.fnac.settings import FnacSettings
 from tests.alerts.conftest import mail_sink  # noqa: F401 (fixture)
 from tests.dashboard.activity import NOW, add_activity
 from tests.dashboard.test_app import OUTSIDER_TOKEN, VIEWER_TOKEN, FakeAuthManager, _mounted
@@ -91,6 +91,7 @@ def app_client(engine: Engine, fnac_settings: FnacSettings) -> Iterator[TestClie
         return session_scope(engine)  # a unit of work, committed: as in production
 
     app = create_app(
+        "fnac",
         sessions=sessions,
         settings=lambda: fnac_settings,
         now=lambda: NOW,

@@ -50,6 +50,7 @@ from reseller_sync.boxoffice.models import (
     ResellerProduct,
     Ticket,
 )
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -175,10 +176,10 @@ def test_onboarding_and_hourly_import_on_two_celery_workers(
 
 def local_replay(source: Engine, path: Path) -> Engine:
     """A fresh SQLite box office given the same landed files, integrated locally in order."""
-    from reseller_sync.config.settings import load_settings
-    from reseller_sync.mappings.repository import load_repository
+    from reseller_sync.fnac.mappings import load_repository
+    from reseller_sync.fnac.settings import load_settings
+    from reseller_sync.fnac.test_tickets import cancel_test_tickets
     from reseller_sync.pipelines.inbound import integrate_file
-    from reseller_sync.pipelines.test_tickets import cancel_test_tickets
 
     url = f"sqlite:///{path}"
     env = {**os.environ, "BOXOFFICE_DB_URL": url}
@@ -221,7 +222,7 @@ def local_replay(source: Engine, path: Path) -> Engine:
             session.execute(insert(ResellerCustomerCategory), categories)
     settings, repository = load_settings(), load_repository()
     for file_id, file_type, product_code in replay:
-        integrate_file(target, settings, repository, file_id)
+        integrate_file(target, settings, FnacInboundFiles(settings, repository), file_id)
         if file_type == "TEST" and product_code:
             # The onboarding's last step: its test tickets cancelled, refused at the gates.
             with Session(target) as session, session.begin():

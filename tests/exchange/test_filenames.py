@@ -11,6 +11,7 @@ from reseller_sync.exchange.filenames import (
     shown_name,
     unsafe_reason,
 )
+from reseller_sync.fnac.naming import NAMING
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_shown_names_are_printable_and_short() -> None:
     ],
 )
 def test_exchange_names_parse(name: str) -> None:
-    parsed = parse_exchange_name(name)
+    parsed = parse_exchange_name(name, NAMING)
     assert parsed is not None
     assert str(parsed) == name
 
@@ -77,9 +78,9 @@ def test_exchange_names_parse(name: str) -> None:
     ],
 )
 def test_other_names_are_not_exchange_names(name: str) -> None:
-    assert parse_exchange_name(name) is None
+    assert parse_exchange_name(name, NAMING) is None
 
 
 def test_part_names() -> None:
-    assert is_part_name("VENTES_M0427_000042_20261128130503.csv.part")
-    assert not is_part_name("VENTES_M0427_000042_20261128130503.csv")
+    assert is_part_name("VENTES_M0427_000042_20261128130503.csv.part", NAMING)
+    assert not is_part_name("VENTES_M0427_000042_20261128130503.csv", NAMING)

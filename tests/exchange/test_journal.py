@@ -17,7 +17,7 @@ from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac.names import FileName, FileType, ack_name
 from reseller_sync.fnac.writer import write_file
-from tests.pipelines.test_sales import line
+from tests.fnac.test_sales import line
 
 STAMP = dt.datetime(2026, 11, 28, 13, 5, 3, tzinfo=dt.UTC)
 

@@ -17,6 +17,7 @@ from devtools.mailsink import MailSink, message_text
 from reseller_sync.boxoffice.db import URL_VARIABLE, default_engine
 from reseller_sync.boxoffice.models import Alert, ExchangeFile, FileState
 from reseller_sync.cli import main as cli_main
+from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, settings_path
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.cli import EXIT_CANNOT_RUN, EXIT_OK, EXIT_REFUSED
 from tests.alerts.conftest import mail_sink  # noqa: F401 (fixture)
@@ -193,3 +194,42 @@ def test_smtp_down_still_sets_aside_records_the_notice_and_says_so(
         alert = session.scalars(select(Alert)).one()
         assert (alert.kind, alert.delivered) == ("file_set_aside", False)
         assert alert.delivery_error
+
+
+@pytest.mark.usefixtures("mail_sink")
+def test_set_aside_for_a_reseller_named_on_the_command_line(
+    box_office: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main("set-aside", FAILED, "--reason", "r", "--by", "alice", "--reseller", "fnac")
+    assert status == EXIT_OK
+    assert f"{FAILED} (VENTES sequence 000002) set aside by alice" in capsys.readouterr().out
+    assert states(box_office)[FAILED] is FileState.SET_ASIDE
+
+
+@pytest.mark.parametrize(
+    ("reseller", "configured", "message"),
+    [
+        ("nosuch", ("fnac",), "no reseller type 'nosuch' is registered"),
+        (None, (), "say which reseller with --reseller CODE: none is configured"),
+    ],
+)
+def test_a_reseller_unknown_or_not_configured_cannot_run(
+    box_office: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    reseller: str | None,
+    configured: tuple[str, ...],
+    message: str,
+) -> None:
+    include = tmp_path / "include"
+    (include / "config" / "resellers").mkdir(parents=True)
+    for code in configured:
+        shutil.copy(settings_path(code), include / "config" / "resellers" / f"{code}.yaml")
+    monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(include))
+    chosen = ("--reseller", reseller) if reseller else ()
+
+    assert main("set-aside", FAILED, "--reason", "r", "--by", "a", *chosen) == EXIT_CANNOT_RUN
+
+    assert message in capsys.readouterr().err
+    assert states(box_office)[FAILED] is FileState.FAILED

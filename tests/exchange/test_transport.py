@@ -37,16 +37,23 @@ from reseller_sync.exchange.transport import (
     TransportSettings,
 )
 from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.naming import NAMING
 
 VENTES_1 = "VENTES_M0427_000001_20261128120503.csv"
 VENTES_2 = "VENTES_M0427_000002_20261128130503.csv"
 ANNUL_1 = "ANNUL_M0427_000001_20261128131000.csv"
 PLACES_7 = "PLACES_M0427_000007_20261128130003.csv"
-FAST = TransportSettings(transfer_timeout=5.0, connect_timeout=5)
+FAST = TransportSettings(
+    incoming_folder="/retour/",
+    outgoing_folder="/depot/",
+    processed_folder="/depot/traites/",
+    transfer_timeout=5.0,
+    connect_timeout=5,
+)
 
 
 def transport(conn_id: str, **settings: Any) -> SftpTransport:
-    return SftpTransport(conn_id, TransportSettings(**{**FAST.__dict__, **settings}))
+    return SftpTransport(conn_id, TransportSettings(**{**FAST.__dict__, **settings}), naming=NAMING)
 
 
 def retour(sandbox: SandboxServer) -> Path:

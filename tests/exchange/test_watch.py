@@ -139,7 +139,7 @@ def test_a_test_file_counts_only_above_the_last_sequence_landed() -> None:
         [old, new],
     )
 
-    outcome = folder.watch(Wanted(file_type="TEST", after_seq=2))
+    outcome = folder.watch(Wanted(file_type="TEST", after_seq=2, reseller="fnac"))
 
     assert outcome.found == (new,)
     assert outcome.looks == 3
@@ -152,13 +152,21 @@ def test_a_wait_names_files_or_a_type_never_both() -> None:
         Wanted()
 
 
+def test_a_wait_for_a_type_says_whose_names_to_read() -> None:
+    with pytest.raises(ValueError, match="give reseller"):
+        Wanted(file_type="TEST", after_seq=2)
+    wanted = Wanted(file_type="TEST", after_seq=2, reseller="fnac")
+    assert wanted.describe() == "a TEST file after sequence 000002"
+    assert Wanted.from_payload(wanted.to_payload()) == wanted
+
+
 def test_an_outcome_travels_as_json_and_back() -> None:
     found = WatchOutcome(
         WatchStatus.FOUND, Wanted(names=(ACK,)), "/retour/", START, (ACK,), 3, 1, "down"
     )
     failed = failed_outcome(
         ConfigurationError("no host_key", action="Set host_key.", file=None),
-        Wanted(file_type="TEST", after_seq=4),
+        Wanted(file_type="TEST", after_seq=4, reseller="fnac"),
         "/retour/",
         START,
     )

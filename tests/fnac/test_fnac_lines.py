@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import Block, Seat, SeatCategory, Tariff
-from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.core.lines import CANCELLATION_LINES, SALE_LINES
 from reseller_sync.fnac.lines import (
     COLUMNS,
@@ -18,11 +17,13 @@ from reseller_sync.fnac.lines import (
     integration_settings,
     sale_batch,
 )
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from tests.pipelines.test_sales import CREATED, DAY_PASS, SOLD_AT, concert_date, line
+from reseller_sync.mappings.repository import MappingRepository
+from tests.fnac.test_sales import CREATED, DAY_PASS, SOLD_AT, concert_date, line
 
 
 @pytest.fixture(scope="module")

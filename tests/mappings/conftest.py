@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, PROJECT_ROOT
-from reseller_sync.config.settings import FnacSettings, load_settings
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 
 
 @pytest.fixture

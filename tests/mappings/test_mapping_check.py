@@ -16,15 +16,14 @@ from reseller_sync.boxoffice.models import (
     ResellerCustomerCategory,
     SalesChannel,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
-from reseller_sync.mappings import load_repository
-from reseller_sync.mappings.check import (
-    check_mappings,
+from reseller_sync.fnac.mapping_check import check_mappings, ensure_mappings
+from reseller_sync.fnac.mappings import (
     ensure_customer_categories_mapped,
-    ensure_mappings,
+    load_repository,
     new_customer_categories,
 )
+from reseller_sync.fnac.settings import FnacSettings
 
 Edit = Callable[[Path, str, str], None]
 

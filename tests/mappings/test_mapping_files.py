@@ -9,7 +9,8 @@ import pytest
 
 from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.domain.errors import MappingError
-from reseller_sync.mappings import MappingFault, MappingKind, load_mappings, load_repository
+from reseller_sync.fnac.mappings import VOCABULARY, MappingKind, load_mappings, load_repository
+from reseller_sync.mappings import MappingFault
 
 Edit = Callable[[Path, str, str], None]
 
@@ -27,8 +28,7 @@ def test_demo_mapping_files_have_no_fault() -> None:
         "PASS-MAH-JOUR",
         "PASS-MAH-LIBRE",
     )
-    manifestations = repository.manifestations()
-    assert manifestations == {
+    assert repository.partner_products() == {
         "004512": "EVT-LUMEN",
         "004620": "CMP-LYON-NANTES",
         "000981": "PASS-MAH-JOUR",
@@ -39,13 +39,13 @@ def test_demo_mapping_files_have_no_fault() -> None:
 def test_the_include_dir_variable_moves_the_mappings(mappings: Path, edit: Edit) -> None:
     edit(mappings / "EVT-LUMEN.yaml", '"004512"', '"004513"')
 
-    assert load_repository().for_product("EVT-LUMEN").manifestation == "004513"
+    assert load_repository().for_product("EVT-LUMEN").partner_product == "004513"
 
 
 def test_codes_keep_their_leading_zeros_even_unquoted(mappings: Path, edit: Edit) -> None:
     edit(mappings / "EVT-LUMEN.yaml", '"004512"', "004512")
 
-    assert load_mappings(mappings).for_product("EVT-LUMEN").manifestation == "004512"
+    assert load_mappings(mappings).for_product("EVT-LUMEN").partner_product == "004512"
 
 
 @pytest.mark.parametrize(
@@ -175,6 +175,7 @@ def test_yaml_syntax_error(mappings: Path, edit: Edit) -> None:
 
 
 def test_kinds_cover_the_spec_vocabulary() -> None:
+    assert set(VOCABULARY.kinds) == set(MappingKind)
     assert {kind.value for kind in MappingKind} == {
         "manifestation",
         "salle",

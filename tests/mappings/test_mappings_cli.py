@@ -93,3 +93,21 @@ def test_unreadable_box_office_says_to_use_no_database(
         default_engine().dispose()
         default_engine.cache_clear()
     assert "Use --no-database" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("include")
+def test_the_reseller_may_be_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--no-database", "--reseller", "fnac"]) == EXIT_OK
+    assert "All mappings are correct." in capsys.readouterr().out
+
+    assert main(["check", "--no-database", "--reseller", "nope"]) == EXIT_CANNOT_CHECK
+    assert "no reseller type 'nope' is registered" in capsys.readouterr().err
+
+
+def test_without_a_configured_reseller_it_must_be_named(
+    include: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (include / "config" / "resellers" / "fnac.yaml").unlink()
+
+    assert main(["check", "--no-database"]) == EXIT_CANNOT_CHECK
+    assert "--reseller CODE (configured: none)" in capsys.readouterr().err

@@ -11,13 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reseller_sync.config.paths import PROJECT_ROOT
-from reseller_sync.mappings import (
-    MappingKind,
-    MappingRepository,
-    load_mappings,
-    unresolved,
-    unresolved_problems,
-)
+from reseller_sync.fnac.mappings import VOCABULARY, MappingKind, load_mappings
+from reseller_sync.mappings import MappingRepository, unresolved, unresolved_problems
 
 Edit = Callable[[Path, str, str], None]
 DEMO = load_mappings(PROJECT_ROOT / "include" / "mappings" / "fnac")
@@ -27,7 +22,7 @@ def test_alternatives_resolve_inbound() -> None:
     event = DEMO.for_product("EVT-LUMEN")
     categories = pd.Series(["0", "15", "20", "22"])
 
-    assert event.from_fnac(MappingKind.CATEGORIE_CLIENT, categories).tolist() == [
+    assert event.from_partner(MappingKind.CATEGORIE_CLIENT, categories).tolist() == [
         "FNAC_PUBLIC",
         "FNAC_ADHERENT",
         "FNAC_ADHERENT",
@@ -38,7 +33,9 @@ def test_alternatives_resolve_inbound() -> None:
 def test_an_alternative_is_never_sent() -> None:
     event = DEMO.for_product("EVT-LUMEN")
 
-    sent = event.to_fnac(MappingKind.CATEGORIE_CLIENT, pd.Series(["FNAC_PUBLIC", "FNAC_ADHERENT"]))
+    sent = event.to_partner(
+        MappingKind.CATEGORIE_CLIENT, pd.Series(["FNAC_PUBLIC", "FNAC_ADHERENT"])
+    )
 
     assert sent.iloc[0] == "0"
     assert pd.isna(sent.iloc[1])
@@ -49,18 +46,18 @@ def test_category_specific_to_a_configuration_wins_over_the_generic_one() -> Non
     concert = DEMO.for_product("EVT-LUMEN")
     categories = pd.Series(["CAT1", "FOSSE", "VIRAGE"])
 
-    assert match.to_fnac(MappingKind.TYPE_TARIF, categories, "STADE-MATCH").tolist() == [
+    assert match.to_partner(MappingKind.TYPE_TARIF, categories, "STADE-MATCH").tolist() == [
         "1",
         "4",
         "4",
     ]
-    assert match.from_fnac(MappingKind.TYPE_TARIF, pd.Series(["4"]), "STADE-MATCH").tolist() == [
+    assert match.from_partner(MappingKind.TYPE_TARIF, pd.Series(["4"]), "STADE-MATCH").tolist() == [
         "VIRAGE"
     ]
-    assert concert.from_fnac(
+    assert concert.from_partner(
         MappingKind.TYPE_TARIF, pd.Series(["4"]), "ARENA-CONCERT"
     ).tolist() == ["FOSSE"]
-    outside = concert.to_fnac(MappingKind.TYPE_TARIF, categories, "ARENA-CONCERT")
+    outside = concert.to_partner(MappingKind.TYPE_TARIF, categories, "ARENA-CONCERT")
     assert pd.isna(outside.iloc[2]), "VIRAGE is mapped for STADE-MATCH only"
 
 
@@ -68,10 +65,10 @@ def test_product_file_wins_over_the_shared_file() -> None:
     day_pass = DEMO.for_product("PASS-MAH-JOUR")
     concert = DEMO.for_product("EVT-LUMEN")
 
-    assert day_pass.to_fnac(MappingKind.ALLOTEMENT, pd.Series(["Q-FNAC"])).tolist() == ["P1"]
-    assert concert.to_fnac(MappingKind.ALLOTEMENT, pd.Series(["Q-FNAC"])).tolist() == ["A1"]
-    assert day_pass.from_fnac(MappingKind.TYPE_TARIF, pd.Series(["1"])).tolist() == ["ENTREE"]
-    assert concert.from_fnac(MappingKind.TYPE_TARIF, pd.Series(["1"])).tolist() == ["CAT1"]
+    assert day_pass.to_partner(MappingKind.ALLOTEMENT, pd.Series(["Q-FNAC"])).tolist() == ["P1"]
+    assert concert.to_partner(MappingKind.ALLOTEMENT, pd.Series(["Q-FNAC"])).tolist() == ["A1"]
+    assert day_pass.from_partner(MappingKind.TYPE_TARIF, pd.Series(["1"])).tolist() == ["ENTREE"]
+    assert concert.from_partner(MappingKind.TYPE_TARIF, pd.Series(["1"])).tolist() == ["CAT1"]
 
 
 def test_block_wins_over_its_zone(mappings: Path, edit: Edit) -> None:
@@ -85,11 +82,11 @@ def test_block_wins_over_its_zone(mappings: Path, edit: Edit) -> None:
     zones = pd.Series(["NORD", "NORD", "VIRAGE", "NORD", "SUD"])
     blocks = pd.Series(["N1", "N3", "VS", "N9", "S1"])
 
-    blocs = match.bloc_to_fnac(zones, blocks, "STADE-MATCH")
+    blocs = match.bloc_to_partner(zones, blocks, "STADE-MATCH")
 
     assert blocs.tolist()[:4] == ["N1", "NORD", "VIRSUD", "NORD"]
     assert pd.isna(blocs.iloc[4])
-    back = match.bloc_from_fnac(pd.Series(["N1", "NORD", "VIRSUD", "X"]), "STADE-MATCH")
+    back = match.bloc_from_partner(pd.Series(["N1", "NORD", "VIRSUD", "X"]), "STADE-MATCH")
     assert back["zone"].tolist()[:3] == ["NORD", "NORD", "VIRAGE"]
     assert back["block"].tolist()[0] == "N1"
     assert back["block"].isna().tolist() == [False, True, True, True]
@@ -101,7 +98,7 @@ def test_vectorised_resolution_keeps_the_index_and_lists_unknown_values() -> Non
     values = pd.Series(["1", "15", "31", None, "22", "99"] * 20_000)
     values.index = range(1, len(values) + 1)  # data line numbers, as the codec gives them
 
-    tariffs = concert.from_fnac(MappingKind.CATEGORIE_CLIENT, values)
+    tariffs = concert.from_partner(MappingKind.CATEGORIE_CLIENT, values)
 
     assert tariffs.index.equals(values.index)
     assert tariffs.iloc[:6].tolist()[1] == "FNAC_ADHERENT"
@@ -109,6 +106,7 @@ def test_vectorised_resolution_keeps_the_index_and_lists_unknown_values() -> Non
     assert missing.iloc[:3].to_dict() == {1: "1", 3: "31", 6: "99"}
     assert len(missing) == 60_000, "None is no value, not an unresolved one"
     problems = unresolved_problems(
+        VOCABULARY,
         MappingKind.CATEGORIE_CLIENT,
         values.iloc[:6],
         tariffs.iloc[:6],
@@ -128,15 +126,15 @@ def test_vectorised_resolution_keeps_the_index_and_lists_unknown_values() -> Non
 def test_inbound_manifestations_find_their_product() -> None:
     codes = pd.Series(["004512", "000981", "004512", "123456"])
 
-    products = DEMO.products_for_manifestations(codes)
+    products = DEMO.products_from_partner(codes)
 
     assert products.iloc[:3].tolist() == ["EVT-LUMEN", "PASS-MAH-JOUR", "EVT-LUMEN"]
     assert pd.isna(products.iloc[3])
 
 
 def test_bloc_needs_its_own_function() -> None:
-    with pytest.raises(ValueError, match="bloc_to_fnac"):
-        DEMO.for_product("EVT-LUMEN").to_fnac(MappingKind.BLOC, pd.Series(["P1"]))
+    with pytest.raises(ValueError, match="bloc_to_partner"):
+        DEMO.for_product("EVT-LUMEN").to_partner(MappingKind.BLOC, pd.Series(["P1"]))
 
 
 def _repository(tmp_path: Path, categories: dict[str, str]) -> MappingRepository:
@@ -160,8 +158,8 @@ def test_sending_then_receiving_gives_back_every_unambiguous_category(
     mappings = _repository(tmp_path_factory.mktemp("m"), categories).for_product("P")
     organiser = pd.Series(list(categories))
 
-    back = mappings.from_fnac(
-        MappingKind.TYPE_TARIF, mappings.to_fnac(MappingKind.TYPE_TARIF, organiser)
+    back = mappings.from_partner(
+        MappingKind.TYPE_TARIF, mappings.to_partner(MappingKind.TYPE_TARIF, organiser)
     )
 
     unique = {code for code in categories.values() if list(categories.values()).count(code) == 1}

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import AccessControlEntry
-from reseller_sync.config.settings import FnacSettings
-from reseller_sync.mappings.repository import load_repository
+from reseller_sync.fnac.mappings import load_repository
+from reseller_sync.fnac.sales import integrate_sales
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.pipelines.access_export import export_access_control
-from reseller_sync.pipelines.sales import integrate_sales
 from tests.conftest import DEMO_TODAY
-from tests.pipelines.test_sales import concert_date, line, ventes
+from tests.fnac.test_sales import concert_date, line, ventes
 
 
 def test_each_performance_gets_its_barcodes_allowed_and_refused(

@@ -25,13 +25,16 @@ from devtools.sandboxes.fnac.codebook import CodeBook
 from devtools.sandboxes.fnac.partner import FnacPartner
 from devtools.sandboxes.fnac.server import DEMO_USERNAME
 from reseller_sync.boxoffice.models import ExchangeFile, FileState
-from reseller_sync.config.settings import FnacSettings, load_settings
+from reseller_sync.fnac.adapter import RESELLER_TYPE
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.outbound import transport_for as outbound_transport
 from reseller_sync.fnac.places import send_places
 from reseller_sync.fnac.sale_sheet import send_sale_sheet
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
+from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines import inbound
 from tests.dags.conftest import FnacWorld, fnac_world  # noqa: F401 (fixture)
 from tests.sandbox.conftest import StepClock, codebook  # noqa: F401 (fixture)
@@ -93,14 +96,17 @@ class World:
         return name
 
     def land(self) -> inbound.LandingReport:
-        return inbound.land_new_files(self.engine, inbound.transport_for(self.settings))
+        return inbound.land_new_files(self.engine, "fnac", outbound_transport(self.settings))
 
     def integrate(self) -> dict[str, inbound.TypeIntegration]:
         return {
-            file_type.value: inbound.integrate_pending(
-                self.engine, self.settings, self.repository, file_type
+            file_type: inbound.integrate_pending(
+                self.engine,
+                self.settings,
+                FnacInboundFiles(self.settings, self.repository),
+                file_type,
             )
-            for file_type in inbound.INTEGRATED_TYPES
+            for file_type in (stream.code for stream in RESELLER_TYPE.streams)
         }
 
     def run(self) -> dict[str, inbound.TypeIntegration]:

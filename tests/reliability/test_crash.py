@@ -26,11 +26,12 @@ from reseller_sync.boxoffice.models import FileState, Performance, Product, Quot
 from reseller_sync.config.paths import PROJECT_ROOT
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
 from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.sales import RESELLER
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.integration import sales as sales_module
 from reseller_sync.pipelines import inbound
-from reseller_sync.pipelines.sales import RESELLER
 from tests.reliability.conftest import T0, World
 from tests.reliability.implied import assert_box_office_holds, box_office_state
 
@@ -41,9 +42,10 @@ KILL_SCRIPT = textwrap.dedent(
     from pathlib import Path
     url, marker = sys.argv[1], Path(sys.argv[2])
     from reseller_sync.boxoffice.db import make_engine
-    from reseller_sync.config.settings import load_settings
+    from reseller_sync.fnac.settings import load_settings
     from reseller_sync.fnac.names import FileType
-    from reseller_sync.mappings.repository import load_repository
+    from reseller_sync.fnac.inbound_files import FnacInboundFiles
+    from reseller_sync.fnac.mappings import load_repository
     from reseller_sync.integration import sales
     from reseller_sync.pipelines import inbound
 
@@ -56,7 +58,9 @@ KILL_SCRIPT = textwrap.dedent(
         time.sleep(120)
 
     sales._allow_at_access_control = allow_then_wait
-    inbound.integrate_pending(make_engine(url), load_settings(), load_repository(), FileType.VENTES)
+    settings = load_settings()
+    files = FnacInboundFiles(settings, load_repository())
+    inbound.integrate_pending(make_engine(url), settings, files, FileType.VENTES)
     marker.write_text("finished")
     """
 )
@@ -170,11 +174,17 @@ def test_a_worker_killed_mid_transaction_leaves_nothing_and_the_rerun_integrates
 
     # The task runs again, in-process: the file is integrated once, whole.
     result = inbound.integrate_pending(
-        world.engine, world.settings, world.repository, FileType.VENTES
+        world.engine,
+        world.settings,
+        FnacInboundFiles(world.settings, world.repository),
+        FileType.VENTES,
     )
     assert [(f.file_id, f.lines) for f in result.files] == [(file_id, BIG)]
     again = inbound.integrate_pending(
-        world.engine, world.settings, world.repository, FileType.VENTES
+        world.engine,
+        world.settings,
+        FnacInboundFiles(world.settings, world.repository),
+        FileType.VENTES,
     )
     assert again.files == ()
     facts = assert_box_office_holds(world.engine, [(name, data)])
@@ -214,7 +224,12 @@ def test_the_database_connection_killed_mid_file_is_retried_and_integrated_once(
 
     monkeypatch.setattr(sales_module, "insert_frame", insert_then_lose_the_connection)
     with pytest.raises(sqlalchemy.exc.OperationalError) as raised:
-        inbound.integrate_pending(world.engine, world.settings, world.repository, FileType.VENTES)
+        inbound.integrate_pending(
+            world.engine,
+            world.settings,
+            FnacInboundFiles(world.settings, world.repository),
+            FileType.VENTES,
+        )
     admin.dispose()
     assert killed
 
@@ -229,7 +244,10 @@ def test_the_database_connection_killed_mid_file_is_retried_and_integrated_once(
     # The retry: the failed file comes first, is integrated once; nothing more afterwards.
     monkeypatch.setattr(sales_module, "insert_frame", insert_frame)
     result = inbound.integrate_pending(
-        world.engine, world.settings, world.repository, FileType.VENTES
+        world.engine,
+        world.settings,
+        FnacInboundFiles(world.settings, world.repository),
+        FileType.VENTES,
     )
     assert [f.name for f in result.files] == [second]
     world.run()

@@ -24,7 +24,7 @@ from reseller_sync.domain.errors import TemporaryExternalError
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.writer import write_file
 from tests.dags.conftest import _forget_dag_runs
-from tests.pipelines.test_sales import line
+from tests.fnac.test_sales import line
 from tests.reliability.conftest import DagWorld, task_states
 from tests.reliability.implied import assert_box_office_holds
 

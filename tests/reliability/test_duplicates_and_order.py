@@ -17,7 +17,7 @@ from reseller_sync.domain.errors import ExternalError
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.watchdog import check_files_late
-from tests.pipelines.test_sales import DAY_PASS, line
+from tests.fnac.test_sales import DAY_PASS, line
 from tests.reliability.conftest import World
 from tests.reliability.implied import assert_box_office_holds
 

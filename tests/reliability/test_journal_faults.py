@@ -28,7 +28,7 @@ from reseller_sync.pipelines import inbound
 from reseller_sync.pipelines.set_aside import set_aside_file
 from tests.alerts.conftest import mail_sink  # noqa: F401 (fixture)
 from tests.dags.conftest import _forget_dag_runs
-from tests.pipelines.test_sales import line
+from tests.fnac.test_sales import line
 from tests.reliability.conftest import DagWorld, World, task_states
 from tests.reliability.implied import assert_box_office_holds
 from tests.reliability.test_dag_faults import expect_alert, some_sold_ticket, stamp
@@ -166,20 +166,21 @@ def test_a_reused_sequence_is_refused_reported_once_and_its_resend_integrated(
     assert_box_office_holds(world.engine, world.files(first, second))
 
     with pytest.raises(ExternalError) as raised:
-        inbound.check_refused_files(world.engine)
+        inbound.check_refused_files(world.engine, "fnac")
     error = raised.value
     assert error.file == reused
     assert "already used by another file" in error.message
     assert [p.file for p in error.problems] == [reused]
     assert f"already used by {first}" in error.problems[0].reason
-    assert error.action is inbound.REUSED_SEQUENCE_ACTION
-    inbound.check_refused_files(world.engine)  # once: the next run says nothing more
+    assert error.action == inbound.reused_sequence_action("fnac")
+    assert "E02" in error.action.render("en", "FNAC")
+    inbound.check_refused_files(world.engine, "fnac")  # once: the next run says nothing more
 
     # A refusal of the server and a reused sequence in one run: one error names both.
     again = world.drop(FileType.VENTES, 2, lost_lines, hours=2)
     world.land()
     with pytest.raises(ExternalError) as both:
-        inbound.check_refused_files(world.engine, ["..evil: unsafe name"])
+        inbound.check_refused_files(world.engine, "fnac", ["..evil: unsafe name"])
     assert both.value.file is None
     assert [p.file for p in both.value.problems] == [again, None]
     assert "not downloaded" in both.value.message

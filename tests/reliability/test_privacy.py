@@ -28,11 +28,12 @@ from reseller_sync.domain.errors import ErrorCategory, ExternalError, Problem
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac.codec import FileFormatError, read_file
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.redaction import UnredactableFileError, redact_buyer_contacts
 from reseller_sync.fnac.sale_sheet import build_sale_sheet, render_sale_sheet
+from reseller_sync.fnac.sales import RESELLER
 from reseller_sync.pipelines import inbound
-from reseller_sync.pipelines.sales import RESELLER
 from tests.reliability.conftest import SALES_OPEN, DagWorld, World, task_states
 from tests.reliability.implied import assert_box_office_holds
 
@@ -124,7 +125,12 @@ def test_a_file_whose_columns_cannot_be_located_is_kept_without_its_bytes(world:
     assert (entry.size, entry.sha256) == (len(mangled), hashlib.sha256(mangled).hexdigest())
     assert "cannot be located" in (entry.error_message or "")
     with pytest.raises(ExternalError, match="cannot be located"):
-        inbound.integrate_pending(world.engine, world.settings, world.repository, FileType.VENTES)
+        inbound.integrate_pending(
+            world.engine,
+            world.settings,
+            FnacInboundFiles(world.settings, world.repository),
+            FileType.VENTES,
+        )
     assert "cannot be located" in (world.entry(name).error_message or "")
     assert_box_office_holds(world.engine, [])
 

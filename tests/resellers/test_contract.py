@@ -8,14 +8,29 @@ it declares, on the demo box office.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import pkgutil
+import re
 import shutil
+from collections import Counter
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import Direction, ExchangeFile, Product
+from reseller_sync.alerts.compose import CATEGORY_LABELS, compose_alert
+from reseller_sync.boxoffice.models import (
+    Direction,
+    ExchangeFile,
+    FileState,
+    Product,
+    Ticket,
+    TicketState,
+)
 from reseller_sync.config.paths import (
     INCLUDE_DIR_VARIABLE,
     PROJECT_ROOT,
@@ -23,8 +38,18 @@ from reseller_sync.config.paths import (
     mappings_dir,
     settings_path,
 )
+from reseller_sync.config.settings import ResellerSettings
+from reseller_sync.core.lines import (
+    CANCELLATION_LINES,
+    SALE_LINES,
+    TICKET_STATE_LINES,
+    InboundLines,
+    LineBatch,
+    LineKind,
+)
 from reseller_sync.core.resellers import (
     ADAPTER_MODULES,
+    InboundFiles,
     InterfaceKind,
     ResellerType,
     UnknownResellerError,
@@ -33,8 +58,13 @@ from reseller_sync.core.resellers import (
     reseller_type_codes,
     reseller_types,
 )
-from reseller_sync.domain.errors import ConfigurationError
+from reseller_sync.domain.errors import ConfigurationError, ErrorCategory
 from reseller_sync.domain.products import ProductKind
+from reseller_sync.domain.texts import Localized
+from reseller_sync.exchange.journal import land as land_file
+from reseller_sync.exchange.journal import queue
+from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.integration.inbound import integrate_inbound_lines
 
 TYPES = list(reseller_types())
 
@@ -175,3 +205,331 @@ def test_settings_named_after_no_reseller_type_are_refused(
     assert "fnak" in refused.value.message
     assert refused.value.problems[0].file is not None
     assert refused.value.problems[0].file.endswith("fnak.yaml")
+
+
+# Canonical lines from its sandbox's files ---------------------------------------------
+#
+# Every type has a sandbox, devtools/sandboxes/<code>/, whose module ``contract`` plays a
+# realistic stretch of the partner's side on the demo box office:
+#
+#     a_day_of_sales(root: Path, session: Session, *, seed: int) -> day
+#
+# ``root`` is an empty folder for the sandbox's files and state; ``session`` the demo box
+# office, only read (the organiser's side: products, performances, prices); ``day.files``
+# the partner's inbound files, (name, bytes) as it wrote them, in the order they are
+# integrated; ``day.buyer_contacts`` every buyer contact value (e-mail, phone, address)
+# those files hold. The same box office and seed give the same files.
+
+SANDBOX_SEED = 11
+SCHEMAS = {
+    LineKind.SALES: SALE_LINES,
+    LineKind.CANCELLATIONS: CANCELLATION_LINES,
+    LineKind.TICKET_STATES: TICKET_STATE_LINES,
+}
+
+
+class DayOfSales(Protocol):
+    """What a sandbox's ``a_day_of_sales`` returns."""
+
+    @property
+    def files(self) -> Sequence[tuple[str, bytes]]: ...
+    @property
+    def buyer_contacts(self) -> Collection[str]: ...
+
+
+def play_a_day(reseller: ResellerType, session: Session, root: Path) -> DayOfSales:
+    """The type's sandbox playing a day of sales on ``session``'s demo box office."""
+    package = f"devtools.sandboxes.{reseller.code}"
+    where = f"devtools/sandboxes/{reseller.code}/contract.py"
+    try:
+        contract = importlib.import_module(f"{package}.contract")
+    except ModuleNotFoundError as missing:
+        if missing.name not in (package, f"{package}.contract"):
+            raise
+        pytest.fail(
+            f"reseller type {reseller.code!r} has no sandbox for the contract suite: write "
+            f"{where} with a_day_of_sales(root, session, *, seed) (docs/adding-a-reseller.md)"
+        )
+    play = getattr(contract, "a_day_of_sales", None)
+    if not callable(play):
+        pytest.fail(f"{where} defines no function a_day_of_sales(root, session, *, seed)")
+    day: DayOfSales = play(root, session, seed=SANDBOX_SEED)
+    assert day.files, f"the {reseller.name} sandbox wrote no inbound file"
+    return day
+
+
+_DAYS: dict[tuple[str, str], DayOfSales] = {}
+
+
+@pytest.fixture
+def sandbox_day(
+    reseller: ResellerType, demo_session: Session, tmp_path_factory: pytest.TempPathFactory
+) -> DayOfSales:
+    """The type's sandbox's day on the demo box office, played once per type and database
+    kind: the demo box office is the same in every test, and the day depends only on it and
+    the seed."""
+    key = (reseller.code, demo_session.get_bind().dialect.name)
+    if key not in _DAYS:
+        root = tmp_path_factory.mktemp(f"sandbox-{reseller.code}")
+        _DAYS[key] = play_a_day(reseller, demo_session, root)
+    return _DAYS[key]
+
+
+def test_a_type_without_a_sandbox_fails_the_suite_saying_what_to_write(tmp_path: Path) -> None:
+    nobody = ResellerType(**{**TYPES[0].__dict__, "code": "nobody"})
+
+    with pytest.raises(pytest.fail.Exception, match=r"devtools/sandboxes/nobody/contract\.py"):
+        play_a_day(nobody, cast("Session", None), tmp_path)
+
+
+def read_lines(
+    files: InboundFiles, session: Session, name: str, content: bytes
+) -> InboundLines | None:
+    """The file's lines, their batches read once (they may be lazy) and kept."""
+    lines = files.lines(session, name, content)
+    if lines is None:
+        return None
+    return InboundLines(lines.kind, list(lines.batches), lines.is_test)
+
+
+def batches_of(lines: InboundLines) -> list[LineBatch]:
+    assert isinstance(lines.batches, list)
+    return lines.batches
+
+
+def count_lines(lines: InboundLines) -> int:
+    return sum(len(batch.lines) for batch in batches_of(lines))
+
+
+def land(session: Session, reseller: ResellerType, name: str, content: bytes) -> int:
+    """The file landed in the exchange journal, as the hourly run does first: its id."""
+    parsed = adapter(reseller.code).naming().parse(name)
+    assert parsed is not None, f"{name} is not a name of {reseller.contract}"
+    landed = LandedFile(name, content, len(content), hashlib.sha256(content).hexdigest(), parsed)
+    outcome = land_file(session, reseller.code, landed)
+    assert outcome.state is FileState.LANDED, outcome
+    return outcome.file_id
+
+
+def test_its_sandbox_files_give_lines_that_conform(
+    reseller: ResellerType, demo_session: Session, sandbox_day: DayOfSales
+) -> None:
+    """Every file the sandbox wrote gives lines, each batch conforming, with no problem and
+    no record left out, or is one the adapter integrates otherwise; the day has sales and
+    cancellations."""
+    module = adapter(reseller.code)
+    files = module.inbound_files(module.load_settings())
+    read: Counter[LineKind] = Counter()
+
+    for name, content in sandbox_day.files:
+        lines = read_lines(files, demo_session, name, content)
+        if lines is None:
+            files.integrate_other(
+                demo_session, name, content, file_id=land(demo_session, reseller, name, content)
+            )
+            continue
+        assert not lines.is_test, f"{name}: a day of sales holds no test ticket"
+        for batch in batches_of(lines):
+            problems = [str(p) for p in [*batch.problems.mapping, *batch.problems.external]]
+            assert problems == [], name
+            assert SCHEMAS[lines.kind].violations(batch.lines) == [], name
+            assert batch.read == len(batch.lines), f"{name}: records left out of the lines"
+        read[lines.kind] += count_lines(lines)
+
+    assert read[LineKind.SALES], "the sandbox's day sold no ticket"
+    assert read[LineKind.CANCELLATIONS], "the sandbox's day cancelled no ticket"
+
+
+def tickets_of(session: Session, reseller: ResellerType) -> dict[TicketState, set[str]]:
+    """The barcodes of the reseller's tickets (test tickets aside), by state."""
+    found: dict[TicketState, set[str]] = {state: set() for state in TicketState}
+    for barcode, state in session.execute(
+        select(Ticket.barcode, Ticket.state).where(
+            Ticket.reseller_code == reseller.code, Ticket.is_test.is_(False)
+        )
+    ):
+        found[state].add(barcode)
+    return found
+
+
+def test_its_sandbox_files_integrate_into_the_tickets_they_imply_once(
+    reseller: ResellerType, demo_session: Session, sandbox_day: DayOfSales
+) -> None:
+    """Integrated in order, the files give exactly the tickets sold less those cancelled;
+    replayed, they integrate nothing twice."""
+    module = adapter(reseller.code)
+    settings = module.load_settings()
+    integration = module.integration_settings(settings)
+    files = module.inbound_files(settings)
+    landed = {
+        name: land(demo_session, reseller, name, content) for name, content in sandbox_day.files
+    }
+    sold: dict[str, str] = {}  # ticket reference → barcode, of every sale line
+    cancelled: set[str] = set()  # barcodes of the tickets cancelled
+    lines_read: Counter[LineKind] = Counter()
+
+    def integrate_the_day() -> list[tuple[str, int, Any]]:
+        """Each file's lines integrated in order: (name, lines, outcome)."""
+        lines_read.clear()
+        done = []
+        for name, content in sandbox_day.files:
+            lines = read_lines(files, demo_session, name, content)
+            if lines is None:
+                files.integrate_other(demo_session, name, content, file_id=landed[name])
+                continue
+            outcome, records = integrate_inbound_lines(
+                demo_session, integration, name, lines, file_id=landed[name]
+            )
+            assert records == count_lines(lines), name
+            done.append((name, count_lines(lines), outcome))
+            lines_read[lines.kind] += count_lines(lines)
+            for batch in batches_of(lines):
+                frame = batch.lines
+                if lines.kind is LineKind.SALES:
+                    sold.update(zip(frame["reseller_ticket_ref"], frame["barcode"], strict=True))
+                elif lines.kind is LineKind.CANCELLATIONS:
+                    by_ref = frame["reseller_ticket_ref"].map(sold)
+                    cancelled.update(frame["barcode"].fillna(by_ref))
+        return done
+
+    for name, count, outcome in integrate_the_day():
+        assert outcome.lines == count, name
+        assert outcome.already_integrated == 0, name
+    tickets = tickets_of(demo_session, reseller)
+    assert lines_read[LineKind.SALES] == len(sold)
+    assert 0 < lines_read[LineKind.CANCELLATIONS] == len(cancelled) < len(sold)
+    assert len(tickets[TicketState.VALID]) == len(sold) - len(cancelled)
+    assert tickets[TicketState.VALID] == set(sold.values()) - cancelled
+    assert tickets[TicketState.CANCELLED] == cancelled
+
+    for name, count, outcome in integrate_the_day():
+        assert outcome.lines == outcome.already_integrated == count, name
+    assert tickets_of(demo_session, reseller) == tickets
+
+
+def test_no_buyer_contact_from_its_sandbox_files_reaches_the_lines(
+    reseller: ResellerType, demo_session: Session, sandbox_day: DayOfSales
+) -> None:
+    """The sandbox writes buyer contacts (e-mail, phone, address) in its files; none is in
+    any lines frame, nor in the partner's records a batch keeps for its problems."""
+    assert sandbox_day.buyer_contacts, f"the {reseller.name} sandbox wrote no buyer contact"
+    written = b"".join(content for _, content in sandbox_day.files)
+    assert any(
+        value.isascii() and value.encode() in written for value in sandbox_day.buyer_contacts
+    ), "the buyer contacts the sandbox gives are not in its files"
+    module = adapter(reseller.code)
+    files = module.inbound_files(module.load_settings())
+
+    for name, content in sandbox_day.files:
+        lines = read_lines(files, demo_session, name, content)
+        for batch in batches_of(lines) if lines is not None else []:
+            for frame in (batch.lines, batch.source):
+                if frame is None:
+                    continue
+                text = "\n".join(str(v) for column in frame for v in frame[column].dropna())
+                leaked = sorted(value for value in sandbox_day.buyer_contacts if value in text)
+                assert leaked == [], name
+
+
+# The journal ------------------------------------------------------------------------------
+
+
+def test_its_sandbox_files_land_once_each_in_their_stream_and_order_without_buyer_contacts(
+    reseller: ResellerType, demo_session: Session, sandbox_day: DayOfSales
+) -> None:
+    """The journal keys each landed file by the reseller and the stream and sequence its
+    naming reads; landing the same bytes again adds nothing; each stream's queue takes its
+    files in sequence order; the bytes kept hold none of the buyers' contact values."""
+    naming = adapter(reseller.code).naming()
+    landed = {
+        name: land(demo_session, reseller, name, content) for name, content in sandbox_day.files
+    }
+
+    by_stream: dict[str, list[tuple[int, int]]] = {}
+    for name, file_id in landed.items():
+        entry = demo_session.get_one(ExchangeFile, file_id)
+        parsed = naming.parse(name)
+        assert parsed is not None
+        assert (entry.reseller_code, entry.file_type, entry.sequence) == (
+            reseller.code,
+            parsed.stream,
+            parsed.sequence,
+        )
+        kept = entry.content or b""
+        assert not [value for value in sandbox_day.buyer_contacts if value.encode() in kept], name
+        by_stream.setdefault(parsed.stream, []).append((parsed.sequence, file_id))
+
+    for name, content in sandbox_day.files:
+        parsed = naming.parse(name)
+        assert parsed is not None
+        again = LandedFile(name, content, len(content), hashlib.sha256(content).hexdigest(), parsed)
+        outcome = land_file(demo_session, reseller.code, again)
+        assert outcome.file_id == landed[name], f"{name} landed twice"
+    for stream, files in by_stream.items():
+        queued = queue(demo_session, reseller.code, stream)
+        assert queued.ready == tuple(file_id for _, file_id in sorted(files)), stream
+        assert (queued.blocked_by, queued.missing) == (None, ()), stream
+
+
+# Alert texts ------------------------------------------------------------------------------
+
+
+def adapter_texts(reseller: ResellerType) -> dict[str, Localized]:
+    """Every localized text an adapter's modules define at module level (actions, notices),
+    directly or in a mapping, by qualified name."""
+    package = importlib.import_module(adapter(reseller.code).__name__.rsplit(".", 1)[0])
+    texts: dict[str, Localized] = {}
+    for module_info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+        module = importlib.import_module(module_info.name)
+        for attribute, value in vars(module).items():
+            candidates = value.items() if isinstance(value, dict) else [(None, value)]
+            for key, text in candidates:
+                if isinstance(text, Localized):
+                    label = f"{module_info.name}.{attribute}" + (f"[{key}]" if key else "")
+                    texts[label] = text
+    return texts
+
+
+def test_its_own_texts_are_said_in_both_languages_naming_the_reseller_as_configured(
+    reseller: ResellerType,
+) -> None:
+    texts = adapter_texts(reseller)
+    name = re.compile(rf"\b{re.escape(reseller.name)}\b")
+
+    assert texts, f"the {reseller.name} adapter defines no localized text"
+    for label, text in texts.items():
+        french, english = text.render("fr", "Acme Billets"), text.render("en", "Acme Billets")
+        assert french.strip(), label
+        assert english.strip(), label
+        assert french != english, f"{label} is not translated"
+        for said in (french, english):
+            assert "{" not in said, f"{label} leaves a placeholder: {said}"
+            assert not name.search(said), f"{label} hard-codes {reseller.name}: use {{reseller}}"
+
+
+@pytest.mark.parametrize("category", list(ErrorCategory), ids=[c.value for c in ErrorCategory])
+def test_its_alerts_name_the_instance_in_the_configured_language(
+    reseller: ResellerType, category: ErrorCategory
+) -> None:
+    settings = adapter(reseller.code).load_settings()
+    language = settings.notifications.language.value
+    other = "en" if language == "fr" else "fr"
+    named = settings.model_copy(update={"reseller": ResellerSettings(display_name="Acme Billets")})
+
+    alert = compose_alert(
+        category=category,
+        kind="task_failure",
+        title=reseller.dag_id("inbound"),
+        message=Localized(fr="message en français", en="message in English"),
+        language=language,
+        reseller=named.display_name,
+    )
+
+    assert alert.subject.startswith("[Acme Billets] ")
+    assert CATEGORY_LABELS[language][category] in alert.subject
+    assert CATEGORY_LABELS[other][category] not in alert.subject
+    said = {"fr": "message en français", "en": "message in English"}
+    assert said[language] in alert.text
+    assert said[other] not in alert.text
+    if category is ErrorCategory.EXTERNAL:
+        assert "Acme Billets" in alert.text, "an external error says whom to call"

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from devtools.sandboxes.fnac import DEMO_USERNAME, FnacPartner, SandboxServer
-from reseller_sync.exchange.transport import KnownFiles, SftpTransport
+from reseller_sync.exchange.transport import KnownFiles, SftpTransport, TransportSettings
 from reseller_sync.fnac.codec import FileType, read_file, write_file
+from reseller_sync.fnac.naming import NAMING
 from tests.sandbox.conftest import (
     SEANCES,
     StepClock,
@@ -309,7 +310,8 @@ def test_the_state_survives_a_new_partner_instance(
 def test_the_organisers_transport_delivers_and_fetches_the_ack(
     sandbox: SandboxServer, sandbox_conn_id: str, fnac: FnacPartner
 ):
-    transport = SftpTransport(sandbox_conn_id)
+    folders = TransportSettings("/retour/", "/depot/", "/depot/traites/")
+    transport = SftpTransport(sandbox_conn_id, folders, naming=NAMING)
     name, data = organiser_file(FileType.FICHE, 1, lumen_fiche())
     transport.upload(name, data)
 

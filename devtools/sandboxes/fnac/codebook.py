@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reseller_sync.mappings.model import MappingKind
-from reseller_sync.mappings.repository import MappingRepository, ProductMappings, load_repository
+from reseller_sync.fnac.mappings import MappingKind, load_repository
+from reseller_sync.mappings.repository import MappingRepository, ProductMappings
 
 DEFAULT_QUOTA = "Q-FNAC"
 """The organiser's quota code whose allotement FNAC uses (``boxoffice.quota`` of the settings)."""
@@ -79,7 +79,7 @@ class CodeBook:
 
 
 def _product_codes(mappings: ProductMappings, quota: str) -> ProductCodes | None:
-    manifestation = mappings.manifestation
+    manifestation = mappings.partner_product
     if manifestation is None:
         return None
     configurations = mappings.configurations
@@ -99,7 +99,7 @@ def _product_codes(mappings: ProductMappings, quota: str) -> ProductCodes | None
             for configuration in (NO_CONFIGURATION, *configurations)
         },
         categories_client={
-            tariff: entry.fnac
+            tariff: entry.partner
             for tariff, entry in mappings.effective(MappingKind.CATEGORIE_CLIENT).items()
         },
     )

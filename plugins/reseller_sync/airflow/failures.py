@@ -83,7 +83,7 @@ class FailureAlertNotifier(BaseNotifier):
                 error,
                 site,
                 settings.notifications.language.value,
-                settings.reseller.display_name,
+                settings.display_name,
             )
             raise_alert(message, settings, self.smtp_conn_id)
         except Exception:

@@ -270,7 +270,12 @@ def build_nightly_dag(
             day = run_dates(get_current_context(), current).day
             with session_scope() as session:
                 summary, report = write_sales_summary(
-                    session, current, day, reports_dir() / "sales", dashboard_url=_dashboard_url()
+                    session,
+                    code,
+                    current,
+                    day,
+                    reports_dir() / "sales",
+                    dashboard_url=_dashboard_url(code),
                 )
             mail = sales_summary_mail(summary, current)
             send_mail(
@@ -298,10 +303,10 @@ def build_nightly_dag(
     return dag
 
 
-def _dashboard_url() -> str | None:
+def _dashboard_url(code: str) -> str | None:
     from airflow.configuration import conf
 
-    from reseller_sync.dashboard import DASHBOARD_ROUTE
+    from reseller_sync.dashboard import dashboard_route
 
     base = conf.get("api", "base_url", fallback=None)
-    return f"{base.rstrip('/')}{DASHBOARD_ROUTE}" if base else None
+    return f"{base.rstrip('/')}{dashboard_route(code)}" if base else None

@@ -16,7 +16,7 @@ from typing import Any
 from reseller_sync.airflow.notifier import raise_alert
 from reseller_sync.alerts.compose import NOTICE_ACTIONS, Notice, TaskSite, compose_alert
 from reseller_sync.boxoffice.models import Alert
-from reseller_sync.core.resellers import InstanceSettings
+from reseller_sync.config.settings import InstanceSettings
 from reseller_sync.domain.errors import ErrorCategory, Problem
 from reseller_sync.domain.texts import Text
 
@@ -58,7 +58,7 @@ def notify(
         title=f"{site.dag_id}.{site.task_id}" if site else kind,
         message=message,
         language=settings.notifications.language.value,
-        reseller=settings.reseller.display_name,
+        reseller=settings.display_name,
         problems=problems,
         file_name=file_name,
         site=site,
@@ -81,4 +81,5 @@ def raise_notices(settings: InstanceSettings, notices: Sequence[Notice], context
             site=site,
             file_name=notice.file_name,
             hint=notice.hint,
+            action=notice.action,
         )

@@ -30,7 +30,7 @@ from pathlib import Path
 from reseller_sync.alerts.compose import AlertMessage
 from reseller_sync.alerts.deliver import SendMail, deliver_alert
 from reseller_sync.boxoffice.models import Alert
-from reseller_sync.core.resellers import InstanceSettings
+from reseller_sync.config.settings import InstanceSettings
 from reseller_sync.domain.errors import ConfigurationError
 
 SMTP_CONNECTION_ID = "smtp_default"

@@ -55,7 +55,8 @@ class PartnerFileTrigger(BaseTrigger):
     """Fire when ``wanted`` is in ``folder`` on the server of ``conn_id``, or at ``deadline``.
 
     Give ``names`` (any of them answers) or ``file_type`` with ``after_seq``
-    (a file of that type with a higher sequence). The event's payload is a
+    (a file of that type with a higher sequence) and ``reseller`` (the type
+    whose naming reads the names). The event's payload is a
     :meth:`WatchOutcome.to_payload`.
     """
 
@@ -69,6 +70,7 @@ class PartnerFileTrigger(BaseTrigger):
         names: Iterable[str] = (),
         file_type: str | None = None,
         after_seq: int = 0,
+        reseller: str | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -77,7 +79,7 @@ class PartnerFileTrigger(BaseTrigger):
         if self.deadline.tzinfo is None:
             raise ValueError(f"deadline {deadline!r} has no time zone")
         self.poll_seconds = float(poll_seconds)
-        self.wanted = Wanted(tuple(names), file_type, int(after_seq))
+        self.wanted = Wanted(tuple(names), file_type, int(after_seq), reseller)
 
     @classmethod
     def waiting_for(
@@ -97,6 +99,7 @@ class PartnerFileTrigger(BaseTrigger):
             names=wanted.names,
             file_type=wanted.file_type,
             after_seq=wanted.after_seq,
+            reseller=wanted.reseller,
         )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -110,6 +113,7 @@ class PartnerFileTrigger(BaseTrigger):
                 "names": list(self.wanted.names),
                 "file_type": self.wanted.file_type,
                 "after_seq": self.wanted.after_seq,
+                "reseller": self.wanted.reseller,
             },
         )
 

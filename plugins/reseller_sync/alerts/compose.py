@@ -34,17 +34,6 @@ CATEGORY_LABELS = {
 }
 
 NOTICE_ACTIONS: dict[str, Localized] = {
-    "new_customer_category": Localized(
-        fr="Rattachez chaque nouvelle catégorie à un tarif dans "
-        'include/mappings/fnac/_shared.yaml (par exemple FNAC_ADHERENT: "15|20|31"), puis '
-        "vérifiez avec `python -m reseller_sync mappings check` : tant qu'elle n'est pas "
-        "rattachée, les ventes de {reseller} à cette catégorie ne peuvent pas être intégrées. "
-        "Rien à relancer : la liste des catégories est intégrée.",
-        en="Map each new category to a tariff in include/mappings/fnac/_shared.yaml (for "
-        'example FNAC_ADHERENT: "15|20|31"), then check with `python -m reseller_sync '
-        "mappings check`: until it is mapped, {reseller}'s sales at that category cannot be "
-        "integrated. Nothing to clear: the list of categories was integrated.",
-    ),
     "price_difference": Localized(
         fr="Les billets ont été intégrés au prix de {reseller} (politique de prix warn). "
         "Comparez chaque prix ci-dessous avec la fiche de mise en vente : corrigez le prix "
@@ -112,11 +101,13 @@ class Notice:
 
     category: ErrorCategory
     kind: str
-    """Its kind; its action is the kind's own (``NOTICE_ACTIONS``)."""
+    """Its kind; its action is the kind's own (``NOTICE_ACTIONS``) unless ``action`` is set."""
     message: Text
     problems: Sequence[Problem] = ()
     file_name: str | None = None
     hint: Text | None = None
+    action: Text | None = None
+    """What to do, when the kind is an adapter's own (its partner's vocabulary and files)."""
 
 
 @dataclass(frozen=True)

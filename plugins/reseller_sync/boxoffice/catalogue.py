@@ -8,14 +8,16 @@ the categories and tariffs priced for it).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
     Block,
+    Currency,
     Performance,
     Price,
     Product,
@@ -33,7 +35,8 @@ from reseller_sync.boxoffice.models import (
 )
 from reseller_sync.domain.products import ProductKind
 
-FNAC_RESELLER_CODE = "fnac"
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,7 @@ def priced_combinations(
     return tuple(sorted(PricedCombination(category, tariff) for category, tariff in rows))
 
 
-def customer_categories(
-    session: Session, reseller_code: str = FNAC_RESELLER_CODE
-) -> dict[str, CustomerCategory]:
+def customer_categories(session: Session, reseller_code: str) -> dict[str, CustomerCategory]:
     """The reseller's customer categories as its last list gave them (empty: none received)."""
     rows = session.execute(
         select(
@@ -158,3 +159,27 @@ def customer_categories(
         ).where(ResellerCustomerCategory.reseller_code == reseller_code)
     )
     return {code: CustomerCategory(code, label, bool(active)) for code, label, active in rows}
+
+
+PRICE_COLUMNS = ("performance_id", "category_id", "tariff_id", "amount", "currency")
+
+
+def performance_prices(session: Session, performance_ids: Sequence[int]) -> pd.DataFrame:
+    """The box office's prices of the performances, one row per category and tariff:
+    :data:`PRICE_COLUMNS`, the currency as its code (``EUR``)."""
+    import pandas as pd
+
+    prices = pd.DataFrame(
+        session.execute(
+            select(
+                Price.performance_id,
+                Price.category_id,
+                Price.tariff_id,
+                Price.amount,
+                Price.currency,
+            ).where(Price.performance_id.in_([int(p) for p in performance_ids]))
+        ).all(),
+        columns=list(PRICE_COLUMNS),
+    )
+    prices["currency"] = prices["currency"].map(lambda currency: Currency(currency).value)
+    return prices

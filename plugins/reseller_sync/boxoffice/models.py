@@ -75,7 +75,7 @@ class ChannelType(StrEnum):
     BOX_OFFICE = "box_office"
     WEB = "web"
     RESELLER_AUTOMATIC = "reseller_automatic"
-    """A reseller connected by an automatic interface (FNAC)."""
+    """A reseller connected by an automatic interface (files or a web service)."""
     RESELLER_MANUAL = "reseller_manual"
 
 
@@ -127,31 +127,32 @@ class FileState(StrEnum):
     """The partner's ACK refused the whole file."""
     SEQUENCE_REUSED = "sequence_reused"
     """Inbound: refused at landing, its sequence already held by another file with other
-    content (spec 9.6). Not processed; its lines arrive only if FNAC sends them again
-    under a new sequence, so a person must tell FNAC (an alert says so)."""
+    content. Not processed; its lines arrive only if the reseller sends them again
+    under a new sequence, so a person must tell the reseller (an alert says so)."""
     SET_ASIDE = "set_aside"
-    """Inbound: a failed file a person set aside, with who, when and why (spec 9.5): not
-    integrated, and its type goes on from the next sequence."""
+    """Inbound: a failed file a person set aside, with who, when and why: not integrated,
+    and its type goes on from the next sequence."""
 
 
 class WithdrawalReason(StrEnum):
     REQUESTED = "requested"
     """A person asked for the places back (``request_withdrawal``)."""
     AUTOMATIC = "automatic"
-    """Unsold FNAC places taken back N days before the performance (nightly settings)."""
+    """Unsold places of the reseller taken back N days before the performance (nightly
+    settings)."""
 
 
 class WithdrawalState(StrEnum):
     REQUESTED = "requested"
     """To go out in the next DECONT file."""
     SENT = "sent"
-    """In a DECONT FNAC has not acknowledged yet: the places are still FNAC's."""
+    """In a withdrawal file the reseller has not acknowledged yet: the places are still its."""
     WITHDRAWN = "withdrawn"
-    """FNAC's ACK applied the line: the places left FNAC's quota."""
+    """The reseller's acknowledgement applied the line: the places left its quota."""
     REFUSED_SOLD = "refused_sold"
-    """FNAC refused the line with E07: the places are sold, they stay FNAC's."""
+    """The reseller refused the line, the places being sold: they stay its."""
     FAILED = "failed"
-    """FNAC refused the line for another reason (mapping, technical): a person acts."""
+    """The reseller refused the line for another reason (mapping, technical): a person acts."""
 
 
 class OnboardingState(StrEnum):
@@ -319,7 +320,7 @@ class Tariff(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     reseller_code: Mapped[str | None] = mapped_column(String(16))
-    """Set for tariffs that exist only for one reseller (FNAC member price...)."""
+    """Set for tariffs that exist only for one reseller (its members' price...)."""
 
 
 class Price(Base):
@@ -352,7 +353,7 @@ class SalesChannel(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[ChannelType] = mapped_column(_enum(ChannelType, "channel_type"))
     reseller_code: Mapped[str | None] = mapped_column(String(16))
-    """The reseller behind an automatic channel (``fnac``)."""
+    """The reseller behind an automatic channel (its type's code)."""
 
 
 class ProductChannel(Base):
@@ -455,11 +456,11 @@ class QuotaFreePlaces(Base):
 
 
 class PlaceWithdrawal(Base):
-    """Places the box office takes back from FNAC's quota (décontingentement, DECONT).
+    """Places the box office takes back from a reseller's quota (décontingentement).
 
     A seat (``seat_id``) or free places of a block (``block_id`` and ``places``).
-    The places stay in FNAC's quota until FNAC's ACK says the DECONT line was
-    applied; only then are they removed, in the transaction that records the ACK.
+    The places stay in the reseller's quota until its acknowledgement says the line
+    was applied; only then are they removed, in the transaction that records the ACK.
     """
 
     __tablename__ = "place_withdrawal"
@@ -503,7 +504,7 @@ class PlaceWithdrawal(Base):
     line: Mapped[int | None] = mapped_column(Integer)
     """The request's data line in that file."""
     error_code: Mapped[str | None] = mapped_column(String(8))
-    """FNAC's code when it refused the line (E07...)."""
+    """The reseller's error code when it refused the line."""
     message: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -579,7 +580,7 @@ class Ticket(Base):
     reseller_code: Mapped[str | None] = mapped_column(String(16))
     reseller_ticket_id: Mapped[str | None] = mapped_column(String(20))
     reseller_category: Mapped[str | None] = mapped_column(String(8))
-    """The reseller's own customer category (FNAC catégorie de client) as received."""
+    """The reseller's own customer category (catégorie de client) as received."""
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reseller_cancellation_id: Mapped[str | None] = mapped_column(String(20), unique=True)
@@ -608,7 +609,7 @@ class PendingAccountMovement(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
     reference: Mapped[str] = mapped_column(String(64))
-    """What the movement stands for (``fnac:sale:V26…``, ``fnac:refund:C…``): once only."""
+    """What the movement stands for (``<code>:sale:…``, ``<code>:refund:…``): once only."""
     booked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
@@ -645,7 +646,7 @@ class ResellerProduct(Base):
 
 
 class ResellerCustomerCategory(Base):
-    """The reseller's customer categories, as its last list (FNAC CATCLI) gave them."""
+    """The reseller's customer categories, as its last list gave them."""
 
     __tablename__ = "reseller_customer_category"
 
@@ -698,8 +699,8 @@ class ExchangeFile(Base):
     reseller_code: Mapped[str] = mapped_column(String(16))
     direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
     file_type: Mapped[str] = mapped_column(String(16))
-    """The spec's TYPE; an ACK is journaled as ``ACK_<answered TYPE>`` so that each
-    stream of acknowledgements has its own sequence (the answered file's)."""
+    """The file's stream, as the reseller's naming says it (``ExchangeName.stream``): its
+    type, say, with acknowledgements in a stream per type answered (``ACK_<TYPE>``)."""
     sequence: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)

@@ -8,21 +8,21 @@ from reseller_sync.config.paths import (
     settings_path,
 )
 from reseller_sync.config.settings import (
-    FnacSettings,
+    InstanceSettings,
     Language,
     PricePolicy,
     ProductSettings,
-    load_settings,
+    load_instance_settings,
 )
 
 __all__ = [
-    "FnacSettings",
+    "InstanceSettings",
     "Language",
     "PricePolicy",
     "ProductSettings",
     "configured_resellers",
     "include_dir",
-    "load_settings",
+    "load_instance_settings",
     "mappings_dir",
     "settings_path",
 ]

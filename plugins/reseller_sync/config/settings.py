@@ -1,10 +1,11 @@
-"""The FNAC interface settings: one YAML file per organiser, validated whole when loaded.
+"""A reseller instance's settings: one YAML file per organiser and reseller, validated whole.
 
-The file (``include/config/resellers/fnac.yaml`` by default) says which box-office
-entities stand for FNAC (channel, point of sale, quota, paying contact), the
-products on sale there and the tariffs offered, the price policy, who is told
-when a synchronisation fails, and what FNAC gave at set-up (manager code, SFTP
-access). Secrets never live here: they belong in the Airflow connection.
+The file (``include/config/resellers/<code>.yaml``) says which box-office
+entities stand for the reseller (channel, point of sale, quota, paying contact),
+the products on sale there and the tariffs offered, the price policy and who is
+told when a synchronisation fails. :class:`InstanceSettings` holds those keys;
+each adapter's model adds what its partner gave at set-up (codes, SFTP access).
+Secrets never live here: they belong in the Airflow connection.
 
 Loading reads one small file and never touches the database: the list of
 products drives DAG generation at parse time.
@@ -16,7 +17,7 @@ import difflib
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Self, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -42,13 +43,10 @@ from reseller_sync.config.yamlfile import (
 )
 from reseller_sync.domain.errors import ConfigurationError, Problem
 from reseller_sync.domain.texts import Localized
-from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 
-DEFAULT_CONNECTION_ID = "fnac_sftp"
 SECRET_KEY_WORDS = ("password", "passwd", "passphrase", "private_key", "secret", "token", "api_key")
 """A settings key containing one of these words holds a secret: refused."""
 
-_MANAGER_CODE = re.compile(r"M[0-9]{4}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _CONNECTION_ID = re.compile(r"[A-Za-z0-9_.\-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -58,11 +56,11 @@ DISPLAY_NAME_MAX = 40
 
 class PricePolicy(StrEnum):
     STRICT = "strict"
-    """A FNAC price that differs from the box office's refuses the whole file."""
+    """A reseller's price that differs from the box office's refuses the whole file or call."""
     WARN = "warn"
-    """FNAC's price is integrated and the difference is reported."""
+    """The reseller's price is integrated and the difference is reported."""
     ACCEPT = "accept"
-    """FNAC's price is integrated silently."""
+    """The reseller's price is integrated silently."""
 
 
 class Language(StrEnum):
@@ -70,16 +68,10 @@ class Language(StrEnum):
     EN = "en"
 
 
-def _manager_code(value: str) -> str:
-    if not _MANAGER_CODE.fullmatch(value):
-        raise ValueError("expected the FNAC manager code: M followed by 4 digits, e.g. M0427")
-    return value
-
-
 def _code(value: str) -> str:
     if not _CODE.fullmatch(value) or len(value) > 32:
         raise ValueError(
-            "expected a box-office code: up to 32 letters, digits, '-', '_' or '.', e.g. Q-FNAC"
+            "expected a box-office code: up to 32 letters, digits, '-', '_' or '.', e.g. Q-RESALE"
         )
     return value
 
@@ -107,7 +99,7 @@ def _display_name(value: str) -> str:
         raise ValueError(
             f"expected the reseller's name as people know it: up to {DISPLAY_NAME_MAX} letters, "
             "digits, spaces or - . & ' +, starting and ending with a letter or digit, "
-            "e.g. FNAC or Fnac Spectacles"
+            "e.g. Billetterie Partenaire"
         )
     return value
 
@@ -127,7 +119,6 @@ def _no_duplicates(values: tuple[str, ...], what: str) -> tuple[str, ...]:
     return values
 
 
-ManagerCode = Annotated[str, AfterValidator(_manager_code)]
 Code = Annotated[str, AfterValidator(_code)]
 ConnectionId = Annotated[str, AfterValidator(_connection_id)]
 RemoteDir = Annotated[str, AfterValidator(_remote_dir)]
@@ -136,66 +127,73 @@ Timezone = Annotated[str, AfterValidator(_timezone)]
 DisplayName = Annotated[str, AfterValidator(_display_name)]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A group of settings keys: frozen, unknown keys refused."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ResellerSettings(_Section):
+class ResellerSettings(Section):
     """How the reseller is named to people: alert subjects, actions, report e-mails."""
 
-    display_name: DisplayName = Field(
-        "FNAC", description="the reseller's name in e-mails (subject prefix, what to do)"
+    display_name: DisplayName | None = Field(
+        None,
+        description="the reseller's name in e-mails (subject prefix, what to do); "
+        "its type's name when absent",
     )
 
 
-class SftpSettings(_Section):
-    """FNAC's SFTP server: the Airflow connection (host, user, key) and the folders."""
+class SftpSettings(Section):
+    """A file reseller's SFTP server: the Airflow connection (host, user, key) and the folders."""
 
     connection_id: ConnectionId = Field(
-        DEFAULT_CONNECTION_ID, description="the Airflow connection holding host, login and key"
+        description="the Airflow connection holding host, login and key"
     )
-    outbox_dir: RemoteDir = Field("/depot/", description="where the organiser drops its files")
+    outbox_dir: RemoteDir = Field(description="where the organiser drops its files")
     processed_dir: RemoteDir = Field(
-        "/depot/traites/", description="where FNAC moves the files it has picked up"
+        description="where the reseller moves the files it has picked up"
     )
-    inbox_dir: RemoteDir = Field("/retour/", description="where FNAC drops its files")
+    inbox_dir: RemoteDir = Field(description="where the reseller drops its files")
 
 
-class BoxOfficeSettings(_Section):
-    """The box-office entities that stand for FNAC."""
+class BoxOfficeSettings(Section):
+    """The box-office entities that stand for the reseller."""
 
-    channel: Code = Field(description="the FNAC sales channel's code")
-    point_of_sale: Code = Field(description="the point of sale FNAC sales are booked at")
-    quota: Code = Field(description="the code of FNAC's quota (contingent) on each performance")
-    paying_contact: Code = Field(description="the contact whose pending account FNAC sales debit")
+    channel: Code = Field(description="the reseller's sales channel code")
+    point_of_sale: Code = Field(description="the point of sale the reseller's sales are booked at")
+    quota: Code = Field(
+        description="the code of the reseller's quota (contingent) on each performance"
+    )
+    paying_contact: Code = Field(
+        description="the contact whose pending account the reseller's sales debit"
+    )
     venue_timezone: Timezone = Field(
         "Europe/Paris", description="time zone of a venue that names none"
     )
 
 
-class PriceSettings(_Section):
+class PriceSettings(Section):
     policy: PricePolicy = Field(
-        PricePolicy.STRICT, description="what to do when FNAC's price differs from ours"
+        PricePolicy.STRICT, description="what to do when the reseller's price differs from ours"
     )
     includes_commission: StrictBool = Field(
-        description="true when the box-office price already includes FNAC's commission"
+        description="true when the box-office price already includes the reseller's commission"
     )
 
 
-class NotificationSettings(_Section):
+class NotificationSettings(Section):
     language: Language = Field(Language.FR, description="language of messages: fr or en")
     error_emails: tuple[Email, ...] = Field(
         min_length=1, description="addresses told when a synchronisation fails"
     )
-    fnac_contact_email: Email = Field(description="the organiser's contact at FNAC")
 
 
-class ProductSettings(_Section):
-    """A product on sale at FNAC; written as its code alone or as a mapping."""
+class ProductSettings(Section):
+    """A product on sale at the reseller; written as its code alone or as a mapping."""
 
     code: Code = Field(description="the box-office product code")
     tariffs_offered: tuple[Code, ...] | None = Field(
-        None, min_length=1, description="tariffs offered at FNAC for this product"
+        None, min_length=1, description="tariffs offered at the reseller for this product"
     )
 
     @model_validator(mode="before")
@@ -209,30 +207,34 @@ class ProductSettings(_Section):
         return None if value is None else _no_duplicates(value, "tariff")
 
 
-class NightlySettings(_Section):
+class NightlySettings(Section):
     """Parameters of the nightly maintenance; null disables a step."""
 
     withdraw_unsold_days_before_performance: StrictInt | None = Field(
-        None, ge=0, description="days before a performance to withdraw FNAC's unsold places"
-    )
-    ventes_silence_alert_hours: StrictInt | None = Field(
-        3, ge=1, description="hours without a VENTES file before alerting"
+        None, ge=0, description="days before a performance to withdraw the reseller's unsold places"
     )
 
 
-class FnacSettings(_Section):
-    """The whole FNAC interface settings (frozen)."""
+class InstanceSettings(Section):
+    """What every reseller instance's settings hold; an adapter's model adds its own keys.
 
-    manager_code: ManagerCode = Field(description="FNAC's code manager for the organiser")
+    ``reseller_code`` names the reseller type the model is for (set by each adapter's model).
+    """
+
+    reseller_code: ClassVar[str] = ""
+    connection_id_default: ClassVar[str | None] = None
+    """The Airflow connection a secret found in the file belongs to, unless the file names one."""
+
     reseller: ResellerSettings = Field(default_factory=ResellerSettings)  # type: ignore[arg-type]
-    sftp: SftpSettings = Field(default_factory=SftpSettings)  # type: ignore[arg-type]
     boxoffice: BoxOfficeSettings
     prices: PriceSettings
     notifications: NotificationSettings
     tariffs_offered: tuple[Code, ...] = Field(
-        min_length=1, description="tariffs offered at FNAC unless a product says otherwise"
+        min_length=1, description="tariffs offered at the reseller unless a product says otherwise"
     )
-    products: tuple[ProductSettings, ...] = Field((), description="the products on sale at FNAC")
+    products: tuple[ProductSettings, ...] = Field(
+        (), description="the products on sale at the reseller"
+    )
     nightly: NightlySettings = Field(default_factory=NightlySettings)  # type: ignore[arg-type]
 
     _source: Path | None = PrivateAttr(None)
@@ -248,6 +250,29 @@ class FnacSettings(_Section):
         _no_duplicates(tuple(product.code for product in value), "product")
         return value
 
+    @model_validator(mode="after")
+    def _named(self) -> Self:
+        """``reseller.display_name`` defaults to the type's name, once, at loading."""
+        if self.reseller.display_name is None and self.reseller_code:
+            from reseller_sync.core.resellers import reseller_type
+
+            named = self.reseller.model_copy(
+                update={"display_name": reseller_type(self.reseller_code).name}
+            )
+            object.__setattr__(self, "reseller", named)
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """How alerts and pages name the reseller: the setting, else its type's name."""
+        return self.reseller.display_name or self.reseller_code
+
+    @property
+    def organiser_reference(self) -> str | None:
+        """How the reseller knows the organiser (a code it gave at set-up), shown in reports;
+        None when it gives none. An adapter's model returns its own key."""
+        return None
+
     @property
     def source(self) -> Path | None:
         """The file the settings were loaded from, when they were."""
@@ -261,7 +286,7 @@ class FnacSettings(_Section):
         return next((product for product in self.products if product.code == code), None)
 
     def tariffs_offered_for(self, product_code: str) -> tuple[str, ...]:
-        """The tariffs offered at FNAC for a product: its own list, else the interface's."""
+        """The tariffs offered at the reseller for a product: its own list, else the instance's."""
         product = self.product(product_code)
         if product is not None and product.tariffs_offered is not None:
             return product.tariffs_offered
@@ -272,18 +297,22 @@ class FnacSettings(_Section):
         return self
 
 
-def load_settings(path: Path | str | None = None) -> FnacSettings:
-    """Read and validate the settings file; raise ConfigurationError naming every problem.
+Settings = TypeVar("Settings", bound=InstanceSettings)
 
-    ``path`` defaults to FNAC's instance, ``<include>/config/resellers/fnac.yaml`` (see
+
+def load_instance_settings(model: type[Settings], path: Path | str | None = None) -> Settings:
+    """Read and validate a settings file with ``model``; raise ConfigurationError naming every
+    problem.
+
+    ``path`` defaults to the model's instance, ``<include>/config/resellers/<code>.yaml`` (see
     :mod:`reseller_sync.config.paths`).
     """
-    path = Path(path) if path is not None else settings_path(FNAC.code)
+    path = Path(path) if path is not None else settings_path(model.reseller_code)
     try:
         document = read_yaml(path)
     except YamlFileError as error:
         raise ConfigurationError(
-            f"The FNAC settings file {error.problem.file} cannot be read",
+            f"The {_reseller_name(model)} settings file {error.problem.file} cannot be read",
             problems=[error.problem],
             file=error.problem.file,
             action=_fix_action(error.problem.file),
@@ -295,24 +324,30 @@ def load_settings(path: Path | str | None = None) -> FnacSettings:
     ]
     if not isinstance(data, dict):
         problems.append(Problem("expected a mapping of settings keys", document.shown_path, 1))
-        raise _settings_error(document, problems)
-    data, secret_problems = _without_secrets(document, data)
+        raise _settings_error(model, document, problems)
+    data, secret_problems = _without_secrets(model, document, data)
     problems.extend(secret_problems)
-    settings: FnacSettings | None = None
+    settings: Settings | None = None
     try:
-        settings = FnacSettings.model_validate(data)
+        settings = model.model_validate(data)
     except ValidationError as error:
         details = error.errors()
         failed_items = {detail["loc"][:-1] for detail in details if detail["type"] != "too_short"}
         problems.extend(
-            _problem(document, detail)
+            _problem(model, document, detail)
             for detail in details
             # A list whose only items are wrong is not also "too short".
             if not (detail["type"] == "too_short" and detail["loc"] in failed_items)
         )
     if problems or settings is None:
-        raise _settings_error(document, problems)
+        raise _settings_error(model, document, problems)
     return settings.with_source(path)
+
+
+def _reseller_name(model: type[InstanceSettings]) -> str:
+    from reseller_sync.core.resellers import reseller_type
+
+    return reseller_type(model.reseller_code).name
 
 
 def _fix_action(file: str | None) -> Localized:
@@ -322,11 +357,13 @@ def _fix_action(file: str | None) -> Localized:
     )
 
 
-def _settings_error(document: YamlDocument, problems: list[Problem]) -> ConfigurationError:
+def _settings_error(
+    model: type[InstanceSettings], document: YamlDocument, problems: list[Problem]
+) -> ConfigurationError:
     problems.sort(key=lambda problem: (problem.line or 0, problem.column or ""))
     count = len(problems)
     return ConfigurationError(
-        f"The FNAC settings file {document.shown_path} has {count} "
+        f"The {_reseller_name(model)} settings file {document.shown_path} has {count} "
         f"problem{'s' if count > 1 else ''}",
         problems=problems,
         file=document.shown_path,
@@ -335,13 +372,18 @@ def _settings_error(document: YamlDocument, problems: list[Problem]) -> Configur
 
 
 def _without_secrets(
-    document: YamlDocument, data: dict[str, Any]
+    model: type[InstanceSettings], document: YamlDocument, data: dict[str, Any]
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Drop keys that hold secrets, with a problem saying where they belong instead."""
-    sftp = data.get("sftp")
-    connection_id = DEFAULT_CONNECTION_ID
-    if isinstance(sftp, dict) and isinstance(sftp.get("connection_id"), str):
-        connection_id = sftp["connection_id"]
+    named = [
+        section["connection_id"]
+        for section in data.values()
+        if isinstance(section, dict) and isinstance(section.get("connection_id"), str)
+    ]
+    connection_id = named[0] if named else model.connection_id_default
+    connection = (
+        f"the Airflow connection '{connection_id}'" if connection_id else "its Airflow connection"
+    )
     problems: list[Problem] = []
 
     def strip(value: Any, key_path: KeyPath) -> Any:
@@ -353,7 +395,7 @@ def _without_secrets(
                     problems.append(
                         Problem(
                             "secrets never go in the settings file (it is kept in git): "
-                            f"put it in the Airflow connection '{connection_id}' "
+                            f"put it in {connection} "
                             "(password field, or private_key in its extra) and remove this key",
                             document.shown_path,
                             document.line_of(child),
@@ -370,7 +412,7 @@ def _without_secrets(
     return strip(data, ()), problems
 
 
-def _problem(document: YamlDocument, detail: Any) -> Problem:
+def _problem(model: type[InstanceSettings], document: YamlDocument, detail: Any) -> Problem:
     key_path: KeyPath = tuple(part for part in detail["loc"] if isinstance(part, str | int))
     value = detail.get("input")
     shown_value = (
@@ -379,7 +421,7 @@ def _problem(document: YamlDocument, detail: Any) -> Problem:
         else str(value)
     )
     return Problem(
-        _reason(key_path, detail),
+        _reason(model, key_path, detail),
         document.shown_path,
         document.line_of(key_path),
         format_key_path(key_path),
@@ -387,16 +429,16 @@ def _problem(document: YamlDocument, detail: Any) -> Problem:
     )
 
 
-def _reason(key_path: KeyPath, detail: Any) -> str:
+def _reason(model: type[InstanceSettings], key_path: KeyPath, detail: Any) -> str:
     kind = detail["type"]
     value = detail.get("input")
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(key_path[:-1])
+        allowed = _allowed_keys(model, key_path[:-1])
         close = difflib.get_close_matches(str(key_path[-1]), allowed, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"unknown key{hint} (allowed here: {', '.join(allowed)})"
     if kind == "missing":
-        description = _description(key_path)
+        description = _description(model, key_path)
         return f"required key is missing{f': {description}' if description else ''}"
     if kind == "value_error":
         return str(detail["ctx"]["error"])
@@ -418,9 +460,9 @@ def _reason(key_path: KeyPath, detail: Any) -> str:
     return str(detail["msg"])
 
 
-def _model_at(key_path: KeyPath) -> type[BaseModel] | None:
+def _model_at(root: type[InstanceSettings], key_path: KeyPath) -> type[BaseModel] | None:
     """The settings model that holds the keys at ``key_path``."""
-    model: type[BaseModel] = FnacSettings
+    model: type[BaseModel] = root
     annotation: Any = model
     for part in key_path:
         if isinstance(part, int):
@@ -438,13 +480,13 @@ def _model_at(key_path: KeyPath) -> type[BaseModel] | None:
     return model
 
 
-def _allowed_keys(key_path: KeyPath) -> list[str]:
-    model = _model_at(key_path)
+def _allowed_keys(root: type[InstanceSettings], key_path: KeyPath) -> list[str]:
+    model = _model_at(root, key_path)
     return sorted(model.model_fields) if model is not None else []
 
 
-def _description(key_path: KeyPath) -> str | None:
-    model = _model_at(key_path[:-1])
+def _description(root: type[InstanceSettings], key_path: KeyPath) -> str | None:
+    model = _model_at(root, key_path[:-1])
     if model is None or not isinstance(key_path[-1], str):
         return None
     field = model.model_fields.get(key_path[-1])

@@ -284,6 +284,25 @@ class LineBatch:
         return len(self.lines) if self.records is None else self.records
 
 
+class LineKind(StrEnum):
+    SALES = "sales"
+    CANCELLATIONS = "cancellations"
+    TICKET_STATES = "ticket_states"
+
+
+@dataclass(frozen=True)
+class InboundLines:
+    """A partner file's (or batch's) records as canonical lines of one kind, in its order.
+
+    ``batches`` may be lazy (the reader's chunks): the integration takes them one at a
+    time. ``is_test`` marks test tickets (an onboarding's test sales).
+    """
+
+    kind: LineKind
+    batches: Iterable[LineBatch]
+    is_test: bool = False
+
+
 def as_batches(
     lines: pd.DataFrame | LineBatch | Iterable[pd.DataFrame | LineBatch],
 ) -> Iterable[LineBatch]:

@@ -31,6 +31,12 @@ from reseller_sync.domain.products import ProductKind
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from reseller_sync.config.settings import InstanceSettings
+    from reseller_sync.core.exchange import ExchangeNaming
+    from reseller_sync.core.lines import InboundLines
+    from reseller_sync.dashboard.queries import StreamExpectation
+    from reseller_sync.integration.settings import IntegrationSettings
+
 ADAPTER_MODULES: tuple[str, ...] = ("reseller_sync.fnac.adapter",)
 """The registered reseller types' adapter modules, each exposing ``RESELLER_TYPE``."""
 
@@ -127,6 +133,9 @@ class ResellerType:
     """Where the contract says what may not be sold, quoted in a refusal (``section 1``)."""
     streams: tuple[InboundStream, ...] = field(default=())
     """The partner's inbound streams integrated every hour, in the order they are applied."""
+    streams_elsewhere: tuple[tuple[str, str], ...] = field(default=())
+    """Inbound streams integrated by another DAG than the hourly one: (stream code, purpose),
+    the purpose being ``nightly`` or ``onboarding``."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -143,6 +152,10 @@ class ResellerType:
         roles = [stream.role for stream in self.streams]
         if len(set(roles)) != len(roles):
             problems.append("two inbound streams play the same role")
+        hourly = {stream.code for stream in self.streams}
+        for code, purpose in self.streams_elsewhere:
+            if purpose not in {"nightly", "onboarding"} or code in hourly:
+                problems.append(f"stream {code}: integrated hourly, at night or at onboarding")
         if problems:
             raise ValueError(f"reseller type {self.code!r}: " + "; ".join(problems))
 
@@ -155,6 +168,11 @@ class ResellerType:
             return None
         reference = f" ({self.contract} {self.refusal_reference})" if self.refusal_reference else ""
         return f"{_KIND_WORDS[kind]} may not be sold by {self.name}{reference}"
+
+    def processing_dag(self, stream_code: str) -> str:
+        """The DAG that integrates a stream, whose failed task waits for a person."""
+        purpose = dict(self.streams_elsewhere).get(stream_code, "inbound")
+        return self.dag_id(purpose, "<product>" if purpose == "onboarding" else None)
 
     def dag_id(self, purpose: str, product_code: str | None = None) -> str:
         """``<code>_<purpose>``, or ``<code>_<purpose>__<product>`` for a product's DAG."""
@@ -173,22 +191,6 @@ _KIND_WORDS: dict[ProductKind, str] = {
 }
 
 
-class InstanceSettings(Protocol):
-    """What every reseller instance's settings model offers beside its own keys."""
-
-    @property
-    def product_codes(self) -> tuple[str, ...]: ...
-    @property
-    def notifications(self) -> Any:
-        """``language`` and ``error_emails``: who is told of a failure, in which language."""
-        ...
-
-    @property
-    def reseller(self) -> Any:
-        """``display_name``: how alerts and pages name the reseller."""
-        ...
-
-
 class ProductVerdict(Protocol):
     """An adapter's answer to "may this reseller sell the product, and is it ready?"."""
 
@@ -205,20 +207,44 @@ class MappingVerdict(Protocol):
 
     @property
     def ok(self) -> bool: ...
+    def report(self) -> str:
+        """The check's outcome for a person: each product, then each problem and its fix."""
+        ...
+
+
+class InboundFiles(Protocol):
+    """One run's reading of a file reseller's inbound files, for the neutral integration."""
+
+    def lines(self, session: Session, name: str, content: bytes) -> InboundLines | None:
+        """The file's canonical lines, or None for a file that holds none."""
+        ...
+
+    def integrate_other(
+        self, session: Session, name: str, content: bytes, *, file_id: int
+    ) -> tuple[Any, int]:
+        """Apply a file that holds no lines (a list of the partner's categories...); its
+        outcome and number of records."""
+        ...
 
 
 class ResellerAdapter(Protocol):
     """What an adapter module provides beside its ``RESELLER_TYPE`` (see
-    ``docs/adding-a-reseller.md``). The settings object is the adapter's own model; it has
-    at least ``product_codes``."""
+    ``docs/adding-a-reseller.md``). The settings object is the adapter's own model, a
+    :class:`~reseller_sync.config.settings.InstanceSettings`."""
 
     RESELLER_TYPE: ResellerType
 
-    def load_settings(self, path: Path | None = None) -> Any: ...
+    def load_settings(self, path: Path | None = None) -> InstanceSettings: ...
     def check_product(
         self, session: Session, settings: Any, product_code: str
     ) -> ProductVerdict: ...
-    def check_mappings(self, settings: Any, session: Session | None) -> MappingVerdict: ...
+    def check_mappings(
+        self, settings: Any, session: Session | None, products: Sequence[str] | None = None
+    ) -> MappingVerdict:
+        """Every mapping of the instance's products (or of ``products``); files only without
+        a session."""
+        ...
+
     def inbound_exchange(self) -> Any:
         """A file reseller's part of the hourly run (the inbound builder's
         ``InboundExchangeSteps``), imported only when a DAG is built."""
@@ -235,6 +261,23 @@ class ResellerAdapter(Protocol):
     def nightly_exchange(self) -> Any:
         """A file reseller's part of the nightly run (the nightly builder's
         ``NightlyExchangeSteps``), imported only when a DAG is built."""
+        ...
+
+    def naming(self) -> ExchangeNaming:
+        """A file reseller's file names, for the journal, the transport and the watch."""
+        ...
+
+    def expected_streams(self, settings: Any) -> Sequence[StreamExpectation]:
+        """A file reseller's streams of files its dashboard lists, in order, with how late
+        each may be (its contract's cadence and answer delay)."""
+        ...
+
+    def integration_settings(self, settings: Any) -> IntegrationSettings:
+        """What the neutral integration needs of the instance's settings."""
+        ...
+
+    def inbound_files(self, settings: Any) -> InboundFiles:
+        """A file reseller's reading of its inbound files, for one run."""
         ...
 
 

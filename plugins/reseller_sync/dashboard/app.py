@@ -1,12 +1,12 @@
-"""The FNAC dashboard as a FastAPI app, mounted by the Airflow plugin under ``/fnac``.
+"""A reseller's dashboard as a FastAPI app, mounted by the Airflow plugin under ``/<code>``.
 
-Pages (HTML, server-rendered, no script):
+Pages (HTML, server-rendered, no script), all of the one reseller's:
 
 - ``/``: products and their onboarding, freshness of each stream of files,
   today's sales with charts, the latest alerts;
 - ``/journal``: the exchange journal, newest first, filtered and searched;
 - ``/journal/{id}``: one file with its line-level errors (never its bytes); a
-  failed file from FNAC has a form to set it aside (``POST
+  failed file from the reseller has a form to set it aside (``POST
   /journal/{id}/set-aside``, for who may clear the hourly DAG's tasks);
 - ``/sales?day=YYYY-MM-DD``: the sales of a day;
 - ``/api/sales?day=YYYY-MM-DD``: the same as JSON.
@@ -32,12 +32,13 @@ from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import Direction, FileState
-from reseller_sync.config.settings import FnacSettings, load_settings
-from reseller_sync.dashboard import queries
+from reseller_sync.config.settings import InstanceSettings
+from reseller_sync.core.resellers import adapter, reseller_type
+from reseller_sync.dashboard import queries, url_prefix
 from reseller_sync.dashboard.auth import AirflowUiUser, NotLoggedInError, user_name
 from reseller_sync.dashboard.views import render, sales_charts
+from reseller_sync.domain.errors import ConfigurationError
 
-URL_PREFIX = "/fnac"
 _Choice = TypeVar("_Choice", bound=StrEnum)
 ALERTS_SHOWN = 20
 ICON = (
@@ -47,28 +48,54 @@ ICON = (
 )
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
-SET_ASIDE_DAG = "fnac_inbound"
-"""Setting a file aside releases the hourly DAG's cascade guard: a person who may clear
-that DAG's tasks may do it."""
+SettingsReader = Callable[[], InstanceSettings]
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def set_aside_dag(reseller: str, entry: queries.JournalEntry) -> str:
+    """Setting a file aside releases the cascade guard of the DAG that integrates its stream
+    (the hourly ``<code>_inbound`` for most): a person who may clear that DAG's tasks may
+    do it. A stream integrated at onboarding names the file's product, when it is known."""
+    kind = reseller_type(reseller)
+    dag_id = kind.processing_dag(entry.file_type)
+    if "<product>" not in dag_id:
+        return dag_id
+    if entry.product_code:
+        return kind.dag_id("onboarding", entry.product_code)
+    return kind.dag_id("inbound")
+
+
+def dashboard_name(reseller: str, settings: SettingsReader | None = None) -> str:
+    """How the UI names the reseller's dashboard: its instance's display name, else its
+    type's name (settings that cannot be read do not hide the dashboard)."""
+    try:
+        return (settings or adapter(reseller).load_settings)().display_name
+    except ConfigurationError:
+        return reseller_type(reseller).name
+
+
 def create_app(
+    reseller: str,
     *,
     sessions: SessionFactory = session_scope,
-    settings: Callable[[], FnacSettings] = load_settings,
+    settings: SettingsReader | None = None,
     now: Callable[[], dt.datetime] = _utcnow,
     user: AirflowUiUser | None = None,
 ) -> FastAPI:
-    """The dashboard app. ``sessions`` opens the box office, ``settings`` reads the FNAC
-    settings (on each request, so an edit shows at once), ``user`` guards every page."""
+    """The dashboard app of ``reseller`` (a configured reseller's code). ``sessions`` opens
+    the box office, ``settings`` reads the instance's settings (default: its adapter's
+    ``load_settings``, on each request, so an edit shows at once), ``user`` guards every
+    page."""
+    read_settings: SettingsReader = settings or adapter(reseller).load_settings
+    prefix = url_prefix(reseller)
+    name = dashboard_name(reseller, read_settings)
     guard = user or AirflowUiUser()
     app = FastAPI(
-        title="FNAC dashboard",
-        description="The FNAC interface of the box office, inside the Airflow UI.",
+        title=f"{name} dashboard",
+        description=f"The {name} interface of the box office, inside the Airflow UI.",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -85,28 +112,37 @@ def create_app(
             return RedirectResponse(guard.login_url(str(request.url)), status_code=303)
         return JSONResponse({"detail": "Not authenticated"}, status_code=401)
 
-    def page(request: Request, template: str, **values: Any) -> HTMLResponse:
+    def page(
+        request: Request, template: str, current: InstanceSettings, **values: Any
+    ) -> HTMLResponse:
         base = request.scope.get("root_path", "")
-        airflow_base = base.removesuffix(URL_PREFIX)
+        airflow_base = base.removesuffix(prefix)
         return HTMLResponse(
-            render(f"dashboard/{template}", base=base, airflow_base=airflow_base, **values),
+            render(
+                f"dashboard/{template}",
+                base=base,
+                airflow_base=airflow_base,
+                reseller=current.display_name,
+                **values,
+            ),
             headers={"Cache-Control": "no-store"},
         )
 
     @pages.get("/", response_class=HTMLResponse, name="overview")
     def overview(request: Request) -> HTMLResponse:
-        fnac = settings()
+        current = read_settings()
         moment = now()
-        today = queries.organiser_today(fnac, moment)
+        today = queries.organiser_today(current, moment)
         with sessions() as session:
-            onboarding = queries.onboarding_overview(session, fnac)
-            streams = queries.stream_freshness(session, fnac, moment)
-            sales = queries.day_sales(session, fnac, today)
+            onboarding = queries.onboarding_overview(session, reseller, current)
+            streams = queries.stream_freshness(session, reseller, current, moment)
+            sales = queries.day_sales(session, reseller, current, today)
             alerts = queries.latest_alerts(session, ALERTS_SHOWN)
         return page(
             request,
             "overview.html.j2",
-            zone=fnac.boxoffice.venue_timezone,
+            current,
+            zone=current.boxoffice.venue_timezone,
             now=moment,
             onboarding=onboarding,
             streams=streams,
@@ -126,19 +162,22 @@ def create_app(
         page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
     ) -> HTMLResponse:
         criteria = queries.JournalFilter(
+            reseller=reseller,
             direction=_choice(Direction, direction),
             file_type=file_type or None,
             state=_choice(FileState, state),
             search=q or None,
             page=page_number,
         )
+        current = read_settings()
         with sessions() as session:
             result = queries.journal_page(session, criteria)
-            file_types = queries.journal_file_types(session)
+            file_types = queries.journal_file_types(session, reseller)
         return page(
             request,
             "journal.html.j2",
-            zone=settings().boxoffice.venue_timezone,
+            current,
+            zone=current.boxoffice.venue_timezone,
             result=result,
             file_types=file_types,
             directions=list(Direction),
@@ -148,9 +187,9 @@ def create_app(
 
     def file_detail(file_id: int) -> queries.FileDetail:
         with sessions() as session:
-            detail = queries.file_detail(session, file_id)
+            detail = queries.file_detail(session, reseller, file_id)
         if detail is None:
-            raise HTTPException(404, "No such file in the FNAC journal")
+            raise HTTPException(404, f"No such file in the {read_settings().display_name} journal")
         return detail
 
     def file_page(
@@ -162,13 +201,16 @@ def create_app(
         reason: str = "",
         status_code: int = 200,
     ) -> HTMLResponse:
+        current = read_settings()
+        set_aside_dag_id = set_aside_dag(reseller, detail.entry)
         response = page(
             request,
             "file.html.j2",
-            zone=settings().boxoffice.venue_timezone,
+            current,
+            zone=current.boxoffice.venue_timezone,
             detail=detail,
-            may_set_aside=detail.can_be_set_aside and guard.may_clear_tasks(user, SET_ASIDE_DAG),
-            set_aside_dag=SET_ASIDE_DAG,
+            may_set_aside=detail.can_be_set_aside and guard.may_clear_tasks(user, set_aside_dag_id),
+            set_aside_dag=set_aside_dag_id,
             problem=problem,
             reason=reason,
         )
@@ -186,19 +228,21 @@ def create_app(
         reason: Annotated[str, Form()] = "",
         user: Any = current_user,
     ) -> Response:
-        """Set a failed file aside (spec 9.5), as the logged-in user, then back to its page.
+        """Set a failed file aside, as the logged-in user, then back to its page.
 
         Login and permission: the page's login (every route's), and the right to clear
-        the hourly DAG's tasks, asked of Airflow's auth manager as Airflow asks it.
-        Cross-site requests: see :func:`_same_origin`. A refusal (no reason, a file no
-        longer failed) shows the page again with the reason and changes nothing.
+        the tasks of the DAG that integrates the file's stream (:func:`set_aside_dag`),
+        asked of Airflow's auth manager as Airflow asks it. Cross-site requests: see
+        :func:`_same_origin`. A refusal (no reason, a file no longer failed) shows the page
+        again with the reason and changes nothing.
         """
         if not _same_origin(request):
             raise HTTPException(403, "Refused: the form was not sent from this site")
         detail = file_detail(file_id)
-        if not guard.may_clear_tasks(user, SET_ASIDE_DAG):
+        set_aside_dag_id = set_aside_dag(reseller, detail.entry)
+        if not guard.may_clear_tasks(user, set_aside_dag_id):
             raise HTTPException(
-                403, f"Setting a file aside needs the right to clear tasks of {SET_ASIDE_DAG}"
+                403, f"Setting a file aside needs the right to clear tasks of {set_aside_dag_id}"
             )
         if not reason.strip():
             return file_page(
@@ -215,7 +259,7 @@ def create_app(
         try:
             set_aside_file(
                 sessions,
-                settings(),
+                read_settings(),
                 detail.entry.name,
                 reason=reason,
                 by=user_name(user),
@@ -235,13 +279,14 @@ def create_app(
 
     @pages.get("/sales", response_class=HTMLResponse, name="sales")
     def sales_page(request: Request, day: dt.date | None = None) -> HTMLResponse:
-        fnac = settings()
-        shown_day = day or queries.organiser_today(fnac, now())
+        current = read_settings()
+        shown_day = day or queries.organiser_today(current, now())
         with sessions() as session:
-            sales = queries.day_sales(session, fnac, shown_day)
+            sales = queries.day_sales(session, reseller, current, shown_day)
         return page(
             request,
             "sales.html.j2",
+            current,
             sales=sales,
             previous_day=shown_day - dt.timedelta(days=1),
             next_day=shown_day + dt.timedelta(days=1),
@@ -253,9 +298,10 @@ def create_app(
 
     @pages.get("/api/sales", name="sales_json")
     def sales_json(day: dt.date | None = None) -> dict[str, Any]:
-        fnac = settings()
+        current = read_settings()
+        shown_day = day or queries.organiser_today(current, now())
         with sessions() as session:
-            sales = queries.day_sales(session, fnac, day or queries.organiser_today(fnac, now()))
+            sales = queries.day_sales(session, reseller, current, shown_day)
         return dataclasses.asdict(sales)
 
     app.include_router(pages)

@@ -1,9 +1,12 @@
-"""What the FNAC dashboard shows, read from the box office: plain functions of a Session.
+"""What a reseller's dashboard shows, read from the box office: plain functions of a Session.
 
-Each returns small frozen dataclasses, never ORM objects, so that a page is
-rendered after its session is closed. The exchange journal is read column by
-column: a file's bytes (``ExchangeFile.content``) are never selected — VENTES
-bytes hold buyer contact details that the organiser may not show or keep.
+Each takes the reseller's code (journal rows, orders and onboarding states are
+keyed by it) and returns small frozen dataclasses, never ORM objects, so that a
+page is rendered after its session is closed. What is the partner's own (which
+streams of files to expect, how late each may be) comes from its adapter's
+``expected_streams``. The exchange journal is read column by column: a file's
+bytes (``ExchangeFile.content``) are never selected — a partner's file may hold
+buyer contact details that the organiser may not show or keep.
 """
 
 from __future__ import annotations
@@ -33,29 +36,21 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.config.settings import FnacSettings
-from reseller_sync.fnac.names import FileType
+from reseller_sync.config.settings import InstanceSettings
+from reseller_sync.core.resellers import adapter, reseller_type
 
-RESELLER = "fnac"
-ONBOARDING_DAG_PREFIX = "fnac_onboarding__"
 DEFAULT_PAGE_SIZE = 50
 MAX_ERRORS_SHOWN = 500
 
-INBOUND_STREAMS = (FileType.VENTES, FileType.ANNUL, FileType.TEST, FileType.CATCLI, FileType.ETATPL)
-OUTBOUND_STREAMS = (FileType.FICHE, FileType.PLACES, FileType.DECONT)
-ETATPL_LATE_AFTER = dt.timedelta(hours=26)
-"""ETATPL comes every night around 02:00 Paris time (spec 7.5): a day and two hours of slack."""
-ACK_LATE_AFTER = dt.timedelta(hours=1)
-"""FNAC picks up a file within 15 minutes and answers with an ACK (spec 3)."""
 SUCCESS_STATES = {
     Direction.INBOUND: (FileState.INTEGRATED,),
     Direction.OUTBOUND: (FileState.SENT, FileState.ACKNOWLEDGED),
 }
 
 
-def onboarding_dag_id(product_code: str) -> str:
+def onboarding_dag_id(reseller: str, product_code: str) -> str:
     """The onboarding DAG of a product, as ``reseller_sync.airflow.onboarding_dag`` names it."""
-    return ONBOARDING_DAG_PREFIX + product_code.lower()
+    return reseller_type(reseller).dag_id("onboarding", product_code)
 
 
 # --------------------------------------------------------------------------- onboarding
@@ -71,7 +66,9 @@ class ProductOnboarding:
     dag_id: str
 
 
-def onboarding_overview(session: Session, settings: FnacSettings) -> list[ProductOnboarding]:
+def onboarding_overview(
+    session: Session, reseller: str, settings: InstanceSettings
+) -> list[ProductOnboarding]:
     """Every product of the settings with its onboarding state (``not_started`` when none)."""
     codes = list(settings.product_codes)
     if not codes:
@@ -82,7 +79,7 @@ def onboarding_overview(session: Session, settings: FnacSettings) -> list[Produc
             ResellerProduct,
             and_(
                 ResellerProduct.product_id == Product.id,
-                ResellerProduct.reseller_code == RESELLER,
+                ResellerProduct.reseller_code == reseller,
             ),
         )
         .where(Product.code.in_(codes))
@@ -97,7 +94,7 @@ def onboarding_overview(session: Session, settings: FnacSettings) -> list[Produc
                 name=row.name if row else None,
                 state=row.state if row and row.state else OnboardingState.NOT_STARTED,
                 updated_at=row.updated_at if row else None,
-                dag_id=onboarding_dag_id(code),
+                dag_id=onboarding_dag_id(reseller, code),
             )
         )
     return overview
@@ -110,6 +107,8 @@ def onboarding_overview(session: Session, settings: FnacSettings) -> list[Produc
 class JournalFilter:
     """What the journal list shows: every criterion optional, pages from 1."""
 
+    reseller: str | None = None
+    """Whose files: a reseller's code (a dashboard's journal); None: every reseller's."""
     direction: Direction | None = None
     file_type: str | None = None
     state: FileState | None = None
@@ -195,7 +194,8 @@ def _like(text: str) -> str:
 
 
 def _filtered(statement: Select[Any], criteria: JournalFilter) -> Select[Any]:
-    statement = statement.where(ExchangeFile.reseller_code == RESELLER)
+    if criteria.reseller is not None:
+        statement = statement.where(ExchangeFile.reseller_code == criteria.reseller)
     if criteria.direction is not None:
         statement = statement.where(ExchangeFile.direction == criteria.direction)
     if criteria.file_type:
@@ -240,11 +240,11 @@ def journal_page(session: Session, criteria: JournalFilter) -> JournalPage:
     return JournalPage([_entry(row) for row in rows], total, criteria)
 
 
-def journal_file_types(session: Session) -> list[str]:
-    """The file types present in the journal (ACKs as ``ACK_<answered type>``)."""
+def journal_file_types(session: Session, reseller: str) -> list[str]:
+    """The file types of the reseller's journal (ACKs as ``ACK_<answered type>``)."""
     return sorted(
         session.scalars(
-            select(ExchangeFile.file_type).where(ExchangeFile.reseller_code == RESELLER).distinct()
+            select(ExchangeFile.file_type).where(ExchangeFile.reseller_code == reseller).distinct()
         )
     )
 
@@ -267,7 +267,7 @@ class FileErrorRow:
 
 @dataclass(frozen=True)
 class SetAsideRecord:
-    """Who set a failed file aside, when and why (spec 9.5)."""
+    """Who set a failed file aside, when and why."""
 
     by: str
     at: dt.datetime
@@ -297,9 +297,10 @@ class FileDetail:
 
 
 def file_detail(
-    session: Session, file_id: int, max_errors: int = MAX_ERRORS_SHOWN
+    session: Session, reseller: str, file_id: int, max_errors: int = MAX_ERRORS_SHOWN
 ) -> FileDetail | None:
-    """A journal entry with its line-level errors and related files; never its bytes."""
+    """One of the reseller's journal entries with its line-level errors and related files;
+    never its bytes. None when the reseller's journal has no such file."""
     row = session.execute(
         select(*_entry_columns(), ExchangeFile.sha256, ExchangeFile.duplicate_of_id)
         .add_columns(
@@ -308,7 +309,7 @@ def file_detail(
             ExchangeFile.set_aside_at,
             ExchangeFile.set_aside_reason,
         )
-        .where(ExchangeFile.id == file_id, ExchangeFile.reseller_code == RESELLER)
+        .where(ExchangeFile.id == file_id, ExchangeFile.reseller_code == reseller)
     ).one_or_none()
     if row is None:
         return None
@@ -366,6 +367,19 @@ def _link(session: Session, file_id: int | None) -> FileLink | None:
 
 
 @dataclass(frozen=True)
+class StreamExpectation:
+    """A stream of files a reseller's dashboard lists, even before its first file, and how
+    late it may be: what the partner's contract says, given by its adapter."""
+
+    direction: Direction
+    file_type: str
+    late_after: dt.timedelta | None = None
+    """How old its last success may be; None: files of this type come when something happens."""
+    answered_within: dt.timedelta | None = None
+    """Outbound: how long the partner may take to answer a file sent; None: no answer awaited."""
+
+
+@dataclass(frozen=True)
 class StreamFreshness:
     """The last success of one stream of files (a direction and a type) and its age."""
 
@@ -380,7 +394,7 @@ class StreamFreshness:
     blocked_by: str | None = None
     """A failed file that stops the stream until a person acts."""
     awaiting_ack: int = 0
-    """Outbound: files sent more than ``ACK_LATE_AFTER`` ago that FNAC has not answered."""
+    """Outbound: files sent longer ago than the partner answers within, not answered yet."""
 
     @property
     def overdue(self) -> bool:
@@ -396,38 +410,29 @@ class StreamFreshness:
         return self.late or self.blocked_by is not None
 
 
-def late_after(settings: FnacSettings, direction: Direction, file_type: str) -> dt.timedelta | None:
-    """How old the last success of a stream may be before it is late."""
-    if direction is Direction.INBOUND and file_type == FileType.VENTES:
-        hours = settings.nightly.ventes_silence_alert_hours
-        return dt.timedelta(hours=hours) if hours is not None else None
-    if direction is Direction.INBOUND and file_type == FileType.ETATPL:
-        return ETATPL_LATE_AFTER
-    return None
-
-
 def stream_freshness(
-    session: Session, settings: FnacSettings, now: dt.datetime
+    session: Session, reseller: str, settings: InstanceSettings, now: dt.datetime
 ) -> list[StreamFreshness]:
-    """Every expected stream, and any other the journal holds (ACK streams), in order."""
+    """Every stream the reseller's adapter expects, in its order, then any other its journal
+    holds (ACK streams), with no lateness of their own."""
+    expected = tuple(adapter(reseller).expected_streams(settings))
     present = session.execute(
         select(ExchangeFile.direction, ExchangeFile.file_type)
-        .where(ExchangeFile.reseller_code == RESELLER)
+        .where(ExchangeFile.reseller_code == reseller)
         .distinct()
     ).all()
-    streams: list[tuple[Direction, str]] = [
-        *((Direction.INBOUND, t.value) for t in INBOUND_STREAMS),
-        *((Direction.OUTBOUND, t.value) for t in OUTBOUND_STREAMS),
-    ]
-    streams += sorted({(row.direction, row.file_type) for row in present} - set(streams))
-    return [_freshness(session, settings, direction, kind, now) for direction, kind in streams]
+    listed = {(stream.direction, stream.file_type) for stream in expected}
+    others = sorted({(row.direction, row.file_type) for row in present} - listed)
+    streams = [*expected, *(StreamExpectation(direction, kind) for direction, kind in others)]
+    return [_freshness(session, reseller, stream, now) for stream in streams]
 
 
 def _freshness(
-    session: Session, settings: FnacSettings, direction: Direction, file_type: str, now: dt.datetime
+    session: Session, reseller: str, expected: StreamExpectation, now: dt.datetime
 ) -> StreamFreshness:
+    direction, file_type = expected.direction, expected.file_type
     stream = (
-        ExchangeFile.reseller_code == RESELLER,
+        ExchangeFile.reseller_code == reseller,
         ExchangeFile.direction == direction,
         ExchangeFile.file_type == file_type,
     )
@@ -445,13 +450,13 @@ def _freshness(
         .limit(1)
     )
     awaiting_ack = 0
-    if direction is Direction.OUTBOUND:
+    if direction is Direction.OUTBOUND and expected.answered_within is not None:
         awaiting_ack = (
             session.scalar(
                 select(func.count(ExchangeFile.id)).where(
                     *stream,
                     ExchangeFile.state == FileState.SENT,
-                    ExchangeFile.processed_at < now - ACK_LATE_AFTER,
+                    ExchangeFile.processed_at < now - expected.answered_within,
                 )
             )
             or 0
@@ -463,7 +468,7 @@ def _freshness(
         last_name=last.name if last else None,
         last_at=last_at,
         age=now - last_at if last_at else None,
-        late_after=late_after(settings, direction, file_type),
+        late_after=expected.late_after,
         blocked_by=blocked_by,
         awaiting_ack=awaiting_ack,
     )
@@ -522,7 +527,7 @@ def latest_alerts(session: Session, limit: int = 20) -> list[AlertRow]:
 
 @dataclass(frozen=True)
 class SalesLine:
-    """The FNAC sales of one point of sale, performance, product or tariff."""
+    """A reseller's sales of one point of sale, performance, product or tariff."""
 
     key: str
     label: str
@@ -535,7 +540,7 @@ class SalesLine:
 
 @dataclass(frozen=True)
 class DaySales:
-    """FNAC's sales of one day in the organiser's time zone; test tickets left out."""
+    """A reseller's sales of one day in the organiser's time zone; test tickets left out."""
 
     day: dt.date
     timezone: str
@@ -549,15 +554,15 @@ class DaySales:
     by_tariff: list[SalesLine]
 
 
-def organiser_timezone(settings: FnacSettings) -> ZoneInfo:
+def organiser_timezone(settings: InstanceSettings) -> ZoneInfo:
     return ZoneInfo(settings.boxoffice.venue_timezone)
 
 
-def organiser_today(settings: FnacSettings, now: dt.datetime | None = None) -> dt.date:
+def organiser_today(settings: InstanceSettings, now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(organiser_timezone(settings)).date()
 
 
-def day_bounds(settings: FnacSettings, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def day_bounds(settings: InstanceSettings, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The UTC start and end of a day of the organiser's time zone (DST-aware)."""
     zone = organiser_timezone(settings)
     start = dt.datetime.combine(day, dt.time(), zone)
@@ -565,11 +570,14 @@ def day_bounds(settings: FnacSettings, day: dt.date) -> tuple[dt.datetime, dt.da
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def day_sales(session: Session, settings: FnacSettings, day: dt.date) -> DaySales:
-    """FNAC tickets sold on ``day``: totals, by point of sale, performance, product, tariff."""
+def day_sales(
+    session: Session, reseller: str, settings: InstanceSettings, day: dt.date
+) -> DaySales:
+    """The reseller's tickets sold on ``day``: totals, by point of sale, performance, product,
+    tariff."""
     start, end = day_bounds(settings, day)
     sold_that_day = (
-        Order.reseller_code == RESELLER,
+        Order.reseller_code == reseller,
         Order.is_test.is_(False),
         Ticket.is_test.is_(False),
         Order.sold_at >= start,

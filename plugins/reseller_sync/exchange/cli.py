@@ -2,9 +2,11 @@
 
 - ``journal list [--state STATE] [--type TYPE] [--limit N]``: the newest
   files first (``--state failed``: what stops a stream).
-- ``journal set-aside FILE --reason "..." [--by NAME]``: set a failed
-  inbound file aside (spec 9.5), recorded with who (default: the OS user),
-  when and why, and announced to the alert addresses.
+- ``journal set-aside FILE --reason "..." [--by NAME] [--reseller CODE]``: set
+  a failed inbound file aside (the reseller sent its lines again under the
+  next sequence), recorded with who (default: the OS user), when and why, and
+  announced to the alert addresses. ``--reseller`` may be left out when one
+  reseller is configured.
 
 Exit status: 0 done; 1 refused (unknown file, a file not in a state that can
 be set aside, no reason: nothing changed, the message says why); 2 the
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> None:
     set_aside = commands.add_parser(
         "set-aside",
         help="set a failed inbound file aside so that its type goes on from the next sequence",
-        description="Set a failed file from FNAC aside (spec 9.5: FNAC sent its lines again "
+        description="Set a failed file from a reseller aside (the reseller sent its lines again "
         "under the next sequence). Its lines are not integrated; the files of its type go on "
         "from the next sequence once the failed task is cleared in Airflow. Recorded with who, "
         "when and why, and e-mailed to the alert addresses.",
@@ -60,6 +62,12 @@ def register(subparsers: Any) -> None:
     set_aside.add_argument("--reason", required=True, help="why (kept in the journal and mailed)")
     set_aside.add_argument(
         "--by", default=None, help="who decides (default: the OS user running the command)"
+    )
+    set_aside.add_argument(
+        "--reseller",
+        metavar="CODE",
+        default=None,
+        help="the reseller's code (default: the only reseller configured)",
     )
     set_aside.set_defaults(handler=set_aside_file)
 
@@ -106,14 +114,15 @@ def set_aside_file(args: argparse.Namespace) -> int:
     """Set the file aside, say what was done and what to do next."""
     from reseller_sync.airflow.notifier import smtp_sender
     from reseller_sync.boxoffice.db import default_engine
-    from reseller_sync.config.settings import load_settings
+    from reseller_sync.core.resellers import UnknownResellerError, adapter
     from reseller_sync.domain.errors import ConfigurationError
     from reseller_sync.exchange.journal import SetAsideRefusedError
     from reseller_sync.pipelines import set_aside
 
     try:
-        settings = load_settings()
-    except ConfigurationError as error:
+        reseller = adapter(args.reseller or only_configured_reseller())
+        settings = reseller.load_settings()
+    except (ConfigurationError, UnknownResellerError) as error:
         print(error, file=sys.stderr)
         return EXIT_CANNOT_RUN
     by = args.by if args.by is not None else getpass.getuser()
@@ -126,8 +135,9 @@ def set_aside_file(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     except SQLAlchemyError as error:
         return _cannot_read(default_engine().url.render_as_string(hide_password=True), error)
+    sequence = reseller.naming().sequence_text(outcome.sequence)
     print(
-        f"{outcome.name} ({outcome.file_type} sequence {outcome.sequence:06d}) set aside by "
+        f"{outcome.name} ({outcome.file_type} sequence {sequence}) set aside by "
         f"{outcome.by} at {outcome.at:%Y-%m-%d %H:%M} UTC: {outcome.reason}"
     )
     if outcome.ready:
@@ -140,9 +150,26 @@ def set_aside_file(args: argparse.Namespace) -> int:
             f"{alert.recipients or 'the alert addresses'} yourself; the dashboard shows it.",
             file=sys.stderr,
         )
-    next_steps = set_aside.next_steps(outcome).render("en", settings.reseller.display_name)
+    next_steps = set_aside.next_steps(outcome, settings.reseller_code).render(
+        "en", settings.display_name
+    )
     print(f"Next: {next_steps}")
     return EXIT_OK
+
+
+def only_configured_reseller() -> str:
+    """The code of the one reseller configured; a ``ConfigurationError`` when there are
+    none or several (``--reseller`` then says which)."""
+    from reseller_sync.config.paths import configured_resellers, resellers_config_dir
+    from reseller_sync.domain.errors import ConfigurationError
+
+    codes = configured_resellers()
+    if len(codes) == 1:
+        return codes[0]
+    found = f"{len(codes)} are: {', '.join(codes)}" if codes else "none is"
+    raise ConfigurationError(
+        f"say which reseller with --reseller CODE: {found} configured in {resellers_config_dir()}"
+    )
 
 
 def _cannot_read(where: str, error: SQLAlchemyError) -> int:

@@ -6,18 +6,17 @@ Two separate questions:
   server is untrusted input: it must not hold path separators, ``..``,
   control or invisible formatting characters, and must not be absurdly long.
   An unsafe name is refused loudly, never silently skipped.
-- Is it a name of the FNAC exchange (:func:`parse_exchange_name`, which
-  relies on the codec's :class:`~reseller_sync.fnac.names.FileName`)? A safe
-  name that is not one (a README left by the partner, a directory) is simply
-  not ours to process.
+- Is it a name of the reseller's exchange (:func:`parse_exchange_name`, which
+  asks the adapter's :class:`~reseller_sync.core.exchange.ExchangeNaming`)? A
+  safe name that is not one (a README left by the partner, a directory) is
+  simply not ours to process.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-from reseller_sync.fnac.errors import FileFormatError
-from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName
+from reseller_sync.core.exchange import ExchangeName, ExchangeNaming
 
 MAX_NAME_LENGTH = 128
 """Longest name accepted, in characters; exchange names are about 45."""
@@ -57,18 +56,15 @@ def shown_name(name: str) -> str:
     return escaped
 
 
-def is_part_name(name: str) -> bool:
+def is_part_name(name: str, naming: ExchangeNaming) -> bool:
     """Whether ``name`` is a file still being uploaded (readers ignore it)."""
-    return name.endswith(PARTIAL_SUFFIX)
+    return name.endswith(naming.partial_suffix)
 
 
-def parse_exchange_name(name: str) -> FileName | None:
-    """Parse an exchange file name (spec sections 4 and 7.6), or None if ``name`` is not one.
+def parse_exchange_name(name: str, naming: ExchangeNaming) -> ExchangeName | None:
+    """Parse an exchange file name, or None if ``name`` is not one.
 
     Only canonical names count: parsing and writing back gives ``name`` again.
     """
-    try:
-        parsed = FileName.parse(name)
-    except FileFormatError:
-        return None
-    return parsed if str(parsed) == name else None
+    parsed = naming.parse(name)
+    return parsed if parsed is not None and str(parsed) == name else None

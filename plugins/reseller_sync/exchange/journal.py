@@ -1,15 +1,19 @@
 """The exchange journal: every file in and out, and the order files are processed in.
 
+Entries are keyed by reseller (its code) and stream, with a sequence per file;
+names are parsed, and personal data removed, by the reseller's
+:class:`~reseller_sync.core.exchange.ExchangeNaming` (``adapter(code).naming()``).
+
 A landed file keeps its bytes in the box office, so any worker can integrate
-it later without the SFTP server, and a crash never loses it. Processing
-follows spec section 9: the files of one type in sequence order, a gap stops
-the type until the missing file arrives, and a file that failed stops the
-files behind it until a person has fixed the cause (the cascade guard) or set
-it aside (spec 9.5: FNAC sent its lines again under the next sequence).
+it later without the SFTP server, and a crash never loses it. The files of
+one stream are processed in sequence order, a gap stops the stream until the
+missing file arrives, and a file that failed stops the files behind it until
+a person has fixed the cause (the cascade guard) or set it aside (the
+reseller sent its lines again under the next sequence).
 
 A file whose sequence another file with other content already holds is
-refused at landing (``sequence_reused``, spec 9.6): it is not processed, and
-FNAC must be told, since its lines will otherwise never arrive.
+refused at landing (``sequence_reused``): it is not processed, and the
+reseller must be told, since its lines will otherwise never arrive.
 """
 
 from __future__ import annotations
@@ -23,19 +27,19 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, defer
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
+from reseller_sync.core.exchange import ExchangeName, UnredactableFileError
+from reseller_sync.core.resellers import adapter, reseller_type
 from reseller_sync.domain.errors import Problem
 from reseller_sync.exchange.transport import LandedFile
-from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.fnac.redaction import UnredactableFileError, redact_buyer_contacts
 
 MAX_ERRORS_KEPT = 1000
 """Line-level problems kept per file; the count of the rest is kept as one more."""
 
 UNREDACTABLE_NOTE = (
     "its bytes are not kept (the buyer's contact details must be stored nowhere): "
-    "ask FNAC to send its lines again under the next sequence, then set this file aside "
-    "(spec 9.5)"
+    "ask {reseller} to send its lines again under the next sequence, then set this file aside"
 )
+"""Why a file landed without its bytes, and what to do; ``{reseller}``: the type's name."""
 
 DONE_INBOUND = (FileState.INTEGRATED, FileState.SET_ASIDE)
 """Inbound files their stream has passed: integrated, or set aside by a person."""
@@ -45,13 +49,6 @@ OUTSIDE_STREAM = (FileState.IGNORED, FileState.SEQUENCE_REUSED)
 """Inbound files kept in the journal outside their stream: their sequence is another file's."""
 MAX_SET_ASIDE_REASON = 2000
 MAX_SET_ASIDE_BY = 100
-
-
-def stream_type(name: FileName) -> str:
-    """The journal's type of a file: an ACK joins the stream of the type it answers."""
-    if name.type is FileType.ACK and name.answered is not None:
-        return f"ACK_{name.answered.type.value}"
-    return name.type.value
 
 
 class JournalIndex:
@@ -89,13 +86,13 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
 
     The same bytes under another name are kept as ``ignored`` with the reason:
     nothing is lost, nothing is integrated twice. A sequence already held by a
-    file with other content is kept as ``sequence_reused`` (spec 9.6): not
-    processed, and alerted once (``take_refusals_to_alert``).
+    file with other content is kept as ``sequence_reused``: not processed, and
+    alerted once (``take_refusals_to_alert``).
 
-    The content is stored with the buyer's contact columns emptied (spec 7.1:
-    stored nowhere); size and sha256 are the original bytes', for duplicate
-    detection. A file whose contact columns cannot be located is stored
-    without content, ``failed`` with the reason.
+    The content is stored as the reseller's naming redacts it (the buyer's
+    contact details are stored nowhere); size and sha256 are the original
+    bytes', for duplicate detection. A file whose personal data cannot be
+    located is stored without content, ``failed`` with the reason.
     """
     existing = session.scalar(
         select(ExchangeFile).where(
@@ -104,17 +101,20 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
     )
     if existing is not None:
         return LandingOutcome(existing.id, existing.name, existing.state, "already landed")
-    file_type = stream_type(landed.parsed)
+    naming = adapter(reseller).naming()
+    partner = reseller_type(reseller).name
+    file_type = landed.parsed.stream
+    sequence = landed.parsed.sequence
     unredactable: str | None = None
     try:
-        content = redact_buyer_contacts(landed.name, landed.data)
+        content = naming.redact(landed.name, landed.data)
     except UnredactableFileError as error:
         content, unredactable = b"", str(error)
     entry = ExchangeFile(
         reseller_code=reseller,
         direction=Direction.INBOUND,
         file_type=file_type,
-        sequence=landed.parsed.seq,
+        sequence=sequence,
         name=landed.name,
         size=landed.size,
         sha256=landed.sha256,
@@ -122,7 +122,7 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         state=FileState.LANDED,
     )
     twin = _same_bytes(session, reseller, landed.sha256)
-    reused = _holder_of_sequence(session, reseller, Direction.INBOUND, file_type, landed.parsed.seq)
+    reused = _holder_of_sequence(session, reseller, Direction.INBOUND, file_type, sequence)
     if twin is not None:
         entry.state = FileState.IGNORED
         entry.duplicate_of_id = twin.id
@@ -132,17 +132,20 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         entry.state = FileState.SEQUENCE_REUSED
         entry.processed_at = _now()
         entry.error_category = "external"
+        code = naming.reused_sequence_code
         entry.error_message = (
-            f"sequence {landed.parsed.seq:06d} of {file_type} is already used by {reused.name}, "
-            "whose content differs: this file is not processed (spec 9.6). Tell FNAC at once "
-            "(error E02 on its side): its lines reach the box office only if FNAC sends them "
-            "again under a new sequence"
+            f"sequence {naming.sequence_text(sequence)} of {file_type} is already used by "
+            f"{reused.name}, whose content differs: this file is not processed (a sequence is "
+            f"never reused). Tell {partner} at once"
+            + (f" (error {code} on its side)" if code else "")
+            + f": its lines reach the box office only if {partner} sends them again under a "
+            "new sequence"
         )
     elif unredactable is not None:
         entry.state = FileState.FAILED
         entry.processed_at = _now()
         entry.error_category = "external"
-        entry.error_message = f"{unredactable}; {UNREDACTABLE_NOTE}"
+        entry.error_message = f"{unredactable}; {UNREDACTABLE_NOTE.format(reseller=partner)}"
     session.add(entry)
     session.flush()
     return LandingOutcome(entry.id, entry.name, entry.state, entry.error_message)
@@ -204,13 +207,13 @@ def take_refusals_to_alert(
 # --------------------------------------------------------------------------- outbound
 
 
-def next_outbound_sequence(session: Session, reseller: str, file_type: FileType) -> int:
-    """The sequence of the next file of a type we send: no gap, no reuse (spec section 4)."""
+def next_outbound_sequence(session: Session, reseller: str, stream: str) -> int:
+    """The sequence of the next file of a stream we send: no gap, no reuse."""
     highest = session.scalar(
         select(func.max(ExchangeFile.sequence)).where(
             ExchangeFile.reseller_code == reseller,
             ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.file_type == file_type.value,
+            ExchangeFile.file_type == str(stream),
         )
     )
     return (highest or 0) + 1
@@ -219,7 +222,7 @@ def next_outbound_sequence(session: Session, reseller: str, file_type: FileType)
 def prepare_outbound(
     session: Session,
     reseller: str,
-    name: FileName,
+    name: ExchangeName,
     data: bytes,
     *,
     product_code: str | None = None,
@@ -229,8 +232,8 @@ def prepare_outbound(
     entry = ExchangeFile(
         reseller_code=reseller,
         direction=Direction.OUTBOUND,
-        file_type=name.type.value,
-        sequence=name.seq,
+        file_type=name.stream,
+        sequence=name.sequence,
         name=str(name),
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -269,7 +272,7 @@ class Queue:
 
 
 def queue(session: Session, reseller: str, file_type: str) -> Queue:
-    """Which landed files of a type can be processed now, in order (spec section 9.1)."""
+    """Which landed files of a type (stream) can be processed now, in sequence order."""
     integrated = session.scalar(
         select(func.max(ExchangeFile.sequence)).where(
             ExchangeFile.reseller_code == reseller,
@@ -377,7 +380,7 @@ class SetAside:
     failure: str | None
     """Why it had failed: its error category and message."""
     ready: tuple[str, ...]
-    """Files of its type now ready to integrate, in order (FNAC's resend among them)."""
+    """Files of its type now ready to integrate, in order (the reseller's resend among them)."""
     waiting_for: tuple[int, ...]
     """Sequences the stream now waits for (the resend not landed yet, or a gap)."""
 
@@ -391,15 +394,15 @@ def set_aside(
     by: str,
     now: dt.datetime | None = None,
 ) -> SetAside:
-    """Set a failed inbound file aside (spec 9.5), in the caller's transaction.
+    """Set a failed inbound file aside, in the caller's transaction.
 
     Only a file in state ``failed`` can be: one that could not be read (an
     unreadable file, or one landed without its bytes, is ``failed`` too) or
     refused. Its lines are not integrated; its type goes on from the next
-    sequence, where FNAC sends them again, and lines integrated already are
-    recognised by their ticket and cancellation ids. ``reason`` and ``by`` are
-    required. Anything else raises :class:`SetAsideRefusedError` and changes
-    nothing.
+    sequence, where the reseller sends them again, and lines integrated
+    already are recognised by their ticket and cancellation ids. ``reason``
+    and ``by`` are required. Anything else raises
+    :class:`SetAsideRefusedError` and changes nothing.
     """
     reason, by = reason.strip(), by.strip()
     if not reason:

@@ -2,8 +2,9 @@
 
 The transport moves bytes and nothing else: it lists the partner's folder,
 downloads the files the caller has not landed yet, and uploads files
-atomically (``NAME.part`` then rename, spec section 3). It neither parses
-content nor writes to the database.
+atomically (under the name plus the partner's partial suffix, then renamed).
+It neither reads content nor writes to the database; names are the
+reseller's :class:`~reseller_sync.core.exchange.ExchangeNaming`'s to parse.
 
 Seam with the exchange journal
 ------------------------------
@@ -14,7 +15,7 @@ answer to "is this file already landed?", asked two ways:
 - ``name_with_sha256(sha256)``: the same bytes already landed under another
   name. Such a file is still downloaded and returned, with ``duplicate_of``
   naming the earlier file, so the journal records it as a duplicate instead
-  of the transport dropping it silently (spec 9.3).
+  of the transport dropping it silently.
 
 It returns :class:`LandedFile` objects (name, bytes, size, sha256, parsed
 name), which the journal stores, one transaction per file. Until the journal
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar
 
 import paramiko
 
+from reseller_sync.core.exchange import ExchangeName, ExchangeNaming, Sender
 from reseller_sync.domain.errors import (
     ConfigurationError,
     ExternalError,
@@ -64,7 +66,6 @@ from reseller_sync.exchange.filenames import (
     shown_name,
     unsafe_reason,
 )
-from reseller_sync.fnac.names import ORGANISER_TYPES, PARTIAL_SUFFIX, FileName
 
 if TYPE_CHECKING:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -90,13 +91,13 @@ ProgressCallback = Callable[[int, int], None]
 class TransportSettings:
     """Where the files are and how long to wait; the connection holds the rest."""
 
-    incoming_folder: str = "/retour/"
+    incoming_folder: str
     """The partner's folder, read-only for us."""
-    outgoing_folder: str = "/depot/"
+    outgoing_folder: str
     """Where we drop our files."""
-    processed_folder: str | None = "/depot/traites/"
+    processed_folder: str | None
     """Where the partner moves our files once picked up; checked so that a
-    name is never reused (spec section 3). None to skip that check."""
+    name is never reused. None to skip that check."""
     max_file_size: int = 200 * MIB
     """Largest file accepted for download, in bytes."""
     connect_timeout: int = 30
@@ -116,7 +117,7 @@ class RemoteFile:
 
     name: str
     size: int
-    parsed: FileName
+    parsed: ExchangeName
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class Listing:
     ignored: tuple[str, ...] = ()
     """Safe names that are not exchange files (other names, directories)."""
     in_progress: tuple[str, ...] = ()
-    """``.part`` files the partner is still writing."""
+    """Files the partner is still writing (their partial suffix)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class LandedFile:
     data: bytes = field(repr=False)
     size: int
     sha256: str
-    parsed: FileName
+    parsed: ExchangeName
     duplicate_of: str | None = None
     """Name of a file landed earlier (or earlier in this batch) with the same
     bytes: the journal records this one as a duplicate, not as new content."""
@@ -231,11 +232,19 @@ class SftpTransport:
     it, and closes it. The connection (Airflow connection ``conn_id``) must
     verify the server's host key: its ``host_key`` extra, or the system's
     ``known_hosts``. A connection that disables the check is refused.
+    ``naming`` is the reseller's (``adapter(code).naming()``).
     """
 
-    def __init__(self, conn_id: str, settings: TransportSettings | None = None) -> None:
+    def __init__(
+        self,
+        conn_id: str,
+        settings: TransportSettings,
+        *,
+        naming: ExchangeNaming,
+    ) -> None:
         self.conn_id = conn_id
-        self.settings = settings or TransportSettings()
+        self.settings = settings
+        self.naming = naming
 
     # Public API -----------------------------------------------------------
 
@@ -320,7 +329,7 @@ class SftpTransport:
     ) -> list[SentFile]:
         """Deliver files atomically, in order, through one connection.
 
-        Each file is written as ``NAME.part`` and renamed to ``NAME`` once
+        Each file is written under its name plus the partial suffix and renamed once
         complete and its size confirmed, so the partner never sees a partial
         file. A name already on the server (in the outgoing or processed
         folder) with the same bytes counts as delivered; with other bytes it
@@ -526,10 +535,10 @@ class SftpTransport:
                 log.error("Refused file name %s: %s", shown_name(name), reason)
                 refused.append(Problem(reason=f"unsafe file name: {reason}", file=shown_name(name)))
                 continue
-            if is_part_name(name):
+            if is_part_name(name, self.naming):
                 in_progress.append(name)
                 continue
-            parsed = parse_exchange_name(name)
+            parsed = parse_exchange_name(name, self.naming)
             if parsed is None or (entry.st_mode is not None and not stat.S_ISREG(entry.st_mode)):
                 ignored.append(name)
                 continue
@@ -576,14 +585,15 @@ class SftpTransport:
 
     # Upload ---------------------------------------------------------------
 
-    @staticmethod
-    def _check_outgoing_name(name: str) -> None:
+    def _check_outgoing_name(self, name: str) -> None:
         reason = unsafe_reason(name)
-        parsed = parse_exchange_name(name) if reason is None else None
-        if parsed is None or parsed.type not in ORGANISER_TYPES:
+        parsed = parse_exchange_name(name, self.naming) if reason is None else None
+        if parsed is None or parsed.sender is not Sender.ORGANISER:
+            *others, last = self.naming.outbound_types
+            types = f"{', '.join(others)} or {last}" if others else last
             raise TechnicalError(
                 f"refusing to upload {shown_name(name)}: "
-                f"{reason or 'not the name of a FICHE, PLACES or DECONT file'}",
+                f"{reason or f'not the name of a {types} file'}",
                 file=shown_name(name),
             )
 
@@ -600,7 +610,7 @@ class SftpTransport:
             if existing != digest:
                 raise TechnicalError(
                     f"{name} is already on the partner's server with other content: "
-                    "a file name is never reused (spec section 3)",
+                    "a file name is never reused",
                     file=name,
                     action=Localized(
                         fr="Contactez le support : la numérotation des fichiers de ce type est "
@@ -612,7 +622,7 @@ class SftpTransport:
             return SentFile(name=name, size=len(data), sha256=digest, already_present=True)
 
         final = posixpath.join(self.settings.outgoing_folder, name)
-        incomplete = final + PARTIAL_SUFFIX
+        incomplete = final + self.naming.partial_suffix
         try:
             sftp.putfo(io.BytesIO(data), incomplete, file_size=len(data), callback=progress)
             sftp.posix_rename(incomplete, final)

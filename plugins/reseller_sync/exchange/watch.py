@@ -1,9 +1,10 @@
 """Watching the partner's folder for an answer: the polling logic, without Airflow.
 
-A step that sent a file waits for the partner's answer: the ACK of that file
-by name (spec 7.6), or a file of a type (a TEST file, spec 7.2) newer than
-those already landed. :func:`watch_folder` looks at the folder every
-``poll_seconds`` until one is there or the deadline passes. A look that fails
+A step that sent a file waits for the partner's answer: the acknowledgement
+of that file by name, or a file of a stream (test tickets, say) newer than
+those already landed, its name read by the reseller's naming.
+:func:`watch_folder` looks at the folder every ``poll_seconds`` until one is
+there or the deadline passes. A look that fails
 in a way that may pass (server down, network, timeout: a
 ``TemporaryExternalError``) is logged and the watch goes on; any other error
 of the package's family (host key, login, folder missing) ends it at once,
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from reseller_sync.core.resellers import adapter
 from reseller_sync.domain.errors import (
     ConfigurationError,
     ExternalError,
@@ -61,44 +63,66 @@ def utc_now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class Wanted:
-    """The answer a step waits for: files by name, or a file of a type past a sequence."""
+    """The answer a step waits for: files by name, or a file of a stream past a sequence."""
 
     names: tuple[str, ...] = ()
-    """Any of these names (the ACK of each file sent)."""
+    """Any of these names (the acknowledgement of each file sent)."""
     file_type: str | None = None
-    """Else a file of this type (``TEST``)..."""
+    """Else a file of this stream (``TEST``)..."""
     after_seq: int = 0
-    """...whose sequence is above this one (the last one landed)."""
+    """...whose sequence is above this one (the last one landed)..."""
+    reseller: str | None = None
+    """...named as this reseller type's naming parses them (required with ``file_type``)."""
 
     def __post_init__(self) -> None:
         if bool(self.names) == bool(self.file_type):
             raise ValueError("wait for names, or for a file type, not both or neither")
+        if self.file_type and not self.reseller:
+            raise ValueError("say whose files: a file type is the reseller's (give reseller)")
 
     def found_in(self, listing: Iterable[str]) -> tuple[str, ...]:
-        """The names of ``listing`` that answer, sorted; ``.part`` files never do."""
+        """The names of ``listing`` that answer, sorted; partial uploads never do."""
         if self.names:
             wanted = set(self.names)
             return tuple(sorted(name for name in listing if name in wanted))
+        assert self.reseller is not None  # __post_init__ checked it
+        naming = adapter(self.reseller).naming()
         found = []
         for name in listing:
-            if is_part_name(name):
+            if is_part_name(name, naming):
                 continue
-            parsed = parse_exchange_name(name)
-            if parsed is not None and parsed.type == self.file_type and parsed.seq > self.after_seq:
+            parsed = parse_exchange_name(name, naming)
+            if (
+                parsed is not None
+                and parsed.stream == self.file_type
+                and parsed.sequence > self.after_seq
+            ):
                 found.append(name)
         return tuple(sorted(found))
 
     def describe(self) -> str:
         if self.names:
             return " or ".join(self.names)
-        return f"a {self.file_type} file after sequence {self.after_seq:06d}"
+        assert self.reseller is not None  # __post_init__ checked it
+        after = adapter(self.reseller).naming().sequence_text(self.after_seq)
+        return f"a {self.file_type} file after sequence {after}"
 
     def to_payload(self) -> dict[str, Any]:
-        return {"names": list(self.names), "file_type": self.file_type, "after_seq": self.after_seq}
+        return {
+            "names": list(self.names),
+            "file_type": self.file_type,
+            "after_seq": self.after_seq,
+            "reseller": self.reseller,
+        }
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Wanted:
-        return cls(tuple(payload["names"]), payload["file_type"], int(payload["after_seq"]))
+        return cls(
+            tuple(payload["names"]),
+            payload["file_type"],
+            int(payload["after_seq"]),
+            payload.get("reseller"),
+        )
 
 
 class WatchStatus(StrEnum):
@@ -271,7 +295,8 @@ async def list_folder(
     seconds. Failures are sorted: unreachable, dropped or too slow is
     ``TemporaryExternalError``; a host key not trusted, a login refused, a
     folder missing or forbidden is ``ExternalError``, which waiting cannot fix.
-    ``where`` names the server and connection in messages (never a secret).
+    ``where`` names the server and connection in messages (never a secret);
+    actions name the partner ``{reseller}``, filled in when a message is composed.
     """
     import asyncssh
 
@@ -285,25 +310,25 @@ async def list_folder(
     except asyncssh.HostKeyNotVerifiable as error:
         raise ExternalError(
             f"the server at {where} presented a host key the connection does not trust: {error}",
-            action="If the connection has no host_key extra, set it to the key FNAC gave at "
-            "set-up. If it has one, do not connect: someone may be impersonating the server. "
-            "Ask FNAC by phone whether its host key changed; only then update host_key.",
+            action="If the connection has no host_key extra, set it to the key {reseller} gave "
+            "at set-up. If it has one, do not connect: someone may be impersonating the server. "
+            "Ask {reseller} by phone whether its host key changed; only then update host_key.",
         ) from None
     except asyncssh.PermissionDenied as error:
         raise ExternalError(
             f"the server at {where} refused the login: {error}",
-            action="Check the connection's login and key file, and ask FNAC whether the "
+            action="Check the connection's login and key file, and ask {reseller} whether the "
             "account is active and the public key registered.",
         ) from None
     except asyncssh.SFTPNoSuchFile:
         raise ExternalError(
             f"folder {folder} does not exist on the server at {where}",
-            action="Check the folder settings against what FNAC gave at set-up.",
+            action="Check the folder settings against what {reseller} gave at set-up.",
         ) from None
     except asyncssh.SFTPPermissionDenied:
         raise ExternalError(
             f"the server at {where} does not let us list {folder}",
-            action="Ask FNAC to check the account's rights on its folders.",
+            action="Ask {reseller} to check the account's rights on its folders.",
         ) from None
     except OSError as error:
         if error.filename is not None:  # the key file, not the network

@@ -35,9 +35,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import (
     ErrorCategory,
     MappingError,
@@ -49,9 +47,11 @@ from reseller_sync.domain.errors import (
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.names import FileName, FileType, ack_name
 from reseller_sync.fnac.outbound import check_folders
 from reseller_sync.fnac.reader import ParsedFile, read_file
+from reseller_sync.fnac.settings import FnacSettings
 
 PARTLY_APPLIED_TYPES = frozenset({FileType.PLACES, FileType.DECONT})
 """Types FNAC applies line by line; any other is applied whole or refused whole."""
@@ -261,11 +261,11 @@ def await_ack(
     wanted = str(ack_name(sent_file_name))
     ack = _journaled(session, wanted)
     if ack is None:
-        index = _OnlyFile(journal.JournalIndex(session, FNAC_RESELLER_CODE), wanted)
+        index = _OnlyFile(journal.JournalIndex(session, RESELLER_TYPE.code), wanted)
         fetched = transport.fetch_new(index)
         for landed in fetched.landed:
             if landed.name == wanted:
-                landing = journal.land(session, FNAC_RESELLER_CODE, landed)
+                landing = journal.land(session, RESELLER_TYPE.code, landed)
                 ack = session.get_one(ExchangeFile, landing.file_id)
     if ack is None:
         return None
@@ -319,7 +319,7 @@ class _OnlyFile:
 def _sent_file(session: Session, name: str) -> ExchangeFile:
     entry = session.scalar(
         select(ExchangeFile).where(
-            ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+            ExchangeFile.reseller_code == RESELLER_TYPE.code,
             ExchangeFile.direction == Direction.OUTBOUND,
             ExchangeFile.name == name,
         )
@@ -332,7 +332,7 @@ def _sent_file(session: Session, name: str) -> ExchangeFile:
 def _journaled(session: Session, name: str) -> ExchangeFile | None:
     return session.scalar(
         select(ExchangeFile).where(
-            ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+            ExchangeFile.reseller_code == RESELLER_TYPE.code,
             ExchangeFile.direction == Direction.INBOUND,
             ExchangeFile.name == name,
         )

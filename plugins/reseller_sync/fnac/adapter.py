@@ -10,7 +10,6 @@ from reseller_sync.core.resellers import (
     Acknowledgement,
     InboundStream,
     InterfaceKind,
-    MappingVerdict,
     NightlyExchange,
     Placement,
     ProductVerdict,
@@ -26,7 +25,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from reseller_sync.airflow.steps import OnboardingStep
-    from reseller_sync.config.settings import FnacSettings
+    from reseller_sync.dashboard.queries import StreamExpectation
+    from reseller_sync.fnac.inbound_files import FnacInboundFiles
+    from reseller_sync.fnac.naming import FnacNaming
+    from reseller_sync.fnac.settings import FnacSettings
+    from reseller_sync.integration.settings import IntegrationSettings
+    from reseller_sync.mappings.check import CheckResult
 
 RESELLER_TYPE = ResellerType(
     code="fnac",
@@ -51,6 +55,7 @@ RESELLER_TYPE = ResellerType(
         InboundStream("VENTES", StreamRole.SALES),
         InboundStream("ANNUL", StreamRole.CANCELLATIONS),
     ),
+    streams_elsewhere=(("ETATPL", "nightly"), ("TEST", "onboarding")),
 )
 
 NATURE: dict[ProductKind, str] = {
@@ -64,7 +69,7 @@ NATURE: dict[ProductKind, str] = {
 
 def load_settings(path: Path | None = None) -> FnacSettings:
     """FNAC's instance settings, validated whole."""
-    from reseller_sync.config.settings import load_settings as load
+    from reseller_sync.fnac.settings import load_settings as load
 
     return load(path)
 
@@ -76,11 +81,14 @@ def check_product(session: Session, settings: FnacSettings, product_code: str) -
     return check(session, settings, product_code)
 
 
-def check_mappings(settings: FnacSettings, session: Session | None) -> MappingVerdict:
-    """Every mapping of the instance's products; files only without a session."""
-    from reseller_sync.mappings.check import check_mappings as check
+def check_mappings(
+    settings: FnacSettings, session: Session | None, products: Sequence[str] | None = None
+) -> CheckResult:
+    """Every mapping of the instance's products (or of ``products``); files only without a
+    session."""
+    from reseller_sync.fnac.mapping_check import check_mappings as check
 
-    return check(settings, session=session)
+    return check(settings, session=session, products=products)
 
 
 def nightly_exchange() -> ModuleType:
@@ -95,6 +103,35 @@ def inbound_exchange() -> ModuleType:
     from reseller_sync.fnac import inbound
 
     return inbound
+
+
+def integration_settings(settings: FnacSettings) -> IntegrationSettings:
+    """What the neutral integration needs of FNAC's settings."""
+    from reseller_sync.fnac.lines import integration_settings as of
+
+    return of(settings)
+
+
+def inbound_files(settings: FnacSettings) -> FnacInboundFiles:
+    """FNAC's inbound files for one run, with the instance's mappings loaded once."""
+    from reseller_sync.fnac.inbound_files import FnacInboundFiles
+    from reseller_sync.fnac.mappings import load_repository
+
+    return FnacInboundFiles(settings, load_repository())
+
+
+def expected_streams(settings: FnacSettings) -> tuple[StreamExpectation, ...]:
+    """The streams of files FNAC's dashboard lists, and how late each may be."""
+    from reseller_sync.fnac.dashboard import expected_streams as expected
+
+    return expected(settings)
+
+
+def naming() -> FnacNaming:
+    """FNAC's file names, for the journal, the transport and the folder watch."""
+    from reseller_sync.fnac.naming import NAMING
+
+    return NAMING
 
 
 def onboarding_steps() -> Sequence[OnboardingStep]:

@@ -14,9 +14,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import ResellerCustomerCategory
-from reseller_sync.mappings.check import NewCustomerCategories, new_customer_categories
+from reseller_sync.fnac.mappings import NewCustomerCategories, new_customer_categories
+from reseller_sync.fnac.sales import RESELLER
 from reseller_sync.mappings.repository import MappingRepository
-from reseller_sync.pipelines.sales import RESELLER
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from reseller_sync.domain.texts import Localized
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from reseller_sync.config.settings import FnacSettings
+    from reseller_sync.fnac.settings import FnacSettings
 
 DOC = """
 ### FNAC inbound, every hour
@@ -70,17 +70,17 @@ def land_new_files(settings: FnacSettings) -> dict[str, Any]:
     from reseller_sync.fnac.outbound import transport_for
     from reseller_sync.pipelines.inbound import land_new_files as land
 
-    return land(None, transport_for(settings)).summary()
+    return land(None, settings.reseller_code, transport_for(settings)).summary()
 
 
 def integrate_stream(settings: FnacSettings, stream: str) -> StreamIntegration:
     """The ready files of one file type, in sequence order; raises at the first that fails."""
+    from reseller_sync.fnac.adapter import inbound_files
     from reseller_sync.fnac.names import FileType
-    from reseller_sync.mappings.repository import load_repository
     from reseller_sync.pipelines.inbound import integrate_pending
 
     file_type = FileType(stream)
-    result = integrate_pending(None, settings, load_repository(), file_type)
+    result = integrate_pending(None, settings, inbound_files(settings), stream)
     if file_type is FileType.CATCLI:
         return StreamIntegration(
             {"files": [f.name for f in result.files]},
@@ -95,6 +95,20 @@ def integrate_stream(settings: FnacSettings, stream: str) -> StreamIntegration:
         },
         [notice for f in result.files for notice in _price_differences(f.name, f.outcome)],
     )
+
+
+NEW_CATEGORY_ACTION = Localized(
+    fr="Rattachez chaque nouvelle catégorie à un tarif dans "
+    'include/mappings/fnac/_shared.yaml (par exemple FNAC_ADHERENT: "15|20|31"), puis '
+    "vérifiez avec `python -m reseller_sync mappings check` : tant qu'elle n'est pas "
+    "rattachée, les ventes de {reseller} à cette catégorie ne peuvent pas être intégrées. "
+    "Rien à relancer : la liste des catégories est intégrée.",
+    en="Map each new category to a tariff in include/mappings/fnac/_shared.yaml (for "
+    'example FNAC_ADHERENT: "15|20|31"), then check with `python -m reseller_sync '
+    "mappings check`: until it is mapped, {reseller}'s sales at that category cannot be "
+    "integrated. Nothing to clear: the list of categories was integrated.",
+)
+"""What to do about FNAC customer categories that no tariff stands for (CATCLI)."""
 
 
 def _new_categories(file_name: str, outcome: Any) -> list[Notice]:
@@ -116,6 +130,7 @@ def _new_categories(file_name: str, outcome: Any) -> list[Notice]:
             [Problem(f.reason, file=f.file, value=f.value) for f in unmapped.faults],
             file_name,
             hint=unmapped.faults[0].fix,
+            action=NEW_CATEGORY_ACTION,
         )
     ]
 
@@ -159,6 +174,7 @@ def watch_for_late_files(session: Session, settings: FnacSettings, now: dt.datet
 
 def report_refused_files(not_downloaded: Sequence[str]) -> None:
     """Fail naming files left on the server, and files refused for a reused sequence."""
+    from reseller_sync.fnac.adapter import RESELLER_TYPE
     from reseller_sync.pipelines.inbound import check_refused_files
 
-    check_refused_files(None, not_downloaded)
+    check_refused_files(None, RESELLER_TYPE.code, not_downloaded)

@@ -34,7 +34,6 @@ from reseller_sync.boxoffice.models import (
     Tariff,
     Zone,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.core.lines import (
     CANCELLATION_LINES,
     SALE_LINES,
@@ -45,8 +44,9 @@ from reseller_sync.core.lines import (
 from reseller_sync.domain.errors import Problem
 from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.fnac.adapter import RESELLER_TYPE
+from reseller_sync.fnac.mappings import VOCABULARY, MappingKind
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.integration.settings import IntegrationSettings
-from reseller_sync.mappings.model import MappingKind
 from reseller_sync.mappings.repository import (
     MappingRepository,
     ProductMappings,
@@ -217,7 +217,7 @@ def _resolve(
 
     Only the columns resolution reads go through the per-product steps.
     """
-    products = repository.products_for_manifestations(frame["code_manifestation"])
+    products = repository.products_from_partner(frame["code_manifestation"])
     problems.mapping.extend(
         Problem(
             f"FNAC manifestation maps to no product in {MAPPINGS_DIR}",
@@ -293,9 +293,11 @@ def _resolve_product(
     ok &= ~unknown
 
     # Type de tarif → seat category; catégorie de client → tariff; allotement → quota.
-    category_codes = mappings.from_fnac(MappingKind.TYPE_TARIF, lines["type_tarif"], configuration)
-    tariff_codes = mappings.from_fnac(MappingKind.CATEGORIE_CLIENT, lines["categorie_client"])
-    quota_codes = mappings.from_fnac(MappingKind.ALLOTEMENT, lines["code_allotement"])
+    category_codes = mappings.from_partner(
+        MappingKind.TYPE_TARIF, lines["type_tarif"], configuration
+    )
+    tariff_codes = mappings.from_partner(MappingKind.CATEGORIE_CLIENT, lines["categorie_client"])
+    quota_codes = mappings.from_partner(MappingKind.ALLOTEMENT, lines["code_allotement"])
     for kind, values, resolved, column in (
         (MappingKind.TYPE_TARIF, lines["type_tarif"], category_codes, "type_tarif"),
         (
@@ -308,6 +310,7 @@ def _resolve_product(
     ):
         problems.mapping.extend(
             unresolved_problems(
+                VOCABULARY,
                 kind,
                 values,
                 resolved,
@@ -361,7 +364,7 @@ def _resolve_places(
 ) -> pd.Series:
     """Set each line's ``block_id`` and, in a seated block, ``seat_id``; return which resolve."""
     ok = pd.Series(True, index=lines.index)
-    salles = mappings.from_fnac(MappingKind.SALLE, lines["code_salle"])
+    salles = mappings.from_partner(MappingKind.SALLE, lines["code_salle"])
     wrong_salle = salles.isna() | (salles != configuration)
     _add(
         problems,
@@ -382,7 +385,7 @@ def _resolve_places(
         ).all(),
         columns=["block_id", "zone", "block", "free_placement", "block_category_id"],
     )
-    target = mappings.bloc_from_fnac(lines["code_bloc"], configuration)
+    target = mappings.bloc_from_partner(lines["code_bloc"], configuration)
     single_block = blocks.groupby("zone")["block"].agg(lambda b: b.iloc[0] if len(b) == 1 else None)
     target["block"] = target["block"].fillna(target["zone"].map(single_block))
     located = (

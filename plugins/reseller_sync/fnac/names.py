@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from reseller_sync.core.exchange import Sender
 from reseller_sync.domain.errors import Problem
 from reseller_sync.fnac.errors import FileFormatError, FileWriteError
 
@@ -122,6 +123,28 @@ class FileName:
     def seq_text(self) -> str:
         """The SEQ as written in names, headers and trailers: six digits."""
         return f"{self.seq:06d}"
+
+    # The exchange layer's view of a name (core.exchange.ExchangeName).
+
+    @property
+    def stream(self) -> str:
+        """The journal's stream: the TYPE; an ACK joins the stream of the type it answers
+        (``ACK_PLACES``), since each type has its own SEQs."""
+        if self.answered is not None:
+            return f"ACK_{self.answered.type.value}"
+        return self.type.value
+
+    @property
+    def sequence(self) -> int:
+        return self.seq
+
+    @property
+    def sender(self) -> Sender:
+        return Sender.ORGANISER if self.type.sender is Party.ORGANISER else Sender.PARTNER
+
+    @property
+    def answers(self) -> FileName | None:
+        return self.answered
 
     def __str__(self) -> str:
         if self.answered is not None:

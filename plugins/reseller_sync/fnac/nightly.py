@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.xcom_arg import XComArg
     from sqlalchemy.orm import Session
 
-    from reseller_sync.config.settings import FnacSettings
     from reseller_sync.fnac.prices import PriceCheck
     from reseller_sync.fnac.reconciliation import Reconciliation
+    from reseller_sync.fnac.settings import FnacSettings
     from reseller_sync.fnac.withdrawal import WithdrawalAnswer
 
 DOC = """
@@ -73,13 +73,13 @@ def land_new_files(settings: FnacSettings) -> dict[str, Any]:
     from reseller_sync.fnac.outbound import transport_for
     from reseller_sync.pipelines.inbound import land_new_files as land
 
-    return land(None, transport_for(settings)).summary()
+    return land(None, settings.reseller_code, transport_for(settings)).summary()
 
 
 def reconcile_inventory(settings: FnacSettings) -> Sequence[Reconciliation]:
     """Each ETATPL waiting, in sequence order, against the box office; a report each."""
+    from reseller_sync.fnac.mappings import load_repository
     from reseller_sync.fnac.reconciliation import reconcile_pending
-    from reseller_sync.mappings.repository import load_repository
 
     return reconcile_pending(None, settings, load_repository())
 
@@ -93,9 +93,9 @@ def verify_prices(session: Session, settings: FnacSettings, today: dt.date) -> P
 def send_withdrawals(settings: FnacSettings) -> dict[str, Any]:
     """The places asked back, in one DECONT; acts on the present (see the builder)."""
     from reseller_sync.boxoffice.db import default_engine
+    from reseller_sync.fnac.mappings import load_repository
     from reseller_sync.fnac.outbound import transport_for
     from reseller_sync.fnac.withdrawal import send_withdrawals as send
-    from reseller_sync.mappings.repository import load_repository
 
     return send(default_engine(), transport_for(settings), settings, load_repository()).summary()
 

@@ -32,6 +32,7 @@ from reseller_sync.airflow.steps import (
 from reseller_sync.airflow.waiting import Wait
 from reseller_sync.domain.errors import ExternalError, MappingError
 from reseller_sync.exchange.watch import Wanted, WatchOutcome
+from reseller_sync.fnac.adapter import RESELLER_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,8 @@ def codes_not_recorded(product_code: str) -> MappingError:
 def check_mappings(product_code: str) -> list[str]:
     """Step 4: every value the product uses has its FNAC code."""
     from reseller_sync.boxoffice.db import session_scope
-    from reseller_sync.mappings.check import ensure_mappings
-    from reseller_sync.mappings.repository import load_repository
+    from reseller_sync.fnac.mapping_check import ensure_mappings
+    from reseller_sync.fnac.mappings import load_repository
 
     with session_scope() as session:
         result = ensure_mappings(_settings(), load_repository(), session, products=[product_code])
@@ -216,13 +217,14 @@ def _test_tickets_or_wait(
     """Land what FNAC sent, then the test-ticket step; a wait for a TEST file newer than any
     landed (and than those the trigger saw) while none concerns the product."""
     from reseller_sync.boxoffice.db import session_scope
+    from reseller_sync.fnac.mappings import load_repository
     from reseller_sync.fnac.names import FileName, FileType
-    from reseller_sync.mappings.repository import load_repository
-    from reseller_sync.pipelines.inbound import land_new_files, transport_for
-    from reseller_sync.pipelines.test_tickets import last_test_sequence, run_test_ticket_step
+    from reseller_sync.fnac.outbound import transport_for
+    from reseller_sync.fnac.test_tickets import last_test_sequence, run_test_ticket_step
+    from reseller_sync.pipelines.inbound import land_new_files
 
     settings = _settings()
-    landing = land_new_files(None, transport_for(settings))
+    landing = land_new_files(None, settings.reseller_code, transport_for(settings))
     report = run_test_ticket_step(None, settings, load_repository(), product_code)
     if report is None:
         seen = outcome.found if outcome else ()
@@ -240,6 +242,7 @@ def _test_tickets_or_wait(
             Wanted(
                 file_type=FileType.TEST.value,
                 after_seq=max([after, *(FileName.parse(name).seq for name in seen)]),
+                reseller=RESELLER_TYPE.code,
             ),
             within=TEST_TICKETS_TIMEOUT,
             until=outcome.deadline if outcome else None,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
 from reseller_sync.boxoffice.models import OnboardingState, Product, ResellerProduct
 from reseller_sync.domain.errors import MappingError
+from reseller_sync.fnac.adapter import RESELLER_TYPE
 
 ORDER: tuple[OnboardingState, ...] = tuple(OnboardingState)
 """The states in the order onboarding goes through them."""
@@ -18,7 +18,7 @@ def onboarding_state(session: Session, product_code: str) -> OnboardingState:
     state = session.scalar(
         select(ResellerProduct.state)
         .join(Product, Product.id == ResellerProduct.product_id)
-        .where(ResellerProduct.reseller_code == FNAC_RESELLER_CODE, Product.code == product_code)
+        .where(ResellerProduct.reseller_code == RESELLER_TYPE.code, Product.code == product_code)
     )
     return OnboardingState(state) if state is not None else OnboardingState.NOT_STARTED
 
@@ -39,10 +39,10 @@ def set_onboarding_state(
     product_id = session.scalar(select(Product.id).where(Product.code == product_code))
     if product_id is None:
         raise MappingError(f"product {product_code} does not exist in the box office")
-    entry = session.get(ResellerProduct, (FNAC_RESELLER_CODE, product_id))
+    entry = session.get(ResellerProduct, (RESELLER_TYPE.code, product_id))
     if entry is None:
         entry = ResellerProduct(
-            reseller_code=FNAC_RESELLER_CODE, product_id=product_id, state=state
+            reseller_code=RESELLER_TYPE.code, product_id=product_id, state=state
         )
         session.add(entry)
     elif allow_backwards or ORDER.index(state) > ORDER.index(OnboardingState(entry.state)):

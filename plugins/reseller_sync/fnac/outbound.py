@@ -36,15 +36,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ConfigurationError, TechnicalError
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport, TransportSettings
+from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.names import FileName, FileType
+from reseller_sync.fnac.naming import NAMING
 from reseller_sync.fnac.reader import ENCODINGS, read_file
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
 
 SessionSource = Engine | sessionmaker[Session]
@@ -123,7 +124,7 @@ def send_file(
         if callable(records):
             records = records()
         with factory() as session:
-            sequence = journal.next_outbound_sequence(session, FNAC_RESELLER_CODE, file_type)
+            sequence = journal.next_outbound_sequence(session, RESELLER_TYPE.code, file_type)
         name, data = write_file(
             file_type, settings.manager_code, sequence, records, created=created
         )
@@ -202,7 +203,7 @@ def complete_prepared(
         leftovers = session.execute(
             select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.content)
             .where(
-                ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+                ExchangeFile.reseller_code == RESELLER_TYPE.code,
                 ExchangeFile.direction == Direction.OUTBOUND,
                 ExchangeFile.file_type == file_type.value,
                 ExchangeFile.state == FileState.PREPARED,
@@ -228,6 +229,7 @@ def transport_for(settings: FnacSettings, **options: Any) -> SftpTransport:
             processed_folder=folders.processed_dir,
             **options,
         ),
+        naming=NAMING,
     )
 
 
@@ -276,7 +278,7 @@ def _standing_file(session: Session, file_type: FileType, product_code: str) -> 
     latest = session.scalar(
         select(ExchangeFile)
         .where(
-            ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+            ExchangeFile.reseller_code == RESELLER_TYPE.code,
             ExchangeFile.direction == Direction.OUTBOUND,
             ExchangeFile.file_type == file_type.value,
             ExchangeFile.product_code == product_code,
@@ -316,13 +318,13 @@ def _prepare(
         attempt += 1
         try:
             with factory.begin() as session:
-                sequence = journal.next_outbound_sequence(session, FNAC_RESELLER_CODE, file_type)
+                sequence = journal.next_outbound_sequence(session, RESELLER_TYPE.code, file_type)
                 name, data = write_file(
                     file_type, settings.manager_code, sequence, records, created=created
                 )
                 entry = journal.prepare_outbound(
                     session,
-                    FNAC_RESELLER_CODE,
+                    RESELLER_TYPE.code,
                     FileName.parse(name),
                     data,
                     product_code=product_code,
@@ -346,7 +348,7 @@ def _prepare(
 def _outbound_file(session: Session, file_name: str) -> ExchangeFile:
     entry = session.scalar(
         select(ExchangeFile).where(
-            ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+            ExchangeFile.reseller_code == RESELLER_TYPE.code,
             ExchangeFile.direction == Direction.OUTBOUND,
             ExchangeFile.name == file_name,
         )

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import OnboardingState
 from reseller_sync.config.paths import shown_path
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError, Problem
 from reseller_sync.domain.products import SEATED_KINDS, ProductKind
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.mappings import VOCABULARY, MappingKind, load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.onboarding_state import set_onboarding_state
 from reseller_sync.fnac.outbound import (
@@ -37,8 +37,8 @@ from reseller_sync.fnac.outbound import (
     session_factory,
 )
 from reseller_sync.fnac.product import FnacProduct, load_fnac_product, load_product
-from reseller_sync.mappings.model import MappingKind
-from reseller_sync.mappings.repository import ProductMappings, load_repository, unresolved_problems
+from reseller_sync.fnac.settings import FnacSettings
+from reseller_sync.mappings.repository import ProductMappings, unresolved_problems
 
 PLACES_COLUMNS = [
     "code_manifestation",
@@ -189,14 +189,14 @@ def _mapped(
 ) -> pd.DataFrame:
     """Map every code to FNAC's; MappingError naming each unmapped value once."""
     product = pd.Series([fnac.code], dtype="str")
-    manifestation = mappings.to_fnac(MappingKind.MANIFESTATION, product)
-    salle = mappings.to_fnac(MappingKind.SALLE, pd.Series([configuration], dtype="str"))
+    manifestation = mappings.to_partner(MappingKind.MANIFESTATION, product)
+    salle = mappings.to_partner(MappingKind.SALLE, pd.Series([configuration], dtype="str"))
     blocks = lines[["zone", "block"]].drop_duplicates(ignore_index=True)
-    blocs = mappings.bloc_to_fnac(blocks["zone"], blocks["block"], configuration)
+    blocs = mappings.bloc_to_partner(blocks["zone"], blocks["block"], configuration)
     categories = pd.Series(lines["category"].unique(), dtype="str")
-    types = mappings.to_fnac(MappingKind.TYPE_TARIF, categories, configuration)
+    types = mappings.to_partner(MappingKind.TYPE_TARIF, categories, configuration)
     quotas = pd.Series(lines["quota_code"].unique(), dtype="str")
-    allotements = mappings.to_fnac(MappingKind.ALLOTEMENT, quotas)
+    allotements = mappings.to_partner(MappingKind.ALLOTEMENT, quotas)
 
     named_blocks = blocks["zone"].str.cat(blocks["block"], sep="/")
     product_file, shared_file = shown_path(mappings.file), shown_path(mappings.shared_file)
@@ -210,6 +210,7 @@ def _mapped(
     ):
         problems.extend(
             unresolved_problems(
+                VOCABULARY,
                 kind,
                 _unlined(values),
                 _unlined(resolved),

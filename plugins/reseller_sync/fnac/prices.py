@@ -20,21 +20,21 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
+from reseller_sync.boxoffice.catalogue import performance_prices
 from reseller_sync.boxoffice.models import (
     Currency,
     OnboardingState,
     Order,
     Performance,
-    Price,
     Product,
     ResellerProduct,
     SeatCategory,
     Tariff,
     Ticket,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import Problem
+from reseller_sync.fnac.adapter import RESELLER_TYPE
+from reseller_sync.fnac.settings import FnacSettings
 
 KEY = ["performance_id", "category_id", "tariff_id"]
 
@@ -95,7 +95,7 @@ def live_products(session: Session, settings: FnacSettings) -> tuple[str, ...]:
                 select(Product.code)
                 .join(ResellerProduct, ResellerProduct.product_id == Product.id)
                 .where(
-                    ResellerProduct.reseller_code == FNAC_RESELLER_CODE,
+                    ResellerProduct.reseller_code == RESELLER_TYPE.code,
                     ResellerProduct.state == OnboardingState.LIVE,
                     Product.code.in_(settings.product_codes),
                 )
@@ -116,19 +116,9 @@ def verify_prices(
     sales = _latest_sales(session, codes, today)
     if sales.empty:
         return PriceCheck(codes, 0)
-    prices = pd.DataFrame(
-        session.execute(
-            select(
-                Price.performance_id,
-                Price.category_id,
-                Price.tariff_id,
-                Price.amount,
-                Price.currency,
-            ).where(Price.performance_id.in_([int(p) for p in sales["performance_id"].unique()]))
-        ).all(),
-        columns=[*KEY, "box_office_price", "box_office_currency"],
+    prices = performance_prices(session, sales["performance_id"].unique()).rename(
+        columns={"amount": "box_office_price", "currency": "box_office_currency"}
     )
-    prices["box_office_currency"] = prices["box_office_currency"].map(lambda c: Currency(c).value)
     compared = sales.merge(prices, on=KEY, how="left")
     differs = (
         compared["box_office_price"].isna()
@@ -182,7 +172,7 @@ def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> 
         .join(Tariff, Tariff.id == Ticket.tariff_id)
         .where(
             Product.code.in_(list(products)),
-            Ticket.reseller_code == FNAC_RESELLER_CODE,
+            Ticket.reseller_code == RESELLER_TYPE.code,
             Ticket.is_test.is_(False),
         )
     ).all()

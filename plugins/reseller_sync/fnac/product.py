@@ -33,8 +33,8 @@ from reseller_sync.boxoffice.models import (
     Tariff,
     Zone,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.products import SEATED_KINDS, ProductKind
+from reseller_sync.fnac.settings import FnacSettings
 
 SEAT_COLUMNS = ["performance_id", "quota_code", "zone", "block", "row", "number", "category"]
 FREE_COLUMNS = ["performance_id", "quota_code", "zone", "block", "category", "places"]

@@ -15,7 +15,6 @@ from typing import Self
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice import catalogue
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError, Problem
 from reseller_sync.domain.products import ProductKind, is_pass
 from reseller_sync.domain.texts import Localized
@@ -27,6 +26,7 @@ from reseller_sync.fnac.product import (
     load_product,
     performance_label,
 )
+from reseller_sync.fnac.settings import FnacSettings
 
 SET_UP_ACTION = Localized(
     fr="Corrigez la mise en place du produit dans la billetterie (canal, contingent "

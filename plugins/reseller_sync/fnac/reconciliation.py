@@ -36,7 +36,6 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import (
     Block,
@@ -54,14 +53,15 @@ from reseller_sync.boxoffice.models import (
     Zone,
 )
 from reseller_sync.config.paths import reports_dir
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import Problem, SyncError
 from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.exchange import journal
+from reseller_sync.fnac.adapter import RESELLER_TYPE
+from reseller_sync.fnac.mappings import MappingKind
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.places import build_places
 from reseller_sync.fnac.reader import read_file
-from reseller_sync.mappings.model import MappingKind
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.mappings.repository import MappingRepository, ProductMappings
 from reseller_sync.templates import template_environment
 
@@ -176,7 +176,7 @@ def reconcile_pending(
 ) -> list[Reconciliation]:
     """Reconcile the ready ETATPL files in sequence order, one transaction each."""
     with session_scope(engine) as session:
-        queue = journal.queue(session, FNAC_RESELLER_CODE, FileType.ETATPL.value)
+        queue = journal.queue(session, RESELLER_TYPE.code, FileType.ETATPL.value)
         names = {
             file_id: name
             for file_id, name in session.execute(
@@ -271,7 +271,7 @@ def reconcile(
     Raises MappingError when a compared product's places cannot be written in FNAC's codes.
     """
     fnac = etatpl.assign(date_seance=_dates(etatpl["date_seance"]))
-    by_manifestation = repository.manifestations()
+    by_manifestation = repository.partner_products()
     fnac["product"] = fnac["code_manifestation"].map(by_manifestation)
     differences = _unknown_manifestations(fnac[fnac["product"].isna()])
     products = sorted(set(fnac["product"].dropna()) | set(_products_with_places(session, settings)))
@@ -299,7 +299,7 @@ def _products_with_places(session: Session, settings: FnacSettings) -> list[str]
             select(Product.code)
             .join(ResellerProduct, ResellerProduct.product_id == Product.id)
             .where(
-                ResellerProduct.reseller_code == FNAC_RESELLER_CODE,
+                ResellerProduct.reseller_code == RESELLER_TYPE.code,
                 ResellerProduct.state.in_(PLACES_GIVEN),
                 Product.code.in_(settings.product_codes),
             )
@@ -325,7 +325,7 @@ def _sold_at(product_id: int, snapshot: dt.datetime):
         .join(Zone, Zone.id == Block.zone_id)
         .where(
             Performance.product_id == product_id,
-            Ticket.reseller_code == FNAC_RESELLER_CODE,
+            Ticket.reseller_code == RESELLER_TYPE.code,
             Ticket.is_test.is_(False),
             Order.sold_at <= snapshot,
             or_(
@@ -377,12 +377,12 @@ def _located(
     starts = {p.id: p.starts_at for p in product.performances}
     located = pd.DataFrame(
         {
-            "code_manifestation": mappings.manifestation,
+            "code_manifestation": mappings.partner_product,
             "date_seance": _dates(pd.to_datetime(rows["performance_id"].map(starts))),
             "code_salle": mappings.outbound_table(MappingKind.SALLE).get(
                 product.configuration.code
             ),
-            "code_bloc": mappings.bloc_to_fnac(
+            "code_bloc": mappings.bloc_to_partner(
                 rows["zone"].astype("str"), rows["block"].astype("str"), product.configuration.code
             ),
             "rang": rows["rang"].astype("object"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import re
 
+from reseller_sync.core.exchange import UnredactableFileError
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.schema import BUYER_CONTACT_COLUMNS, schema_of
 
@@ -36,10 +37,6 @@ _SEPARATOR = b";"
 _QUOTE = b'"'
 _FIELD_TOKENS = re.compile(rb'"[^"]*"|;')
 """A quoted chunk (``""`` inside a field is two chunks side by side) or a separator."""
-
-
-class UnredactableFileError(ValueError):
-    """The buyer's contact columns cannot be located in the file: store none of its bytes."""
 
 
 def has_buyer_contacts(file_type: FileType) -> bool:

@@ -30,11 +30,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, OnboardingState, Performance
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.domain.products import ProductKind, is_pass
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.adapter import NATURE as FNAC_NATURE
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.onboarding_state import set_onboarding_state
 from reseller_sync.fnac.outbound import (
@@ -50,7 +50,8 @@ from reseller_sync.fnac.product import (
     load_product,
 )
 from reseller_sync.fnac.product_check import ensure_product_ready
-from reseller_sync.mappings.repository import ProductMappings, load_repository
+from reseller_sync.fnac.settings import FnacSettings
+from reseller_sync.mappings.repository import ProductMappings
 from reseller_sync.templates import render
 
 FICHE_COLUMNS = [
@@ -158,10 +159,10 @@ def build_sale_sheet(
         city=venue.city,
         country=venue.country,
         configuration=configuration.code if configuration is not None and fnac.seated else None,
-        manifestation=mappings.manifestation,
+        manifestation=mappings.partner_product,
         sales_open=sales_open.astimezone(fnac.timezone),
         includes_commission=settings.prices.includes_commission,
-        records=_fiche_records(fnac, settings, mappings.manifestation, sales_open),
+        records=_fiche_records(fnac, settings, mappings.partner_product, sales_open),
     )
 
 

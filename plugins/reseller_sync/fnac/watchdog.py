@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.pipelines.sales import RESELLER
+from reseller_sync.fnac.sales import RESELLER
+from reseller_sync.fnac.settings import FnacSettings
 
 GAP_TOLERANCE = dt.timedelta(hours=1)
 WATCHED_TYPES = (FileType.VENTES, FileType.ANNUL, FileType.CATCLI, FileType.TEST, FileType.ETATPL)

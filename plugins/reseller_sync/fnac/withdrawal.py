@@ -37,7 +37,6 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased
 
-from reseller_sync.boxoffice.catalogue import FNAC_RESELLER_CODE
 from reseller_sync.boxoffice.models import (
     Block,
     Direction,
@@ -61,13 +60,13 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
     Zone,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError
 from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.acks import AckOutcome, RefusedLine, Verdict, await_ack
+from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.outbound import (
     SessionSource,
@@ -78,6 +77,7 @@ from reseller_sync.fnac.outbound import (
 from reseller_sync.fnac.places import PLACES_COLUMNS, _mapped
 from reseller_sync.fnac.product import load_fnac_product, performance_label
 from reseller_sync.fnac.reconciliation import PLACES_GIVEN
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
 from reseller_sync.mappings.repository import MappingRepository
 
@@ -351,13 +351,13 @@ def send_withdrawals(
         )
         if requested:
             decont = build_decont(session, settings, repository, requested)
-            sequence = journal.next_outbound_sequence(session, FNAC_RESELLER_CODE, FileType.DECONT)
+            sequence = journal.next_outbound_sequence(session, RESELLER_TYPE.code, FileType.DECONT)
             name, data = write_file(
                 FileType.DECONT, settings.manager_code, sequence, decont.records, created=now
             )
             entry = journal.prepare_outbound(
                 session,
-                FNAC_RESELLER_CODE,
+                RESELLER_TYPE.code,
                 FileName.parse(name),
                 data,
                 line_count=len(decont.records),
@@ -392,7 +392,7 @@ def awaiting_decont(session: Session) -> tuple[str, ...]:
         session.scalars(
             select(ExchangeFile.name)
             .where(
-                ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+                ExchangeFile.reseller_code == RESELLER_TYPE.code,
                 ExchangeFile.direction == Direction.OUTBOUND,
                 ExchangeFile.file_type == FileType.DECONT.value,
                 ExchangeFile.state == FileState.SENT,
@@ -444,7 +444,7 @@ def record_withdrawal_ack(
     now = dt.datetime.now(dt.UTC)
     file_id = session.scalar(
         select(ExchangeFile.id).where(
-            ExchangeFile.reseller_code == FNAC_RESELLER_CODE,
+            ExchangeFile.reseller_code == RESELLER_TYPE.code,
             ExchangeFile.direction == Direction.OUTBOUND,
             ExchangeFile.name == file_name,
         )
@@ -735,7 +735,7 @@ def _quotas_of_products_at_fnac(
         .join(ResellerProduct, ResellerProduct.product_id == Product.id)
         .join(SalesChannel, SalesChannel.id == Quota.channel_id)
         .where(
-            ResellerProduct.reseller_code == FNAC_RESELLER_CODE,
+            ResellerProduct.reseller_code == RESELLER_TYPE.code,
             ResellerProduct.state.in_(PLACES_GIVEN),
             Product.code.in_(settings.product_codes),
             Product.kind.in_(SEATED_KINDS),

@@ -67,9 +67,9 @@ class AwaitWithdrawalAcks(PartnerWait):
         self, until: dt.datetime | None = None, waited: list[str] | None = None
     ) -> list[str] | Wait:
         from reseller_sync.boxoffice.db import session_scope
-        from reseller_sync.config.settings import load_settings
         from reseller_sync.fnac.names import ack_name
         from reseller_sync.fnac.outbound import transport_for
+        from reseller_sync.fnac.settings import load_settings
         from reseller_sync.fnac.withdrawal import record_withdrawal_ack
 
         settings = load_settings()

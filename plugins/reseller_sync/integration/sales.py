@@ -41,6 +41,7 @@ from sqlalchemy import Boolean, Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.bulk import insert_frame, matching
+from reseller_sync.boxoffice.catalogue import performance_prices
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Contact,
@@ -52,7 +53,6 @@ from reseller_sync.boxoffice.models import (
     PendingAccountMovement,
     Performance,
     PointOfSale,
-    Price,
     Product,
     Quota,
     QuotaFreePlaces,
@@ -594,20 +594,9 @@ def _check_prices(
     (``recorded_price``); the box-office price of the performance, category and
     tariff is compared with it on the same basis.
     """
-    performance_ids = [int(p) for p in lines["performance_id"].unique()]
-    prices = pd.DataFrame(
-        session.execute(
-            select(
-                Price.performance_id,
-                Price.category_id,
-                Price.tariff_id,
-                Price.amount,
-                Price.currency,
-            ).where(Price.performance_id.in_(performance_ids))
-        ).all(),
-        columns=["performance_id", "category_id", "tariff_id", "expected", "expected_currency"],
+    prices = performance_prices(session, lines["performance_id"].unique()).rename(
+        columns={"amount": "expected", "currency": "expected_currency"}
     )
-    prices["expected_currency"] = prices["expected_currency"].map(lambda c: Currency(c).value)
     keys = ["performance_id", "category_id", "tariff_id"]
     compared = (
         lines[keys]

@@ -1,9 +1,17 @@
-"""Correspondences between the organiser's vocabulary and FNAC's, and their check.
+"""Correspondences between the organiser's vocabulary and a reseller's, and their check.
 
-Importing this package does not import the box office models; the check does.
+The engine is the same for every reseller; each adapter supplies its
+:class:`MappingVocabulary`. Importing this package does not import the box
+office models; the check does.
 """
 
-from reseller_sync.mappings.model import MappingEntry, MappingFault, MappingKind
+from reseller_sync.mappings.model import (
+    Concept,
+    KindRule,
+    MappingEntry,
+    MappingFault,
+    MappingVocabulary,
+)
 from reseller_sync.mappings.repository import (
     MappingRepository,
     ProductMappings,
@@ -14,10 +22,12 @@ from reseller_sync.mappings.repository import (
 )
 
 __all__ = [
+    "Concept",
+    "KindRule",
     "MappingEntry",
     "MappingFault",
-    "MappingKind",
     "MappingRepository",
+    "MappingVocabulary",
     "ProductMappings",
     "load_mappings",
     "load_repository",

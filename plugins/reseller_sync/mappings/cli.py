@@ -1,8 +1,9 @@
-"""``python -m reseller_sync mappings check [PRODUCT...] [--no-database]``, for people and CI.
+"""``python -m reseller_sync mappings check [PRODUCT...] [--reseller CODE] [--no-database]``.
 
-Exit status: 0 when every mapping is correct, 1 when there are problems (each
-printed with its fix), 2 when the check could not run (settings invalid, box
-office unreadable).
+For people and CI. The reseller defaults to the only one configured; its
+adapter's ``check_mappings`` does the check. Exit status: 0 when every mapping
+is correct, 1 when there are problems (each printed with its fix), 2 when the
+check could not run (reseller unknown, settings invalid, box office unreadable).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.settings import load_settings
+from reseller_sync.config.paths import configured_resellers
+from reseller_sync.core.resellers import MappingVerdict, UnknownResellerError, adapter
 from reseller_sync.domain.errors import ConfigurationError
-from reseller_sync.mappings.check import CheckResult, check_mappings
-from reseller_sync.mappings.repository import load_repository
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -26,15 +26,23 @@ EXIT_CANNOT_CHECK = 2
 
 def register(subparsers: Any) -> None:
     """Add the ``mappings`` command group to an argparse sub-parsers object."""
-    parser = subparsers.add_parser("mappings", help="the FNAC mappings (include/mappings/fnac/)")
+    parser = subparsers.add_parser(
+        "mappings", help="a reseller's mappings (include/mappings/<code>/)"
+    )
     commands = parser.add_subparsers(dest="mappings_command", required=True, metavar="COMMAND")
     check = commands.add_parser(
         "check",
-        help="check that every entity a product uses at FNAC is mapped, once, to valid codes",
-        description="Check the FNAC mappings of the products (default: every product of the "
-        "settings). Prints every problem with its fix; exit status 0 only when all is well.",
+        help="check that every entity a product uses at the reseller is mapped, once, "
+        "to valid codes",
+        description="Check a reseller's mappings of the products (default: every product of "
+        "its settings). Prints every problem with its fix; exit status 0 only when all is well.",
     )
     check.add_argument("products", nargs="*", metavar="PRODUCT", help="product codes to check")
+    check.add_argument(
+        "--reseller",
+        metavar="CODE",
+        help="the reseller type's code (default: the only reseller configured)",
+    )
     check.add_argument(
         "--no-database",
         action="store_true",
@@ -47,21 +55,23 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``mappings check`` and print its report; return the exit status."""
     try:
-        settings = load_settings()
-    except ConfigurationError as error:
+        code = args.reseller or _only_reseller()
+        reseller = adapter(code)
+        settings = reseller.load_settings()
+    except (ConfigurationError, UnknownResellerError) as error:
         print(error, file=sys.stderr)
         return EXIT_CANNOT_CHECK
-    repository = load_repository()
+    check = reseller.check_mappings
     products = args.products or None
     if args.no_database:
-        result = check_mappings(settings, repository, products=products)
+        result = check(settings, None, products)
     else:
         from reseller_sync.boxoffice.db import default_engine
 
         engine = default_engine()
         try:
             with Session(engine) as session:
-                result = check_mappings(settings, repository, session, products)
+                result = check(settings, session, products)
         except SQLAlchemyError as error:
             shown = engine.url.render_as_string(hide_password=True)
             print(
@@ -74,6 +84,16 @@ def run(args: argparse.Namespace) -> int:
     return _print(result)
 
 
-def _print(result: CheckResult) -> int:
+def _only_reseller() -> str:
+    configured = configured_resellers()
+    if len(configured) != 1:
+        found = ", ".join(configured) if configured else "none"
+        raise ConfigurationError(
+            f"Give the reseller to check with --reseller CODE (configured: {found})"
+        )
+    return configured[0]
+
+
+def _print(result: MappingVerdict) -> int:
     print(result.report())
     return EXIT_OK if result.ok else EXIT_PROBLEMS

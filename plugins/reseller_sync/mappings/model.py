@@ -1,8 +1,8 @@
-"""What a mapping is: the six kinds of correspondence, their FNAC formats, and faults.
+"""What a mapping is: a reseller's vocabulary of kinds, the entries, and their faults.
 
-Organiser words are the box office's (product, configuration, zone, block,
-category, tariff, quota); FNAC words are the spec's (manifestation, salle, bloc,
-type de tarif, catégorie de client, allotement), section 2.
+Organiser words are the box office's (:class:`Concept`: product, configuration,
+zone or block, category, tariff, quota). The partner's words, code formats and
+file keys are data its adapter supplies as a :class:`MappingVocabulary`.
 """
 
 from __future__ import annotations
@@ -17,50 +17,105 @@ from reseller_sync.domain.errors import Problem
 
 ALTERNATIVE_SEPARATOR = "|"
 
+CONFIGURATIONS_KEY = "configurations"
+ZONES_KEY = "zones"
+BLOCKS_KEY = "blocks"
+STRUCTURE_KEYS = (CONFIGURATIONS_KEY, ZONES_KEY, BLOCKS_KEY)
+"""The file keys that are the organiser's structure, not a kind's."""
 
-class MappingKind(StrEnum):
-    MANIFESTATION = "manifestation"
-    SALLE = "salle"
-    BLOC = "bloc"
-    TYPE_TARIF = "type_tarif"
-    CATEGORIE_CLIENT = "categorie_client"
-    ALLOTEMENT = "allotement"
+
+class Concept(StrEnum):
+    """What the organiser maps, in the box office's words (in the files' order)."""
+
+    PRODUCT = "product"
+    TARIFF = "tariff"
+    CATEGORY = "category"
+    QUOTA = "quota"
+    CONFIGURATION = "configuration"
+    ZONE = "zone"
+    """A zone of a configuration, or a block of a zone."""
+
+    @property
+    def term(self) -> str:
+        """The concept in a message: ``zone or block`` for a zone."""
+        return "zone or block" if self is Concept.ZONE else self.value
+
+
+SECTION_CONCEPTS = (Concept.TARIFF, Concept.CATEGORY, Concept.QUOTA)
+"""Concepts written as a section of ``organiser: partner`` pairs, shared or per product."""
 
 
 @dataclass(frozen=True)
 class KindRule:
-    organiser_term: str
-    fnac_term: str
+    """One kind of correspondence: an organiser concept and the partner's term for it."""
+
+    kind: str
+    """The kind's name in code (``type_tarif``)."""
+    concept: Concept
+    key: str
+    """The file key it is written under: a section (``categories``), or for a product,
+    a configuration or a zone, the key of its single value (``salle``)."""
+    partner_term: str
     pattern: re.Pattern[str]
     format_text: str
     single: bool
-    """True when the organiser value goes out to FNAC: exactly one FNAC value, no ``|``."""
+    """True when the organiser value goes out to the partner: exactly one value, no ``|``."""
+    partner_plural: str = ""
+
+    @property
+    def organiser_term(self) -> str:
+        return self.concept.term
+
+    @property
+    def partner_terms(self) -> str:
+        return self.partner_plural or f"{self.partner_term} values"
 
 
-RULES: dict[MappingKind, KindRule] = {
-    MappingKind.MANIFESTATION: KindRule(
-        "product", "manifestation", re.compile(r"[0-9]{6,10}"), "6 to 10 digits, e.g. 004512", True
-    ),
-    MappingKind.SALLE: KindRule(
-        "configuration", "salle", re.compile(r"[A-Za-z0-9]{3,8}"), "3 to 8 letters or digits", True
-    ),
-    MappingKind.BLOC: KindRule(
-        "zone or block", "bloc", re.compile(r"[A-Za-z0-9]{1,6}"), "1 to 6 letters or digits", True
-    ),
-    MappingKind.TYPE_TARIF: KindRule(
-        "category", "type de tarif", re.compile(r"[0-9]{1,2}"), "1 or 2 digits", True
-    ),
-    MappingKind.CATEGORIE_CLIENT: KindRule(
-        "tariff",
-        "catégorie de client",
-        re.compile(r"0|[1-9][0-9]?"),
-        "an integer 0 to 99 without leading zero",
-        False,
-    ),
-    MappingKind.ALLOTEMENT: KindRule(
-        "quota", "allotement", re.compile(r"[A-Za-z0-9]{1,6}"), "1 to 6 letters or digits", True
-    ),
-}
+@dataclass(frozen=True)
+class MappingVocabulary:
+    """A reseller type's kinds of mapping, at most one per concept; supplied by its adapter."""
+
+    reseller: str
+    """The reseller type's code: its mapping folder, and its name in messages."""
+    rules: tuple[KindRule, ...]
+    format_reference: str = ""
+    """Where the contract defines the formats, quoted in a format fault."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        for what, values in (
+            ("kind", [rule.kind for rule in self.rules]),
+            ("concept", [rule.concept for rule in self.rules]),
+            ("key", [rule.key for rule in self.rules]),
+        ):
+            if len(set(values)) != len(values):
+                problems.append(f"a {what} has two rules")
+        keys = {rule.key for rule in self.rules}
+        if clash := keys & set(STRUCTURE_KEYS):
+            problems.append(f"keys {sorted(clash)} are the files' structure")
+        if problems:
+            raise ValueError(f"mapping vocabulary of {self.reseller!r}: " + "; ".join(problems))
+
+    @property
+    def name(self) -> str:
+        """How people call the reseller: its type's name."""
+        from reseller_sync.core.resellers import reseller_type
+
+        return reseller_type(self.reseller).name
+
+    def rule(self, kind: str) -> KindRule:
+        for rule in self.rules:
+            if rule.kind == kind:
+                return rule
+        raise KeyError(f"{self.reseller} maps no kind {kind!r}")
+
+    def for_concept(self, concept: Concept) -> KindRule | None:
+        """The rule of the kind standing for ``concept``, if the reseller maps it."""
+        return next((rule for rule in self.rules if rule.concept is concept), None)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(rule.kind for rule in self.rules)
 
 
 @dataclass(frozen=True)
@@ -76,17 +131,18 @@ class Source:
 
 @dataclass(frozen=True)
 class MappingEntry:
-    """One organiser value and the FNAC value(s) it stands for.
+    """One organiser value and the partner value(s) it stands for.
 
     ``configuration`` is set for what belongs to one seating configuration (its
-    specific categories, its blocs); the salle of a configuration is keyed by
-    the configuration's code itself. For a bloc, ``zone`` is set and ``block``
-    is None when the whole zone maps to the bloc.
+    specific categories, its zones); the configuration's own value is keyed by
+    the configuration's code itself. For a zone or block, ``zone`` is set and
+    ``block`` is None when the whole zone maps to one value.
     """
 
-    kind: MappingKind
+    kind: str
+    concept: Concept
     organiser: str
-    fnac: tuple[str, ...]
+    partner: tuple[str, ...]
     source: Source
     configuration: str | None = None
     zone: str | None = None
@@ -99,13 +155,12 @@ class MappingEntry:
 
     @property
     def described(self) -> str:
-        """The organiser value in words: ``category VIRAGE (configuration STADE-MATCH)``."""
-        if self.kind is MappingKind.BLOC:
+        """The organiser value in words: ``category VIRAGE (configuration STADE-MATCH only)``."""
+        if self.concept is Concept.ZONE:
             what = f"block {self.block} (zone {self.zone})" if self.block else f"zone {self.zone}"
             return f"{what} of configuration {self.configuration}"
-        term = RULES[self.kind].organiser_term
         scope = f" (configuration {self.configuration} only)" if self.configuration else ""
-        return f"{term} {self.organiser}{scope}"
+        return f"{self.concept.term} {self.organiser}{scope}"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """The mappings of every product, and resolution both ways on pandas Series.
 
-Precedence, for what goes to FNAC: a configuration-specific mapping wins over
-a generic one, and a product file wins over the shared files. For what comes
-back, the FNAC value is read against the same effective table; when several
-organiser values claim it, the most specific claim wins, and a tie is
+Precedence, for what goes to the partner: a configuration-specific mapping wins
+over a generic one, and a product file wins over the shared files. For what
+comes back, the partner's value is read against the same effective table; when
+several organiser values claim it, the most specific claim wins, and a tie is
 ambiguous (the value stays unresolved and the mapping check reports it).
 
 Resolution is vectorised: a Series in, a Series out with the same index,
@@ -21,24 +21,28 @@ import pandas as pd
 
 from reseller_sync.config.paths import mappings_dir, shown_path
 from reseller_sync.domain.errors import MappingError, Problem
-from reseller_sync.fnac.adapter import RESELLER_TYPE as FNAC
 from reseller_sync.mappings.files import (
     DEFAULT_SHARED_FILE,
     MAPPING_SUFFIX,
     mapping_files,
     parse_file,
 )
-from reseller_sync.mappings.model import RULES, MappingEntry, MappingFault, MappingKind
+from reseller_sync.mappings.model import (
+    Concept,
+    MappingEntry,
+    MappingFault,
+    MappingVocabulary,
+)
 
 _KEY_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """Several organiser values that claim one FNAC value in one scope."""
+    """Several organiser values that claim one partner value in one scope."""
 
-    kind: MappingKind
-    fnac: str
+    kind: str
+    partner: str
     entries: tuple[MappingEntry, ...]
 
 
@@ -52,45 +56,47 @@ class ProductMappings:
     """The product's own mapping file (it may not exist)."""
     shared_file: Path
     """The shared file in which to add values used by many products."""
+    vocabulary: MappingVocabulary
 
     @property
-    def manifestation(self) -> str | None:
-        """The product's single FNAC manifestation code, when mapped to exactly one."""
-        entry = self.effective(MappingKind.MANIFESTATION).get(self.product)
-        return entry.fnac[0] if entry is not None and len(entry.fnac) == 1 else None
+    def partner_product(self) -> str | None:
+        """The product's single partner code, when mapped to exactly one."""
+        rule = self.vocabulary.for_concept(Concept.PRODUCT)
+        entry = self.effective(rule.kind).get(self.product) if rule is not None else None
+        return entry.partner[0] if entry is not None and len(entry.partner) == 1 else None
 
     @property
     def configurations(self) -> tuple[str, ...]:
-        """Every configuration the mappings mention (salle, specific categories, blocs)."""
+        """Every configuration the mappings mention (its own value, categories, zones)."""
         found = {entry.configuration for entry in self.entries if entry.configuration}
-        found |= {entry.organiser for entry in self.entries if entry.kind is MappingKind.SALLE}
+        found |= {
+            entry.organiser for entry in self.entries if entry.concept is Concept.CONFIGURATION
+        }
         return tuple(sorted(found))
 
-    def effective(
-        self, kind: MappingKind, configuration: str | None = None
-    ) -> dict[str, MappingEntry]:
+    def effective(self, kind: str, configuration: str | None = None) -> dict[str, MappingEntry]:
         """Organiser value → the entry that applies, in ``configuration``'s scope."""
         candidates = [
             entry
             for entry in self.entries
-            if entry.kind is kind and entry.configuration in (None, configuration)
+            if entry.kind == kind and entry.configuration in (None, configuration)
         ]
         candidates.sort(key=lambda entry: entry.precedence)
         return {entry.organiser: entry for entry in candidates}
 
-    def outbound_table(self, kind: MappingKind, configuration: str | None = None) -> dict[str, str]:
-        """Organiser value → its single FNAC value (entries with alternatives are left out)."""
+    def outbound_table(self, kind: str, configuration: str | None = None) -> dict[str, str]:
+        """Organiser value → its single partner value (entries with alternatives are left out)."""
         return {
-            organiser: entry.fnac[0]
+            organiser: entry.partner[0]
             for organiser, entry in self.effective(kind, configuration).items()
-            if len(entry.fnac) == 1
+            if len(entry.partner) == 1
         }
 
-    def claims(self, kind: MappingKind, configuration: str | None = None) -> list[Claim]:
-        """FNAC values that several organiser values claim, grouped with their claimants."""
+    def claims(self, kind: str, configuration: str | None = None) -> list[Claim]:
+        """Partner values that several organiser values claim, grouped with their claimants."""
         by_value: dict[str, list[MappingEntry]] = defaultdict(list)
         for entry in self.effective(kind, configuration).values():
-            for value in entry.fnac:
+            for value in entry.partner:
                 by_value[value].append(entry)
         return [
             Claim(kind, value, tuple(entries))
@@ -98,19 +104,17 @@ class ProductMappings:
             if len(entries) > 1
         ]
 
-    def ambiguities(self, kind: MappingKind, configuration: str | None = None) -> list[Claim]:
+    def ambiguities(self, kind: str, configuration: str | None = None) -> list[Claim]:
         """Claims that cannot be told apart: a tie between the most specific claimants."""
         return [
             claim for claim in self.claims(kind, configuration) if len(_winners(claim.entries)) > 1
         ]
 
-    def inbound_table(
-        self, kind: MappingKind, configuration: str | None = None
-    ) -> dict[str, MappingEntry]:
-        """FNAC value → the organiser entry it stands for (ambiguous values are left out)."""
+    def inbound_table(self, kind: str, configuration: str | None = None) -> dict[str, MappingEntry]:
+        """Partner value → the organiser entry it stands for (ambiguous values are left out)."""
         by_value: dict[str, list[MappingEntry]] = defaultdict(list)
         for entry in self.effective(kind, configuration).values():
-            for value in entry.fnac:
+            for value in entry.partner:
                 by_value[value].append(entry)
         table = {}
         for value, entries in by_value.items():
@@ -119,45 +123,53 @@ class ProductMappings:
                 table[value] = winners[0]
         return table
 
-    def to_fnac(
-        self, kind: MappingKind, values: pd.Series, configuration: str | None = None
+    def to_partner(
+        self, kind: str, values: pd.Series, configuration: str | None = None
     ) -> pd.Series:
-        """Organiser values → FNAC values (NA where unmapped, or mapped to several)."""
-        if kind is MappingKind.BLOC:
-            raise ValueError("blocs depend on zone and block: use bloc_to_fnac")
+        """Organiser values → partner values (NA where unmapped, or mapped to several)."""
+        if self.vocabulary.rule(kind).concept is Concept.ZONE:
+            raise ValueError("zones and blocks are mapped together: use bloc_to_partner")
         return _lookup(values, self.outbound_table(kind, configuration))
 
-    def bloc_to_fnac(self, zones: pd.Series, blocks: pd.Series, configuration: str) -> pd.Series:
-        """(zone, block) → bloc: the block's own bloc, else its zone's."""
-        table = self.outbound_table(MappingKind.BLOC, configuration)
+    def bloc_to_partner(self, zones: pd.Series, blocks: pd.Series, configuration: str) -> pd.Series:
+        """(zone, block) → partner value: the block's own, else its zone's."""
+        table = self.outbound_table(self._zone_kind, configuration)
         by_block = {key.replace("/", _KEY_SEPARATOR): v for key, v in table.items() if "/" in key}
         by_zone = {key: value for key, value in table.items() if "/" not in key}
         keys = zones.astype("str").str.cat(blocks.astype("str"), sep=_KEY_SEPARATOR)
         return _lookup(keys, by_block).fillna(_lookup(zones, by_zone))
 
-    def from_fnac(
-        self, kind: MappingKind, values: pd.Series, configuration: str | None = None
+    def from_partner(
+        self, kind: str, values: pd.Series, configuration: str | None = None
     ) -> pd.Series:
-        """FNAC values → organiser values; any alternative of ``a|b`` resolves."""
-        if kind is MappingKind.BLOC:
-            raise ValueError("a bloc resolves to a zone and a block: use bloc_from_fnac")
+        """Partner values → organiser values; any alternative of ``a|b`` resolves."""
+        if self.vocabulary.rule(kind).concept is Concept.ZONE:
+            raise ValueError("a zone's value resolves to a zone and a block: use bloc_from_partner")
         table = {
-            fnac: entry.organiser for fnac, entry in self.inbound_table(kind, configuration).items()
+            value: entry.organiser
+            for value, entry in self.inbound_table(kind, configuration).items()
         }
         return _lookup(values, table)
 
-    def bloc_from_fnac(self, values: pd.Series, configuration: str) -> pd.DataFrame:
-        """Blocs → columns ``zone`` and ``block`` (block NA when the bloc stands for a zone)."""
-        table = self.inbound_table(MappingKind.BLOC, configuration)
-        zones = {fnac: entry.zone for fnac, entry in table.items()}
-        blocks = {fnac: entry.block for fnac, entry in table.items() if entry.block}
+    def bloc_from_partner(self, values: pd.Series, configuration: str) -> pd.DataFrame:
+        """Partner values → columns ``zone`` and ``block`` (block NA for a whole zone)."""
+        table = self.inbound_table(self._zone_kind, configuration)
+        zones = {value: entry.zone for value, entry in table.items()}
+        blocks = {value: entry.block for value, entry in table.items() if entry.block}
         return pd.DataFrame({"zone": _lookup(values, zones), "block": _lookup(values, blocks)})
+
+    @property
+    def _zone_kind(self) -> str:
+        rule = self.vocabulary.for_concept(Concept.ZONE)
+        if rule is None:
+            raise ValueError(f"{self.vocabulary.name} maps no zone or block")
+        return rule.kind
 
 
 def _winners(entries: Iterable[MappingEntry]) -> list[MappingEntry]:
     """The most specific of the entries claiming one value, a block giving way to its zone."""
     entries = list(entries)
-    zones = {entry.zone for entry in entries if entry.kind is MappingKind.BLOC and not entry.block}
+    zones = {entry.zone for entry in entries if entry.concept is Concept.ZONE and not entry.block}
     entries = [entry for entry in entries if not (entry.block and entry.zone in zones)]
     top = max(entry.precedence for entry in entries)
     return [entry for entry in entries if entry.precedence == top]
@@ -174,7 +186,8 @@ def unresolved(values: pd.Series, resolved: pd.Series) -> pd.Series:
 
 
 def unresolved_problems(
-    kind: MappingKind,
+    vocabulary: MappingVocabulary,
+    kind: str,
     values: pd.Series,
     resolved: pd.Series,
     *,
@@ -184,11 +197,11 @@ def unresolved_problems(
     column: str | None = None,
 ) -> list[Problem]:
     """One mapping problem per unresolved value, at its line (the Series' index)."""
-    rule = RULES[kind]
+    rule, name = vocabulary.rule(kind), vocabulary.name
     if inbound:
-        reason = f"FNAC {rule.fnac_term} maps to no {rule.organiser_term} of product {product}"
+        reason = f"{name} {rule.partner_term} maps to no {rule.organiser_term} of product {product}"
     else:
-        reason = f"{rule.organiser_term} of product {product} has no FNAC {rule.fnac_term}"
+        reason = f"{rule.organiser_term} of product {product} has no {name} {rule.partner_term}"
     missing = unresolved(values, resolved)
     return [
         Problem(
@@ -210,7 +223,8 @@ class MappingRepository:
     shared_entries: tuple[MappingEntry, ...]
     product_entries: Mapping[str, tuple[MappingEntry, ...]]
     faults: tuple[MappingFault, ...]
-    """Syntax, unknown keys, FNAC formats, outbound alternatives, keys written twice."""
+    """Syntax, unknown keys, partner formats, outbound alternatives, keys written twice."""
+    vocabulary: MappingVocabulary
 
     @property
     def shared_file(self) -> Path:
@@ -229,58 +243,66 @@ class MappingRepository:
     def for_product(self, product: str) -> ProductMappings:
         own = self.product_entries.get(product, ())
         return ProductMappings(
-            product, self.shared_entries + own, self.product_file(product), self.shared_file
+            product,
+            self.shared_entries + own,
+            self.product_file(product),
+            self.shared_file,
+            self.vocabulary,
         )
 
-    def manifestations(self) -> dict[str, str]:
-        """FNAC manifestation → product, for products mapped to exactly one."""
+    def partner_products(self) -> dict[str, str]:
+        """Partner product code → product, for products mapped to exactly one."""
         found = {}
         for product in self.product_entries:
-            manifestation = self.for_product(product).manifestation
-            if manifestation is not None:
-                found[manifestation] = product
+            code = self.for_product(product).partner_product
+            if code is not None:
+                found[code] = product
         return found
 
-    def products_for_manifestations(self, values: pd.Series) -> pd.Series:
-        """FNAC manifestation codes → product codes (NA when no product has it)."""
-        return _lookup(values, self.manifestations())
+    def products_from_partner(self, values: pd.Series) -> pd.Series:
+        """Partner product codes → product codes (NA when no product has it)."""
+        return _lookup(values, self.partner_products())
 
-    def mapped_customer_categories(self) -> frozenset[str]:
-        """Every FNAC catégorie de client that some tariff of some file maps to."""
+    def partner_values(self, kind: str) -> frozenset[str]:
+        """Every partner value that some organiser value of some file maps to."""
         entries = [*self.shared_entries, *(e for es in self.product_entries.values() for e in es)]
         return frozenset(
-            value
-            for entry in entries
-            if entry.kind is MappingKind.CATEGORIE_CLIENT
-            for value in entry.fnac
+            value for entry in entries if entry.kind == kind for value in entry.partner
         )
 
 
-def load_repository(directory: Path | str | None = None) -> MappingRepository:
-    """Read every mapping file of ``directory`` (default FNAC's, ``<include>/mappings/fnac/``).
+def load_repository(
+    vocabulary: MappingVocabulary, directory: Path | str | None = None
+) -> MappingRepository:
+    """Read every mapping file of ``directory`` (default the reseller's,
+    ``<include>/mappings/<code>/``).
 
     Never raises for what the files say: their faults are in ``faults``.
     """
-    directory = Path(directory) if directory is not None else mappings_dir(FNAC.code)
+    directory = Path(directory) if directory is not None else mappings_dir(vocabulary.reseller)
     shared_paths, product_paths = mapping_files(directory)
     faults: list[MappingFault] = []
     shared_entries: list[MappingEntry] = []
     for path in shared_paths:
-        parsed = parse_file(path, shared=True)
+        parsed = parse_file(path, True, vocabulary)
         faults.extend(parsed.faults)
         shared_entries.extend(parsed.entries)
     faults.extend(_defined_twice(shared_entries))
     product_entries = {}
     for path in product_paths:
-        parsed = parse_file(path, shared=False)
+        parsed = parse_file(path, False, vocabulary)
         faults.extend(parsed.faults)
         product_entries[path.stem] = tuple(parsed.entries)
-    return MappingRepository(directory, tuple(shared_entries), product_entries, tuple(faults))
+    return MappingRepository(
+        directory, tuple(shared_entries), product_entries, tuple(faults), vocabulary
+    )
 
 
-def load_mappings(directory: Path | str | None = None) -> MappingRepository:
+def load_mappings(
+    vocabulary: MappingVocabulary, directory: Path | str | None = None
+) -> MappingRepository:
     """Like :func:`load_repository`, raising MappingError when any file has a fault."""
-    repository = load_repository(directory)
+    repository = load_repository(vocabulary, directory)
     if repository.faults:
         count = len(repository.faults)
         raise MappingError(

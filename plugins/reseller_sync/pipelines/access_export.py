@@ -2,11 +2,11 @@
 
 The venue's access-control system reads one CSV file per performance, under
 ``<reports>/access_control/`` (see
-:func:`~reseller_sync.fnac.reconciliation.reports_dir`), named after the
+:func:`~reseller_sync.config.paths.reports_dir`), named after the
 product and the performance so that each night replaces the same file:
 ``EVT-LUMEN_S1.csv``. Columns: ``barcode``, ``status`` (``allowed`` or
 ``refused``), ``updated_at`` (ISO 8601, UTC). Every barcode of the box office
-is there, FNAC's and the others; no personal data. Performances already
+is there, every reseller's and the box office's own; no personal data. Performances already
 past are not exported. Files are written whole, then renamed: the reader
 never sees half a file.
 """

@@ -1,18 +1,21 @@
-"""FNAC's files in: land them, then integrate each type in sequence order (spec section 9).
+"""A file reseller's files in: land them, then integrate each stream in sequence order.
 
-- Landing downloads every new file of ``/retour/`` into the exchange journal,
-  one transaction per file; from then on no worker needs the SFTP server.
-- Integration takes the files of one type in sequence order. Each file is
-  parsed and applied in one transaction that also marks it integrated: a
-  crash leaves it landed, whole, to be integrated again. A file that fails is
-  marked failed with its problems and stops its type; the next run starts
-  with it again, and nothing behind it passes first (the cascade guard).
-- ANNUL waits while VENTES files are waiting or stuck (spec 9.4: a
-  cancellation comes after the sale it cancels).
-- A file whose sequence another file already holds is refused at landing
-  (spec 9.6) and reported once by :func:`check_refused_files`, whichever run
-  landed it; a person may set a failed file aside (``journal.set_aside``, spec
-  9.5) so that its type goes on from the next sequence.
+- Landing downloads every new file of the partner's folder into the exchange
+  journal, one transaction per file; from then on no worker needs the SFTP
+  server.
+- Integration takes the files of one stream in sequence order. Each file is
+  turned into canonical lines by the adapter (``InboundFiles``) and applied
+  by the neutral integration in one transaction that also marks it
+  integrated: a crash leaves it landed, whole, to be integrated again. A file
+  that fails is marked failed with its problems and stops its stream; the
+  next run starts with it again, and nothing behind it passes first (the
+  cascade guard).
+- The cancellations stream waits while sales files are waiting or stuck: a
+  cancellation comes after the sale it cancels.
+- A file whose sequence another file already holds is refused at landing and
+  reported once by :func:`check_refused_files`, whichever run landed it; a
+  person may set a failed file aside (``journal.set_aside``) so that its
+  stream goes on from the next sequence.
 """
 
 from __future__ import annotations
@@ -27,27 +30,15 @@ from sqlalchemy.orm import Session, defer
 
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import ExchangeFile, FileState
-from reseller_sync.config.settings import FnacSettings
-from reseller_sync.domain.errors import ExternalError, Problem, SyncError, TechnicalError
+from reseller_sync.config.settings import InstanceSettings
+from reseller_sync.core.resellers import InboundFiles, StreamRole, adapter, reseller_type
+from reseller_sync.domain.errors import ExternalError, Problem, SyncError
 from reseller_sync.domain.texts import Localized, Text
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
-from reseller_sync.fnac.categories import integrate_customer_categories
-from reseller_sync.fnac.names import FileType
-
-# One transport built from the settings for both directions; callers of the inbound run
-# find it here too.
-from reseller_sync.fnac.outbound import transport_for as transport_for
-from reseller_sync.fnac.reader import iter_file_chunks, read_file
-from reseller_sync.mappings.repository import MappingRepository
-from reseller_sync.pipelines.cancellations import integrate_cancellations
-from reseller_sync.pipelines.sales import RESELLER, integrate_sales
+from reseller_sync.integration.inbound import integrate_inbound_lines
 
 log = logging.getLogger(__name__)
-
-INTEGRATED_TYPES = (FileType.CATCLI, FileType.VENTES, FileType.ANNUL)
-"""The types the hourly run integrates, in this order. TEST, ETATPL and ACK files
-are landed too; onboarding and the nightly run integrate them."""
 
 
 @dataclass(frozen=True)
@@ -72,17 +63,17 @@ class LandingReport:
         }
 
 
-def land_new_files(engine: Engine | None, transport: SftpTransport) -> LandingReport:
+def land_new_files(engine: Engine | None, reseller: str, transport: SftpTransport) -> LandingReport:
     """Download every new file of the partner's folder into the journal."""
     with session_scope(engine) as session:
-        index = journal.JournalIndex(session, RESELLER)
+        index = journal.JournalIndex(session, reseller)
     fetched = transport.fetch_new(index)
     landed: list[str] = []
     ignored: list[tuple[str, str]] = []
     reused: list[tuple[str, str]] = []
     for file in fetched.landed:
         with session_scope(engine) as session:
-            outcome = journal.land(session, RESELLER, file)
+            outcome = journal.land(session, reseller, file)
         if outcome.reason == "already landed" or not outcome.reason:
             landed.append(outcome.name)
         elif outcome.state is FileState.SEQUENCE_REUSED:
@@ -103,20 +94,33 @@ def land_new_files(engine: Engine | None, transport: SftpTransport) -> LandingRe
     )
 
 
-REUSED_SEQUENCE_ACTION = Localized(
-    fr="Prévenez {reseller} tout de suite (erreur E02 de son côté) qu'une séquence a servi "
-    "deux fois, en citant le ou les fichiers ci-dessous : leurs lignes ne seront pas intégrées "
-    "tant que {reseller} ne les aura pas renvoyées sous une nouvelle séquence. Les autres "
-    "fichiers sont intégrés normalement.",
-    en="Tell {reseller} at once (error E02 on its side) that it used a sequence twice, "
-    "quoting the file(s) below: their lines will not be integrated until {reseller} sends them "
-    "again under a new sequence. The other files are integrated as usual.",
+def reused_sequence_action(reseller: str) -> Localized:
+    """What to do about files refused because their sequence was used by another file."""
+    code = adapter(reseller).naming().reused_sequence_code
+    fr_code = f" (erreur {code} de son côté)" if code else ""
+    en_code = f" (error {code} on its side)" if code else ""
+    return Localized(
+        fr=f"Prévenez {{reseller}} tout de suite{fr_code} qu'une séquence a servi deux fois, "
+        "en citant le ou les fichiers ci-dessous : leurs lignes ne seront pas intégrées tant "
+        "que {reseller} ne les aura pas renvoyées sous une nouvelle séquence. Les autres "
+        "fichiers sont intégrés normalement.",
+        en=f"Tell {{reseller}} at once{en_code} that it used a sequence twice, quoting the "
+        "file(s) below: their lines will not be integrated until {reseller} sends them again "
+        "under a new sequence. The other files are integrated as usual.",
+    )
+
+
+NOT_DOWNLOADED_ACTION = Localized(
+    fr="Demandez à {reseller} de retirer ou de remplacer les fichiers ci-dessous ; les autres "
+    "ont été intégrés.",
+    en="Ask {reseller} to remove or replace the files below; the others were integrated.",
 )
-NOT_DOWNLOADED_ACTION = "Ask FNAC to remove or replace the files below; the others were integrated."
 
 
-def check_refused_files(engine: Engine | None, not_downloaded: Sequence[str] = ()) -> None:
-    """Raise one external error naming every file FNAC must hear about, or return.
+def check_refused_files(
+    engine: Engine | None, reseller: str, not_downloaded: Sequence[str] = ()
+) -> None:
+    """Raise one external error naming every file the reseller must hear about, or return.
 
     ``not_downloaded``: files of this landing left on the server (unsafe name,
     too large). Files refused for a reused sequence are taken from the journal,
@@ -124,24 +128,25 @@ def check_refused_files(engine: Engine | None, not_downloaded: Sequence[str] = (
     once: the next call does not name it again.
     """
     with session_scope(engine) as session:
-        reused = journal.take_refusals_to_alert(session, RESELLER)
+        reused = journal.take_refusals_to_alert(session, reseller)
     if not reused and not not_downloaded:
         return
     parts: list[str] = []
     action: Text = NOT_DOWNLOADED_ACTION
     if not_downloaded:
-        parts.append(f"{len(not_downloaded)} file(s) on FNAC's server were not downloaded")
+        parts.append(f"{len(not_downloaded)} file(s) on the reseller's server were not downloaded")
     if reused:
         parts.append(
             f"{len(reused)} file(s) refused: their sequence was already used by another file "
-            "with other content (spec 9.6)"
+            "with other content"
         )
-        action = REUSED_SEQUENCE_ACTION
+        reused_action = reused_sequence_action(reseller)
+        action = reused_action
         if not_downloaded:
             action = Localized(
-                fr=f"{REUSED_SEQUENCE_ACTION.fr} Demandez aussi à {{reseller}} de retirer ou "
+                fr=f"{reused_action.fr} Demandez aussi à {{reseller}} de retirer ou "
                 "remplacer les fichiers non téléchargés.",
-                en=f"{REUSED_SEQUENCE_ACTION.en} Also ask {{reseller}} to remove or replace "
+                en=f"{reused_action.en} Also ask {{reseller}} to remove or replace "
                 "the files that were not downloaded.",
             )
     raise ExternalError(
@@ -175,38 +180,48 @@ class TypeIntegration:
 
 def integrate_pending(
     engine: Engine | None,
-    settings: FnacSettings,
-    repository: MappingRepository,
-    file_type: FileType,
+    settings: InstanceSettings,
+    files: InboundFiles,
+    stream: str,
 ) -> TypeIntegration:
-    """Integrate the ready files of one type, in order; raise at the first that fails."""
+    """Integrate the ready files of one stream, in order; raise at the first that fails."""
+    reseller = settings.reseller_code
     with session_scope(engine) as session:
-        if file_type is FileType.ANNUL:
-            sales = journal.queue(session, RESELLER, FileType.VENTES.value)
-            if sales.blocked_by or sales.ready:
+        sales = _sales_stream_before(reseller, stream)
+        if sales is not None:
+            waiting = journal.queue(session, reseller, sales)
+            if waiting.blocked_by or waiting.ready:
                 reason = (
-                    f"VENTES file {sales.blocked_by} failed"
-                    if sales.blocked_by
-                    else f"{len(sales.ready)} VENTES file(s) are not integrated yet"
+                    f"{sales} file {waiting.blocked_by} failed"
+                    if waiting.blocked_by
+                    else f"{len(waiting.ready)} {sales} file(s) are not integrated yet"
                 )
-                log.warning("ANNUL files wait: %s", reason)
-                return TypeIntegration(file_type.value, waiting_for=reason)
-        queue = journal.queue(session, RESELLER, file_type.value)
+                log.warning("%s files wait: %s", stream, reason)
+                return TypeIntegration(stream, waiting_for=reason)
+        queue = journal.queue(session, reseller, stream)
     if queue.missing:
         log.warning(
             "%s: sequence(s) %s missing; %d file(s) wait behind the gap",
-            file_type.value,
-            ", ".join(f"{s:06d}" for s in queue.missing),
+            stream,
+            ", ".join(map(adapter(reseller).naming().sequence_text, queue.missing)),
             len(queue.waiting),
         )
-    done = tuple(integrate_file(engine, settings, repository, file_id) for file_id in queue.ready)
-    return TypeIntegration(file_type.value, done, queue.missing)
+    done = tuple(integrate_file(engine, settings, files, file_id) for file_id in queue.ready)
+    return TypeIntegration(stream, done, queue.missing)
+
+
+def _sales_stream_before(reseller: str, stream: str) -> str | None:
+    """The sales stream a cancellations stream waits for; None for any other stream."""
+    roles = {declared.code: declared.role for declared in reseller_type(reseller).streams}
+    if roles.get(stream) is not StreamRole.CANCELLATIONS:
+        return None
+    return next((code for code, role in roles.items() if role is StreamRole.SALES), None)
 
 
 def integrate_file(
     engine: Engine | None,
-    settings: FnacSettings,
-    repository: MappingRepository,
+    settings: InstanceSettings,
+    files: InboundFiles,
     file_id: int,
     *,
     is_test: bool = False,
@@ -217,7 +232,7 @@ def integrate_file(
         with session_scope(engine) as session:
             entry = session.get_one(ExchangeFile, file_id, options=[defer(ExchangeFile.content)])
             name, file_type = entry.name, entry.file_type
-            outcome, lines = _integrate(session, settings, repository, entry, is_test)
+            outcome, lines = _integrate(session, settings, files, entry, is_test)
             journal.mark_integrated(session, file_id, lines)
     except SyncError as error:
         _record_failure(engine, file_id, error.category.value, error.message, error.problems)
@@ -231,36 +246,29 @@ def integrate_file(
 
 def _integrate(
     session: Session,
-    settings: FnacSettings,
-    repository: MappingRepository,
+    settings: InstanceSettings,
+    files: InboundFiles,
     entry: ExchangeFile,
     is_test: bool,
 ) -> tuple[Any, int]:
-    """The type's integration and the file's number of lines.
+    """The file's integration and its number of lines.
 
-    Sales files (the big ones) go in as the reader's chunks, and only the
-    reader holds the bytes: they are dropped with it once the last chunk is
-    checked, and no frame of the whole file is ever built.
+    Only the adapter's reader holds the bytes: a sales file goes in as the
+    reader's chunks, dropped with it once the last chunk is checked.
     """
-    if entry.file_type in (FileType.VENTES.value, FileType.TEST.value):
-        sales = integrate_sales(
-            session,
-            settings,
-            repository,
-            entry.name,
-            iter_file_chunks(entry.name, _content(session, entry)),
-            file_id=entry.id,
-            is_test=is_test or entry.file_type == FileType.TEST.value,
-        )
-        return sales, sales.lines
-    frame = read_file(entry.name, _content(session, entry)).frame
-    if entry.file_type == FileType.ANNUL.value:
-        return integrate_cancellations(session, settings, entry.name, frame), len(frame)
-    if entry.file_type == FileType.CATCLI.value:
-        return integrate_customer_categories(
-            session, repository, entry.name, frame, file_id=entry.id
-        ), len(frame)
-    raise TechnicalError(f"{entry.name}: files of type {entry.file_type} are not integrated here")
+    content = _content(session, entry)
+    lines = files.lines(session, entry.name, content)
+    if lines is None:
+        return files.integrate_other(session, entry.name, content, file_id=entry.id)
+    del content
+    return integrate_inbound_lines(
+        session,
+        adapter(settings.reseller_code).integration_settings(settings),
+        entry.name,
+        lines,
+        file_id=entry.id,
+        is_test=is_test,
+    )
 
 
 def _content(session: Session, entry: ExchangeFile) -> bytes:

@@ -1,4 +1,5 @@
-"""The daily FNAC sales summary: one HTML page with charts, to attach to or link from an e-mail.
+"""A reseller's daily sales summary: one HTML page with charts, to attach to or link from an
+e-mail.
 
 ``build_sales_summary`` reads the box office (the dashboard's own query, so
 both always agree); ``render_sales_summary`` turns it into a self-contained
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.settings import FnacSettings
+from reseller_sync.config.settings import InstanceSettings
 from reseller_sync.dashboard.queries import DaySales, day_sales
 from reseller_sync.dashboard.views import render, sales_charts
 from reseller_sync.domain.texts import Localized
@@ -29,9 +30,14 @@ BREAKDOWNS = ("point_of_sale", "performance", "product", "tariff")
 
 @dataclass(frozen=True)
 class SalesSummary:
+    reseller: str
+    """The reseller's code."""
+    reseller_name: str
+    """How the report names the reseller: the instance's display name."""
     day: dt.date
     timezone: str
-    manager_code: str
+    organiser_reference: str | None
+    """How the reseller knows the organiser (``InstanceSettings.organiser_reference``)."""
     generated_at: dt.datetime
     sales: DaySales
     dashboard_url: str | None = None
@@ -39,25 +45,29 @@ class SalesSummary:
 
     @property
     def file_name(self) -> str:
-        """A name for the attachment: ``fnac-sales-2026-11-28.html``."""
-        return f"fnac-sales-{self.day.isoformat()}.html"
+        """A name for the attachment: ``<code>-sales-2026-11-28.html``."""
+        return f"{self.reseller}-sales-{self.day.isoformat()}.html"
 
 
 def build_sales_summary(
     session: Session,
-    settings: FnacSettings,
+    reseller: str,
+    settings: InstanceSettings,
     day: dt.date,
     *,
     now: dt.datetime | None = None,
     dashboard_url: str | None = None,
 ) -> SalesSummary:
-    """FNAC's sales of ``day`` (a day of the organiser's time zone), test tickets excluded."""
+    """The reseller's sales of ``day`` (a day of the organiser's time zone), test tickets
+    excluded."""
     return SalesSummary(
+        reseller=reseller,
+        reseller_name=settings.display_name,
         day=day,
         timezone=settings.boxoffice.venue_timezone,
-        manager_code=settings.manager_code,
+        organiser_reference=settings.organiser_reference,
         generated_at=now or dt.datetime.now(dt.UTC),
-        sales=day_sales(session, settings, day),
+        sales=day_sales(session, reseller, settings, day),
         dashboard_url=dashboard_url,
     )
 
@@ -74,14 +84,15 @@ def render_sales_summary(summary: SalesSummary) -> str:
 
 def write_sales_summary(
     session: Session,
-    settings: FnacSettings,
+    reseller: str,
+    settings: InstanceSettings,
     day: dt.date,
     folder: Path,
     *,
     dashboard_url: str | None = None,
 ) -> tuple[SalesSummary, Path]:
     """Build the summary of ``day`` and write its HTML report in ``folder`` (replaced whole)."""
-    summary = build_sales_summary(session, settings, day, dashboard_url=dashboard_url)
+    summary = build_sales_summary(session, reseller, settings, day, dashboard_url=dashboard_url)
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / summary.file_name
     partial = report.with_name(f".{report.name}.partial")
@@ -115,11 +126,11 @@ SUMMARY_WORDS = {
 }
 
 
-def sales_summary_mail(summary: SalesSummary, settings: FnacSettings) -> SummaryMail:
+def sales_summary_mail(summary: SalesSummary, settings: InstanceSettings) -> SummaryMail:
     """The e-mail that carries the report, in the configured language; its subject starts
     with the reseller's display name."""
     language = settings.notifications.language.value
-    reseller = settings.reseller.display_name
+    reseller = settings.display_name
     sales = summary.sales
     values = {
         "day": f"{summary.day:%d/%m/%Y}",

@@ -1,4 +1,7 @@
-"""Setting a failed inbound file aside (spec 9.5), from the command line or the dashboard.
+"""Setting a failed inbound file aside, from the command line or the dashboard.
+
+Each partner contract says how the lines of a file set aside come back (a
+file reseller resends them under its next sequence).
 
 One path for both: the journal records the decision (who, when, why) in its
 own transaction (``journal.set_aside``), then a notice goes out the way every
@@ -20,11 +23,11 @@ from reseller_sync.alerts.compose import AlertMessage, compose_alert
 from reseller_sync.alerts.deliver import SendMail, deliver_alert
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import Alert
-from reseller_sync.config.settings import FnacSettings
+from reseller_sync.config.settings import InstanceSettings
+from reseller_sync.core.resellers import reseller_type
 from reseller_sync.domain.errors import ErrorCategory, Problem
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
-from reseller_sync.pipelines.sales import RESELLER
 
 KIND = "file_set_aside"
 
@@ -33,7 +36,7 @@ SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 def set_aside_file(
     sessions: SessionFactory | None,
-    settings: FnacSettings,
+    settings: InstanceSettings,
     name: str,
     *,
     reason: str,
@@ -48,12 +51,10 @@ def set_aside_file(
     nothing changed, nobody told.
     """
     with (sessions or _default_sessions)() as session:
-        outcome = journal.set_aside(session, RESELLER, name, reason=reason, by=by)
+        outcome = journal.set_aside(session, settings.reseller_code, name, reason=reason, by=by)
         bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    message = set_aside_notice(
-        outcome, settings.notifications.language.value, settings.reseller.display_name
-    )
+    message = set_aside_notice(outcome, settings)
     alert = deliver_alert(message, settings.notifications.error_emails, send, engine)
     return outcome, alert
 
@@ -62,8 +63,9 @@ def _default_sessions() -> AbstractContextManager[Session]:
     return session_scope()
 
 
-def set_aside_notice(outcome: journal.SetAside, language: str, reseller: str) -> AlertMessage:
+def set_aside_notice(outcome: journal.SetAside, settings: InstanceSettings) -> AlertMessage:
     """Who set which file aside, when and why, and what to do now."""
+    language, reseller = settings.notifications.language.value, settings.display_name
     moment = outcome.at.strftime("%Y-%m-%d %H:%M UTC")
     following = f"{outcome.sequence + 1:06d}"
     return compose_alert(
@@ -86,7 +88,7 @@ def set_aside_notice(outcome: journal.SetAside, language: str, reseller: str) ->
         reseller=reseller,
         problems=[Problem(line) for line in _details(outcome)],
         file_name=outcome.name,
-        action=next_steps(outcome),
+        action=next_steps(outcome, settings.reseller_code),
     )
 
 
@@ -100,9 +102,9 @@ def _details(outcome: journal.SetAside) -> Iterator[str]:
         yield f"{outcome.file_type} now waits for sequence(s) {waited}"
 
 
-def next_steps(outcome: journal.SetAside) -> Localized:
+def next_steps(outcome: journal.SetAside, reseller_code: str) -> Localized:
     """What a person does next, said the same way by the command, the page and the e-mail."""
-    dag = processing_dag(outcome.file_type)
+    dag = reseller_type(reseller_code).processing_dag(outcome.file_type)
     following = f"{outcome.sequence + 1:06d}"
     fr = [
         f"Relancez (Clear) la tâche en échec dans Airflow ({dag}) : les exécutions suivantes "
@@ -123,21 +125,12 @@ def next_steps(outcome: journal.SetAside) -> Localized:
         )
     fr.append(
         f"Vérifiez que {{reseller}} a renvoyé les lignes de {outcome.name} sous une séquence "
-        "suivante (spec 9.5) : les lignes déjà intégrées sont reconnues par leurs identifiants "
+        "suivante : les lignes déjà intégrées sont reconnues par leurs identifiants "
         "de billet et d'annulation, les autres entrent avec ce fichier."
     )
     en.append(
         f"Check that {{reseller}} sent the lines of {outcome.name} again under a later sequence "
-        "(spec 9.5): lines integrated already are recognised by their ticket and cancellation "
+        ": lines integrated already are recognised by their ticket and cancellation "
         "ids, the others come in with that file."
     )
     return Localized(fr=" ".join(fr), en=" ".join(en))
-
-
-def processing_dag(file_type: str) -> str:
-    """The DAG that integrates files of a type, whose failed task waits for a person."""
-    if file_type == "ETATPL":
-        return "fnac_nightly"
-    if file_type == "TEST":
-        return "fnac_onboarding__<product>"
-    return "fnac_inbound"

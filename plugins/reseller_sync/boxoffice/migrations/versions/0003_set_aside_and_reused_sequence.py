@@ -1,4 +1,4 @@
-"""Inbound files set aside by a person (spec 9.5) or refused for a reused sequence (spec 9.6).
+"""Inbound files set aside by a person, or refused for a reused sequence.
 
 Two new journal states, ``set_aside`` and ``sequence_reused``; who set a file
 aside, when and why; when the alert about a refused file was raised. A file
@@ -8,7 +8,7 @@ does: the one-file-per-sequence index leaves both out.
 Files that 0002 kept as ``ignored`` for a reused sequence (no duplicate, the
 landing's message "is already used by") become ``sequence_reused``, not yet
 alerted: the next hourly run's ``report_refused_files`` names them once, so
-that someone tells FNAC.
+that someone tells the reseller.
 
 On SQLite the state's CHECK constraint can only change with the table rebuilt
 (batch mode: copy, drop, rename) while other tables point at it: the

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.lines import integration_settings, sale_batches
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.integration.sales import (
     PriceDifference,
     SalesIntegration,

@@ -18,8 +18,8 @@ from reseller_sync.boxoffice.models import (
     Performance,
     Product,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.sale_sheet import (
@@ -28,9 +28,9 @@ from reseller_sync.fnac.sale_sheet import (
     format_amount,
     render_sale_sheet,
 )
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import load_repository
-from tests.pipelines.conftest import SALES_OPEN
+from tests.fnac.conftest import SALES_OPEN
 
 PARIS_OPENING = "2026-11-28T10:00:00+01:00"
 

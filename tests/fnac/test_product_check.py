@@ -21,10 +21,10 @@ from reseller_sync.boxoffice.models import (
     SeatCategory,
     Tariff,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ErrorCategory, MappingError
 from reseller_sync.domain.texts import render_text
 from reseller_sync.fnac.product_check import check_product, ensure_product_ready
+from reseller_sync.fnac.settings import FnacSettings
 from tests.conftest import DEMO_TODAY
 
 

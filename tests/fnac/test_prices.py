@@ -8,13 +8,15 @@ import pytest
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import OnboardingState
-from reseller_sync.config.settings import FnacSettings, PricePolicy
+from reseller_sync.config.settings import PricePolicy
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.onboarding_state import set_onboarding_state
 from reseller_sync.fnac.prices import live_products, verify_prices
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines.sales import integrate_sales
+from reseller_sync.fnac.sales import integrate_sales
+from reseller_sync.fnac.settings import FnacSettings
+from reseller_sync.mappings.repository import MappingRepository
 from tests.conftest import DEMO_TODAY
-from tests.pipelines.test_sales import concert_date, line, ventes
+from tests.fnac.test_sales import concert_date, line, ventes
 
 
 @pytest.fixture(scope="module")

@@ -34,16 +34,17 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ExternalError, Problem, TechnicalError
 from reseller_sync.domain.texts import Localized
 from reseller_sync.fnac.codec import FileFormatError, read_file
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
+from reseller_sync.fnac.mappings import MappingKind
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.onboarding_state import onboarding_state
-from reseller_sync.mappings.model import MappingKind
+from reseller_sync.fnac.sales import RESELLER
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines.inbound import integrate_file
-from reseller_sync.pipelines.sales import RESELLER
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def integrate_test_files(
 
     Returns their names; empty while FNAC has sent none (the caller waits).
     """
-    manifestation = repository.for_product(product_code).manifestation
+    manifestation = repository.for_product(product_code).partner_product
     with session_scope(engine) as session:
         waiting = session.execute(
             select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.content)
@@ -86,8 +87,9 @@ def integrate_test_files(
         ]
         for file_id in ours:
             session.get_one(ExchangeFile, file_id).product_code = product_code
+    files = FnacInboundFiles(settings, repository)
     return tuple(
-        integrate_file(engine, settings, repository, file_id, is_test=True).name for file_id in ours
+        integrate_file(engine, settings, files, file_id, is_test=True).name for file_id in ours
     )
 
 
@@ -153,7 +155,7 @@ def verify_test_tickets(
             ),
         )
     expected = set_up_pairs(session, settings, repository, product_code)
-    types = repository.for_product(product_code).to_fnac(
+    types = repository.for_product(product_code).to_partner(
         MappingKind.TYPE_TARIF, tickets["category"], _configuration(session, product_code)
     )
     covered = set(zip(types, tickets["reseller_category"], strict=True))
@@ -203,10 +205,10 @@ def set_up_pairs(
     ).all()
     categories = pd.Series(sorted({category for category, _ in priced}), dtype="str")
     tariffs = pd.Series(sorted({tariff for _, tariff in priced}), dtype="str")
-    types = mappings.to_fnac(MappingKind.TYPE_TARIF, categories, configuration).dropna()
+    types = mappings.to_partner(MappingKind.TYPE_TARIF, categories, configuration).dropna()
     # Every alternative counts: FNAC_ADHERENT "15|20" sets up both categories.
     entries = mappings.effective(MappingKind.CATEGORIE_CLIENT)
-    customer = {code for tariff in tariffs if tariff in entries for code in entries[tariff].fnac}
+    customer = {code for tariff in tariffs if tariff in entries for code in entries[tariff].partner}
     return set(pairs(sorted(set(types)), sorted(customer)))
 
 

@@ -18,11 +18,13 @@ from reseller_sync.boxoffice.models import (
     WithdrawalReason,
     WithdrawalState,
 )
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.onboarding_state import set_onboarding_state
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.sales import integrate_sales
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.withdrawal import (
     WithdrawalRequestError,
     build_decont,
@@ -31,10 +33,9 @@ from reseller_sync.fnac.withdrawal import (
     request_withdrawal,
     send_withdrawals,
 )
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines.sales import integrate_sales
-from tests.pipelines.test_acks import drop_ack
-from tests.pipelines.test_sales import concert_date, line, ventes
+from reseller_sync.mappings.repository import MappingRepository
+from tests.fnac.test_acks import drop_ack
+from tests.fnac.test_sales import concert_date, line, ventes
 
 SEATS_PER_PERFORMANCE = 5 * 25 + 15 * 20 + 10 * 20
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import (
     ErrorCategory,
     MappingError,
@@ -24,8 +23,9 @@ from reseller_sync.fnac.outbound import SendStatus, send_again
 from reseller_sync.fnac.places import send_places
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.sale_sheet import send_sale_sheet
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_ack, write_file
-from tests.pipelines.conftest import SALES_OPEN
+from tests.fnac.conftest import SALES_OPEN
 
 ACK_CREATED = dt.datetime(2026, 11, 28, 13, 20, tzinfo=dt.UTC)
 PLACES_NAME = "PLACES_M0427_000007_20261128130003.csv"

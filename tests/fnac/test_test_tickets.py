@@ -11,20 +11,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import AccessControlEntry, ExchangeFile, FileState, Ticket
-from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.domain.errors import ExternalError, TechnicalError
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileName, FileType
-from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines.test_tickets import (
+from reseller_sync.fnac.settings import FnacSettings, load_settings
+from reseller_sync.fnac.test_tickets import (
     access_allowed,
     last_test_sequence,
     run_test_ticket_step,
     set_up_pairs,
 )
-from tests.pipelines.test_sales import concert_date, line
+from reseller_sync.fnac.writer import write_file
+from reseller_sync.mappings.repository import MappingRepository
+from tests.fnac.test_sales import concert_date, line
 
 CREATED = dt.datetime(2026, 11, 28, 15, 0, tzinfo=dt.UTC)
 # The seat of each type de tarif in FNAC's quota: (bloc, rang) of the demo arena.
@@ -172,7 +173,7 @@ def test_a_barcode_access_control_refuses_fails_as_technical(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The venue's access control loses a barcode between integration and the check."""
-    from reseller_sync.pipelines import test_tickets
+    from reseller_sync.fnac import test_tickets
 
     land_test_file(demo_engine, tickets_for(demo_engine, every_pair()))
     integrate = test_tickets.integrate_test_files

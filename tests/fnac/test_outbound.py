@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from devtools.sandboxes.fnac import DropConnection, SandboxServer
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState, OnboardingState
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import TemporaryExternalError
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
@@ -22,8 +21,9 @@ from reseller_sync.fnac.outbound import SendResult, SendStatus, send_file
 from reseller_sync.fnac.places import send_places
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.sale_sheet import build_sale_sheet, send_sale_sheet
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
-from tests.pipelines.conftest import SALES_OPEN
+from tests.fnac.conftest import SALES_OPEN
 
 PRODUCT = "PASS-MAH-JOUR"
 CREATED = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.UTC)

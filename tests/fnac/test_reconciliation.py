@@ -18,19 +18,20 @@ from reseller_sync.boxoffice.models import (
     OnboardingState,
 )
 from reseller_sync.config.paths import REPORTS_DIR_VARIABLE
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.exchange.journal import land
 from reseller_sync.exchange.transport import LandedFile
 from reseller_sync.fnac import reconciliation
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileName, FileType
 from reseller_sync.fnac.onboarding_state import set_onboarding_state
 from reseller_sync.fnac.places import build_places
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.reconciliation import DifferenceKind, reconcile
+from reseller_sync.fnac.sales import integrate_sales
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines.sales import integrate_sales
-from tests.pipelines.test_sales import concert_date, line, ventes
+from reseller_sync.mappings.repository import MappingRepository
+from tests.fnac.test_sales import concert_date, line, ventes
 
 SNAPSHOT = dt.datetime(2026, 11, 29, 1, 0, tzinfo=dt.UTC)
 

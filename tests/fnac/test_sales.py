@@ -23,14 +23,16 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.config.settings import FnacSettings, PricePolicy, load_settings
+from reseller_sync.config.settings import PricePolicy
 from reseller_sync.domain.errors import ExternalError, MappingError
 from reseller_sync.fnac.errors import FileFormatError
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.reader import iter_file_chunks, read_file
+from reseller_sync.fnac.sales import integrate_sales
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
-from reseller_sync.pipelines.sales import integrate_sales
+from reseller_sync.mappings.repository import MappingRepository
 
 CREATED = dt.datetime(2026, 11, 28, 13, 5, tzinfo=dt.UTC)
 SOLD_AT = dt.datetime(2026, 11, 28, 12, 12, 44, tzinfo=dt.UTC)

@@ -26,14 +26,18 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.config.paths import mappings_dir
-from reseller_sync.config.settings import FnacSettings, load_settings
 from reseller_sync.domain.errors import ExternalError, MappingError
+from reseller_sync.fnac.adapter import RESELLER_TYPE
+from reseller_sync.fnac.inbound_files import FnacInboundFiles
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
+from reseller_sync.fnac.outbound import transport_for
+from reseller_sync.fnac.settings import FnacSettings, load_settings
 from reseller_sync.fnac.watchdog import check_files_late, late_files
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import MappingRepository, load_repository
+from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines import inbound
-from tests.pipelines.test_sales import concert_date, line
+from tests.fnac.test_sales import concert_date, line
 
 T0 = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.UTC)
 
@@ -59,12 +63,15 @@ class World:
 
     def run(self) -> dict[str, inbound.TypeIntegration]:
         """One hourly run: land, then CATCLI, VENTES, ANNUL, stopping at the first failure."""
-        inbound.land_new_files(self.engine, inbound.transport_for(self.settings))
+        inbound.land_new_files(self.engine, "fnac", transport_for(self.settings))
         return {
-            file_type.value: inbound.integrate_pending(
-                self.engine, self.settings, self.repository, file_type
+            file_type: inbound.integrate_pending(
+                self.engine,
+                self.settings,
+                FnacInboundFiles(self.settings, self.repository),
+                file_type,
             )
-            for file_type in inbound.INTEGRATED_TYPES
+            for file_type in (stream.code for stream in RESELLER_TYPE.streams)
         }
 
     def count(self, model: type, *where: object) -> int:
@@ -209,11 +216,19 @@ def test_a_failing_file_stops_the_files_behind_it_until_fixed(world: World, tmp_
 def test_annul_waits_while_a_sales_file_is_stuck(world: World) -> None:
     world.drop(FileType.VENTES, 1, [line(1, date_seance=world.concert, categorie_client="31")])
     world.drop(FileType.ANNUL, 1, [cancellation(1, ticket=1)], hours=1)
-    inbound.land_new_files(world.engine, inbound.transport_for(world.settings))
+    inbound.land_new_files(world.engine, "fnac", transport_for(world.settings))
     with pytest.raises(MappingError):
-        inbound.integrate_pending(world.engine, world.settings, world.repository, FileType.VENTES)
+        inbound.integrate_pending(
+            world.engine,
+            world.settings,
+            FnacInboundFiles(world.settings, world.repository),
+            FileType.VENTES,
+        )
     waiting = inbound.integrate_pending(
-        world.engine, world.settings, world.repository, FileType.ANNUL
+        world.engine,
+        world.settings,
+        FnacInboundFiles(world.settings, world.repository),
+        FileType.ANNUL,
     )
     assert waiting.files == ()
     assert waiting.waiting_for is not None
@@ -240,7 +255,7 @@ def test_the_same_content_under_a_new_name_is_set_aside(world: World) -> None:
     original = next(world.retour.glob("VENTES_*"))
     resent = world.retour / original.name.replace("20261128120500", "20261128130500")
     resent.write_bytes(original.read_bytes())
-    landing = inbound.land_new_files(world.engine, inbound.transport_for(world.settings))
+    landing = inbound.land_new_files(world.engine, "fnac", transport_for(world.settings))
     assert [name for name, _reason in landing.ignored] == [resent.name]
     assert world.count(Ticket) == 1
 

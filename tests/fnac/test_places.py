@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.domain.errors import ErrorCategory, MappingError
+from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.places import build_places
 from reseller_sync.fnac.reader import read_file
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
-from reseller_sync.mappings.repository import load_repository
 
 SEATS_PER_PERFORMANCE = 5 * 25 + 15 * 20 + 10 * 20  # P2 rows 1-5, B rows 1-15, K rows 1-10
 

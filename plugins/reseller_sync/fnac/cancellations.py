@@ -14,8 +14,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.settings import FnacSettings
 from reseller_sync.fnac.lines import cancellation_batch, integration_settings
+from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.integration.cancellations import (
     CancellationIntegration,
     integrate_cancellation_lines,
