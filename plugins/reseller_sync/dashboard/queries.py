@@ -4,9 +4,10 @@ Each takes the reseller's code (journal rows, orders and onboarding states are
 keyed by it) and returns small frozen dataclasses, never ORM objects, so that a
 page is rendered after its session is closed. What is the partner's own (which
 streams of files to expect, how late each may be) comes from its adapter's
-``expected_streams``. The exchange journal is read column by column: a file's
-bytes (``ExchangeFile.content``) are never selected — a partner's file may hold
-buyer contact details that the organiser may not show or keep.
+``expected_streams``. The exchange journal is read through its own functions
+(:mod:`reseller_sync.exchange.journal`), which never select a file's bytes
+for a page — a partner's file may hold buyer contact details that the
+organiser may not show or keep.
 """
 
 from __future__ import annotations
@@ -18,15 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from reseller_sync.boxoffice.models import (
     Alert,
     Direction,
-    ExchangeFile,
-    ExchangeFileError,
-    FileState,
     OnboardingState,
     Order,
     Performance,
@@ -38,14 +36,18 @@ from reseller_sync.boxoffice.models import (
 )
 from reseller_sync.config.settings import InstanceSettings
 from reseller_sync.core.resellers import adapter, reseller_type
+from reseller_sync.exchange import journal
+from reseller_sync.exchange.journal import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from reseller_sync.exchange.journal import SUCCESS_STATES as SUCCESS_STATES
+from reseller_sync.exchange.journal import FileDetail as FileDetail
+from reseller_sync.exchange.journal import FileErrorRow as FileErrorRow
+from reseller_sync.exchange.journal import FileLink as FileLink
+from reseller_sync.exchange.journal import JournalEntry as JournalEntry
+from reseller_sync.exchange.journal import JournalFilter as JournalFilter
+from reseller_sync.exchange.journal import JournalPage as JournalPage
+from reseller_sync.exchange.journal import SetAsideRecord as SetAsideRecord
 
-DEFAULT_PAGE_SIZE = 50
 MAX_ERRORS_SHOWN = 500
-
-SUCCESS_STATES = {
-    Direction.INBOUND: (FileState.INTEGRATED,),
-    Direction.OUTBOUND: (FileState.SENT, FileState.ACKNOWLEDGED),
-}
 
 
 def onboarding_dag_id(reseller: str, product_code: str) -> str:
@@ -103,197 +105,14 @@ def onboarding_overview(
 # --------------------------------------------------------------------------- journal
 
 
-@dataclass(frozen=True)
-class JournalFilter:
-    """What the journal list shows: every criterion optional, pages from 1."""
-
-    reseller: str | None = None
-    """Whose files: a reseller's code (a dashboard's journal); None: every reseller's."""
-    direction: Direction | None = None
-    file_type: str | None = None
-    state: FileState | None = None
-    search: str | None = None
-    """Part of a file name, of its error message, or of a line-level error."""
-    page: int = 1
-    page_size: int = DEFAULT_PAGE_SIZE
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    id: int
-    name: str
-    direction: Direction
-    file_type: str
-    sequence: int
-    state: FileState
-    size: int
-    line_count: int | None
-    product_code: str | None
-    created_at: dt.datetime
-    processed_at: dt.datetime | None
-    error_category: str | None
-    error_message: str | None
-    error_count: int
-
-
-@dataclass(frozen=True)
-class JournalPage:
-    entries: list[JournalEntry]
-    total: int
-    filter: JournalFilter
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.filter.page_size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.filter.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.filter.page < self.pages
-
-
-def _error_count() -> Any:
-    return (
-        select(func.count(ExchangeFileError.id))
-        .where(ExchangeFileError.file_id == ExchangeFile.id)
-        .correlate(ExchangeFile)
-        .scalar_subquery()
-    )
-
-
-def _entry_columns() -> tuple[Any, ...]:
-    """The journal's columns a page may show: everything but the bytes."""
-    return (
-        ExchangeFile.id,
-        ExchangeFile.name,
-        ExchangeFile.direction,
-        ExchangeFile.file_type,
-        ExchangeFile.sequence,
-        ExchangeFile.state,
-        ExchangeFile.size,
-        ExchangeFile.line_count,
-        ExchangeFile.product_code,
-        ExchangeFile.created_at,
-        ExchangeFile.processed_at,
-        ExchangeFile.error_category,
-        ExchangeFile.error_message,
-        _error_count().label("error_count"),
-    )
-
-
-def _entry(row: Any) -> JournalEntry:
-    return JournalEntry(**row._mapping)
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _filtered(statement: Select[Any], criteria: JournalFilter) -> Select[Any]:
-    if criteria.reseller is not None:
-        statement = statement.where(ExchangeFile.reseller_code == criteria.reseller)
-    if criteria.direction is not None:
-        statement = statement.where(ExchangeFile.direction == criteria.direction)
-    if criteria.file_type:
-        statement = statement.where(ExchangeFile.file_type == criteria.file_type)
-    if criteria.state is not None:
-        statement = statement.where(ExchangeFile.state == criteria.state)
-    if criteria.search and criteria.search.strip():
-        pattern = _like(criteria.search.strip())
-        in_errors = (
-            select(ExchangeFileError.id)
-            .where(
-                ExchangeFileError.file_id == ExchangeFile.id,
-                or_(
-                    ExchangeFileError.reason.ilike(pattern, escape="\\"),
-                    ExchangeFileError.value.ilike(pattern, escape="\\"),
-                    ExchangeFileError.code.ilike(pattern, escape="\\"),
-                ),
-            )
-            .correlate(ExchangeFile)
-            .exists()
-        )
-        statement = statement.where(
-            or_(
-                ExchangeFile.name.ilike(pattern, escape="\\"),
-                ExchangeFile.error_message.ilike(pattern, escape="\\"),
-                in_errors,
-            )
-        )
-    return statement
-
-
 def journal_page(session: Session, criteria: JournalFilter) -> JournalPage:
     """The files matching ``criteria``, newest first, one page of them."""
-    total = session.scalar(_filtered(select(func.count(ExchangeFile.id)), criteria)) or 0
-    page = max(1, criteria.page)
-    rows = session.execute(
-        _filtered(select(*_entry_columns()), criteria)
-        .order_by(ExchangeFile.created_at.desc(), ExchangeFile.id.desc())
-        .limit(criteria.page_size)
-        .offset((page - 1) * criteria.page_size)
-    ).all()
-    return JournalPage([_entry(row) for row in rows], total, criteria)
+    return journal.listing(session, criteria)
 
 
 def journal_file_types(session: Session, reseller: str) -> list[str]:
     """The file types of the reseller's journal (ACKs as ``ACK_<answered type>``)."""
-    return sorted(
-        session.scalars(
-            select(ExchangeFile.file_type).where(ExchangeFile.reseller_code == reseller).distinct()
-        )
-    )
-
-
-@dataclass(frozen=True)
-class FileLink:
-    id: int
-    name: str
-    state: FileState
-
-
-@dataclass(frozen=True)
-class FileErrorRow:
-    line: int | None
-    column: str | None
-    value: str | None
-    code: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class SetAsideRecord:
-    """Who set a failed file aside, when and why."""
-
-    by: str
-    at: dt.datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class FileDetail:
-    entry: JournalEntry
-    sha256: str
-    errors: list[FileErrorRow]
-    duplicate_of: FileLink | None = None
-    answers: FileLink | None = None
-    """For an ACK: the file it answers."""
-    answered_by: list[FileLink] = field(default_factory=list)
-    """For a sent file: the ACKs that answer it."""
-    set_aside: SetAsideRecord | None = None
-
-    @property
-    def errors_not_shown(self) -> int:
-        return self.entry.error_count - len(self.errors)
-
-    @property
-    def can_be_set_aside(self) -> bool:
-        """A failed file from the reseller: a person may set it aside (``journal.set_aside``)."""
-        return self.entry.direction is Direction.INBOUND and self.entry.state is FileState.FAILED
+    return journal.streams(session, reseller)
 
 
 def file_detail(
@@ -301,66 +120,7 @@ def file_detail(
 ) -> FileDetail | None:
     """One of the reseller's journal entries with its line-level errors and related files;
     never its bytes. None when the reseller's journal has no such file."""
-    row = session.execute(
-        select(*_entry_columns(), ExchangeFile.sha256, ExchangeFile.duplicate_of_id)
-        .add_columns(
-            ExchangeFile.answers_file_id,
-            ExchangeFile.set_aside_by,
-            ExchangeFile.set_aside_at,
-            ExchangeFile.set_aside_reason,
-        )
-        .where(ExchangeFile.id == file_id, ExchangeFile.reseller_code == reseller)
-    ).one_or_none()
-    if row is None:
-        return None
-    values = dict(row._mapping)
-    sha256 = values.pop("sha256")
-    duplicate_of_id = values.pop("duplicate_of_id")
-    answers_file_id = values.pop("answers_file_id")
-    set_aside_by, set_aside_at, set_aside_reason = (
-        values.pop("set_aside_by"),
-        values.pop("set_aside_at"),
-        values.pop("set_aside_reason"),
-    )
-    errors = session.execute(
-        select(
-            ExchangeFileError.line,
-            ExchangeFileError.column,
-            ExchangeFileError.value,
-            ExchangeFileError.code,
-            ExchangeFileError.reason,
-        )
-        .where(ExchangeFileError.file_id == file_id)
-        .order_by(ExchangeFileError.line.is_(None), ExchangeFileError.line, ExchangeFileError.id)
-        .limit(max_errors)
-    ).all()
-    answered_by = session.execute(
-        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.state)
-        .where(ExchangeFile.answers_file_id == file_id)
-        .order_by(ExchangeFile.id)
-    ).all()
-    return FileDetail(
-        entry=JournalEntry(**values),
-        sha256=sha256,
-        errors=[FileErrorRow(**error._mapping) for error in errors],
-        duplicate_of=_link(session, duplicate_of_id),
-        answers=_link(session, answers_file_id),
-        answered_by=[FileLink(**link._mapping) for link in answered_by],
-        set_aside=SetAsideRecord(set_aside_by, _aware(set_aside_at), set_aside_reason or "")
-        if set_aside_by and set_aside_at
-        else None,
-    )
-
-
-def _link(session: Session, file_id: int | None) -> FileLink | None:
-    if file_id is None:
-        return None
-    row = session.execute(
-        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.state).where(
-            ExchangeFile.id == file_id
-        )
-    ).one_or_none()
-    return FileLink(**row._mapping) if row else None
+    return journal.file_detail(session, reseller, file_id, max_errors)
 
 
 # --------------------------------------------------------------------------- lateness
@@ -416,13 +176,9 @@ def stream_freshness(
     """Every stream the reseller's adapter expects, in its order, then any other its journal
     holds (ACK streams), with no lateness of their own."""
     expected = tuple(adapter(reseller).expected_streams(settings))
-    present = session.execute(
-        select(ExchangeFile.direction, ExchangeFile.file_type)
-        .where(ExchangeFile.reseller_code == reseller)
-        .distinct()
-    ).all()
+    present = journal.directed_streams(session, reseller)
     listed = {(stream.direction, stream.file_type) for stream in expected}
-    others = sorted({(row.direction, row.file_type) for row in present} - listed)
+    others = sorted(set(present) - listed)
     streams = [*expected, *(StreamExpectation(direction, kind) for direction, kind in others)]
     return [_freshness(session, reseller, stream, now) for stream in streams]
 
@@ -431,52 +187,24 @@ def _freshness(
     session: Session, reseller: str, expected: StreamExpectation, now: dt.datetime
 ) -> StreamFreshness:
     direction, file_type = expected.direction, expected.file_type
-    stream = (
-        ExchangeFile.reseller_code == reseller,
-        ExchangeFile.direction == direction,
-        ExchangeFile.file_type == file_type,
-    )
-    moment = func.coalesce(ExchangeFile.processed_at, ExchangeFile.created_at)
-    last = session.execute(
-        select(ExchangeFile.name, moment.label("at"))
-        .where(*stream, ExchangeFile.state.in_(SUCCESS_STATES[direction]))
-        .order_by(moment.desc(), ExchangeFile.id.desc())
-        .limit(1)
-    ).one_or_none()
-    blocked_by = session.scalar(
-        select(ExchangeFile.name)
-        .where(*stream, ExchangeFile.state == FileState.FAILED)
-        .order_by(ExchangeFile.sequence)
-        .limit(1)
-    )
+    last = journal.last_success(session, reseller, direction, file_type)
+    blocked_by = journal.first_failed(session, reseller, direction, file_type)
     awaiting_ack = 0
     if direction is Direction.OUTBOUND and expected.answered_within is not None:
-        awaiting_ack = (
-            session.scalar(
-                select(func.count(ExchangeFile.id)).where(
-                    *stream,
-                    ExchangeFile.state == FileState.SENT,
-                    ExchangeFile.processed_at < now - expected.answered_within,
-                )
-            )
-            or 0
+        awaiting_ack = journal.count_unanswered(
+            session, reseller, file_type, now - expected.answered_within
         )
-    last_at = _aware(_as_datetime(last.at)) if last else None
+    last_name, last_at = last if last else (None, None)
     return StreamFreshness(
         direction=direction,
         file_type=file_type,
-        last_name=last.name if last else None,
+        last_name=last_name,
         last_at=last_at,
         age=now - last_at if last_at else None,
         late_after=expected.late_after,
         blocked_by=blocked_by,
         awaiting_ack=awaiting_ack,
     )
-
-
-def _as_datetime(value: dt.datetime | str) -> dt.datetime:
-    """SQLite returns ``coalesce`` of two timestamps as text."""
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -14,6 +14,11 @@ reseller sent its lines again under the next sequence).
 A file whose sequence another file with other content already holds is
 refused at landing (``sequence_reused``): it is not processed, and the
 reseller must be told, since its lines will otherwise never arrive.
+
+The journal is the only code that reads or writes its tables: every other
+module asks it, by reseller, stream, direction, name or state, and gets back
+plain values (:class:`JournaledFile`, :class:`JournalEntry`...), in the
+caller's session and transaction.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
@@ -47,8 +53,15 @@ OPEN_STATES = (FileState.LANDED, FileState.FAILED)
 """Inbound files still to integrate."""
 OUTSIDE_STREAM = (FileState.IGNORED, FileState.SEQUENCE_REUSED)
 """Inbound files kept in the journal outside their stream: their sequence is another file's."""
+SUCCESS_STATES: dict[Direction, tuple[FileState, ...]] = {
+    Direction.INBOUND: (FileState.INTEGRATED,),
+    Direction.OUTBOUND: (FileState.SENT, FileState.ACKNOWLEDGED),
+}
+"""Files their stream went through: integrated in; sent, or acknowledged, out."""
 MAX_SET_ASIDE_REASON = 2000
 MAX_SET_ASIDE_BY = 100
+DEFAULT_PAGE_SIZE = 50
+"""Files in one page of the journal listing, unless asked otherwise."""
 
 
 class JournalIndex:
@@ -204,19 +217,144 @@ def take_refusals_to_alert(
     return [(row.name, row.error_message or "sequence reused") for row in refused]
 
 
+# --------------------------------------------------------------------------- files
+
+
+@dataclass(frozen=True)
+class JournaledFile:
+    """One file of the journal as its entry says it, without its bytes."""
+
+    id: int
+    reseller: str
+    direction: Direction
+    stream: str
+    sequence: int
+    name: str
+    state: FileState
+    size: int
+    line_count: int | None
+    product_code: str | None
+    created_at: dt.datetime
+    """When it was journaled (UTC; SQLite gives it back without its zone)."""
+    processed_at: dt.datetime | None
+    error_category: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class FileWithContent:
+    """A file's id and name, with its bytes: what sending or reading it needs."""
+
+    id: int
+    name: str
+    content: bytes
+
+
+def _journaled(entry: ExchangeFile) -> JournaledFile:
+    return JournaledFile(
+        id=entry.id,
+        reseller=entry.reseller_code,
+        direction=entry.direction,
+        stream=entry.file_type,
+        sequence=entry.sequence,
+        name=entry.name,
+        state=entry.state,
+        size=entry.size,
+        line_count=entry.line_count,
+        product_code=entry.product_code,
+        created_at=entry.created_at,
+        processed_at=entry.processed_at,
+        error_category=entry.error_category,
+        error_message=entry.error_message,
+    )
+
+
+def journaled_file(session: Session, file_id: int) -> JournaledFile:
+    """The entry of a file by its id, without its bytes; raises when the journal has none."""
+    return _journaled(session.get_one(ExchangeFile, file_id, options=[defer(ExchangeFile.content)]))
+
+
+def find_file(
+    session: Session, reseller: str, direction: Direction, name: str
+) -> JournaledFile | None:
+    """The reseller's file of a direction by its name; None when the journal has none."""
+    entry = session.scalar(
+        select(ExchangeFile)
+        .options(defer(ExchangeFile.content))
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == direction,
+            ExchangeFile.name == name,
+        )
+    )
+    return _journaled(entry) if entry is not None else None
+
+
+def file_content(session: Session, file_id: int) -> bytes:
+    """A file's bytes, read apart from its entry; empty when none were kept."""
+    content = session.scalar(select(ExchangeFile.content).where(ExchangeFile.id == file_id))
+    return content or b""
+
+
+def names_by_id(session: Session, file_ids: Iterable[int]) -> dict[int, str]:
+    """The names of the given files, by id."""
+    return {
+        file_id: name
+        for file_id, name in session.execute(
+            select(ExchangeFile.id, ExchangeFile.name).where(ExchangeFile.id.in_(list(file_ids)))
+        )
+    }
+
+
+def names_in_stream(
+    session: Session,
+    reseller: str,
+    direction: Direction,
+    stream: str,
+    *,
+    state: FileState | None = None,
+    product_code: str | None = None,
+) -> list[str]:
+    """The names of a stream's files in sequence order; those in ``state``, or for
+    ``product_code``, only when given."""
+    statement = select(ExchangeFile.name).where(
+        ExchangeFile.reseller_code == reseller,
+        ExchangeFile.direction == direction,
+        ExchangeFile.file_type == stream,
+    )
+    if state is not None:
+        statement = statement.where(ExchangeFile.state == state)
+    if product_code is not None:
+        statement = statement.where(ExchangeFile.product_code == product_code)
+    return list(session.scalars(statement.order_by(ExchangeFile.sequence)))
+
+
+def highest_sequence(session: Session, reseller: str, direction: Direction, stream: str) -> int:
+    """The highest sequence a stream's files hold in the journal, whatever their state;
+    0 before the first."""
+    highest = session.scalar(
+        select(func.max(ExchangeFile.sequence)).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == direction,
+            ExchangeFile.file_type == stream,
+        )
+    )
+    return int(highest or 0)
+
+
+def assign_product(session: Session, file_id: int, product_code: str) -> None:
+    """Record the product a file concerns."""
+    session.get_one(
+        ExchangeFile, file_id, options=[defer(ExchangeFile.content)]
+    ).product_code = product_code
+
+
 # --------------------------------------------------------------------------- outbound
 
 
 def next_outbound_sequence(session: Session, reseller: str, stream: str) -> int:
     """The sequence of the next file of a stream we send: no gap, no reuse."""
-    highest = session.scalar(
-        select(func.max(ExchangeFile.sequence)).where(
-            ExchangeFile.reseller_code == reseller,
-            ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.file_type == str(stream),
-        )
-    )
-    return (highest or 0) + 1
+    return highest_sequence(session, reseller, Direction.OUTBOUND, str(stream)) + 1
 
 
 def prepare_outbound(
@@ -248,9 +386,110 @@ def prepare_outbound(
 
 
 def mark_sent(session: Session, file_id: int) -> None:
+    """Record that a prepared file is on the partner's server."""
     entry = session.get_one(ExchangeFile, file_id)
     entry.state = FileState.SENT
     entry.processed_at = _now()
+
+
+def prepared_files(session: Session, reseller: str, stream: str) -> list[FileWithContent]:
+    """The outbound files of a stream still ``prepared`` (not yet on the server), in
+    sequence order, with their bytes."""
+    rows = session.execute(
+        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.content)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.OUTBOUND,
+            ExchangeFile.file_type == stream,
+            ExchangeFile.state == FileState.PREPARED,
+        )
+        .order_by(ExchangeFile.sequence)
+    ).all()
+    return [FileWithContent(file_id, name, content) for file_id, name, content in rows]
+
+
+def latest_outbound(
+    session: Session, reseller: str, stream: str, product_code: str
+) -> JournaledFile | None:
+    """The outbound file of a stream for a product with the highest sequence; None before
+    the first."""
+    entry = session.scalar(
+        select(ExchangeFile)
+        .options(defer(ExchangeFile.content))
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.OUTBOUND,
+            ExchangeFile.file_type == stream,
+            ExchangeFile.product_code == product_code,
+        )
+        .order_by(ExchangeFile.sequence.desc())
+        .limit(1)
+    )
+    return _journaled(entry) if entry is not None else None
+
+
+def record_acknowledgement(
+    session: Session,
+    sent_id: int,
+    ack_id: int,
+    *,
+    state: FileState,
+    error_category: str | None,
+    error_message: str | None,
+    errors: Iterable[FileErrorRow],
+    ack_line_count: int,
+) -> None:
+    """Record the outcome of a sent file's acknowledgement: the sent file's state with its
+    refused lines (replacing earlier ones), the acknowledgement linked to it and marked
+    integrated unless it is outside its stream (a duplicate, or a reused sequence)."""
+    sent = session.get_one(ExchangeFile, sent_id)
+    sent.state = state
+    sent.processed_at = _now()
+    sent.error_category = error_category
+    sent.error_message = error_message
+    sent.errors.clear()
+    session.flush()
+    sent.errors.extend(
+        ExchangeFileError(
+            line=error.line,
+            column=error.column,
+            value=error.value,
+            code=error.code,
+            reason=error.reason,
+        )
+        for error in errors
+    )
+    ack = session.get_one(ExchangeFile, ack_id)
+    ack.answers_file_id = sent.id
+    if ack.state not in OUTSIDE_STREAM:
+        mark_integrated(session, ack.id, ack_line_count)
+    session.flush()
+
+
+def contact_emailed_at(session: Session, reseller: str, name: str) -> dt.datetime | None:
+    """When the readable copy of a file we sent went to the partner's contact; None before."""
+    return session.scalar(
+        select(ExchangeFile.contact_emailed_at).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.OUTBOUND,
+            ExchangeFile.name == name,
+        )
+    )
+
+
+def mark_contact_emailed(
+    session: Session, reseller: str, name: str, at: dt.datetime | None = None
+) -> None:
+    """Record that the readable copy of a file we sent went to the partner's contact."""
+    session.execute(
+        update(ExchangeFile)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.OUTBOUND,
+            ExchangeFile.name == name,
+        )
+        .values(contact_emailed_at=at or _now())
+    )
 
 
 # --------------------------------------------------------------------------- inbound queue
@@ -305,6 +544,22 @@ def queue(session: Session, reseller: str, file_type: str) -> Queue:
         ready.append(row.id)
         expected += 1
     return Queue(file_type, tuple(ready), blocked_by, tuple(missing), tuple(waiting))
+
+
+def open_inbound_files(session: Session, reseller: str, stream: str) -> list[FileWithContent]:
+    """The inbound files of a stream still to integrate (landed or failed), in sequence
+    order, with their bytes."""
+    rows = session.execute(
+        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.content)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.file_type == stream,
+            ExchangeFile.state.in_(OPEN_STATES),
+        )
+        .order_by(ExchangeFile.sequence)
+    ).all()
+    return [FileWithContent(file_id, name, content) for file_id, name, content in rows]
 
 
 def mark_integrated(session: Session, file_id: int, line_count: int) -> None:
@@ -468,6 +723,345 @@ def _why_not(entry: ExchangeFile) -> str:
     if entry.state in OUTSIDE_STREAM:
         return " (it is outside its stream already: nothing waits behind it)"
     return ""
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class JournalFilter:
+    """What the journal list shows: every criterion optional, pages from 1."""
+
+    reseller: str | None = None
+    """Whose files: a reseller's code (a dashboard's journal); None: every reseller's."""
+    direction: Direction | None = None
+    file_type: str | None = None
+    state: FileState | None = None
+    search: str | None = None
+    """Part of a file name, of its error message, or of a line-level error."""
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """A file as the journal's listing shows it: its entry, never its bytes, and how many
+    line-level errors it has."""
+
+    id: int
+    name: str
+    direction: Direction
+    file_type: str
+    sequence: int
+    state: FileState
+    size: int
+    line_count: int | None
+    product_code: str | None
+    created_at: dt.datetime
+    processed_at: dt.datetime | None
+    error_category: str | None
+    error_message: str | None
+    error_count: int
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    entries: list[JournalEntry]
+    total: int
+    filter: JournalFilter
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filter.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.filter.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.filter.page < self.pages
+
+
+@dataclass(frozen=True)
+class FileLink:
+    id: int
+    name: str
+    state: FileState
+
+
+@dataclass(frozen=True)
+class FileErrorRow:
+    """One line-level problem of a file; ``line`` None for the whole file."""
+
+    line: int | None
+    column: str | None
+    value: str | None
+    code: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetAsideRecord:
+    """Who set a failed file aside, when and why."""
+
+    by: str
+    at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileDetail:
+    entry: JournalEntry
+    sha256: str
+    errors: list[FileErrorRow]
+    duplicate_of: FileLink | None = None
+    answers: FileLink | None = None
+    """For an ACK: the file it answers."""
+    answered_by: list[FileLink] = field(default_factory=list)
+    """For a sent file: the ACKs that answer it."""
+    set_aside: SetAsideRecord | None = None
+
+    @property
+    def errors_not_shown(self) -> int:
+        return self.entry.error_count - len(self.errors)
+
+    @property
+    def can_be_set_aside(self) -> bool:
+        """A failed file from the reseller: a person may set it aside (:func:`set_aside`)."""
+        return self.entry.direction is Direction.INBOUND and self.entry.state is FileState.FAILED
+
+
+def _error_count() -> Any:
+    return (
+        select(func.count(ExchangeFileError.id))
+        .where(ExchangeFileError.file_id == ExchangeFile.id)
+        .correlate(ExchangeFile)
+        .scalar_subquery()
+    )
+
+
+def _entry_columns() -> tuple[Any, ...]:
+    """The journal's columns a page may show: everything but the bytes."""
+    return (
+        ExchangeFile.id,
+        ExchangeFile.name,
+        ExchangeFile.direction,
+        ExchangeFile.file_type,
+        ExchangeFile.sequence,
+        ExchangeFile.state,
+        ExchangeFile.size,
+        ExchangeFile.line_count,
+        ExchangeFile.product_code,
+        ExchangeFile.created_at,
+        ExchangeFile.processed_at,
+        ExchangeFile.error_category,
+        ExchangeFile.error_message,
+        _error_count().label("error_count"),
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filtered(statement: Select[Any], criteria: JournalFilter) -> Select[Any]:
+    if criteria.reseller is not None:
+        statement = statement.where(ExchangeFile.reseller_code == criteria.reseller)
+    if criteria.direction is not None:
+        statement = statement.where(ExchangeFile.direction == criteria.direction)
+    if criteria.file_type:
+        statement = statement.where(ExchangeFile.file_type == criteria.file_type)
+    if criteria.state is not None:
+        statement = statement.where(ExchangeFile.state == criteria.state)
+    if criteria.search and criteria.search.strip():
+        pattern = _like(criteria.search.strip())
+        in_errors = (
+            select(ExchangeFileError.id)
+            .where(
+                ExchangeFileError.file_id == ExchangeFile.id,
+                or_(
+                    ExchangeFileError.reason.ilike(pattern, escape="\\"),
+                    ExchangeFileError.value.ilike(pattern, escape="\\"),
+                    ExchangeFileError.code.ilike(pattern, escape="\\"),
+                ),
+            )
+            .correlate(ExchangeFile)
+            .exists()
+        )
+        statement = statement.where(
+            or_(
+                ExchangeFile.name.ilike(pattern, escape="\\"),
+                ExchangeFile.error_message.ilike(pattern, escape="\\"),
+                in_errors,
+            )
+        )
+    return statement
+
+
+def listing(session: Session, criteria: JournalFilter) -> JournalPage:
+    """The files matching ``criteria``, newest first, one page of them; never their bytes."""
+    total = session.scalar(_filtered(select(func.count(ExchangeFile.id)), criteria)) or 0
+    page = max(1, criteria.page)
+    rows = session.execute(
+        _filtered(select(*_entry_columns()), criteria)
+        .order_by(ExchangeFile.created_at.desc(), ExchangeFile.id.desc())
+        .limit(criteria.page_size)
+        .offset((page - 1) * criteria.page_size)
+    ).all()
+    return JournalPage([JournalEntry(**row._mapping) for row in rows], total, criteria)
+
+
+def streams(session: Session, reseller: str) -> list[str]:
+    """The streams the reseller's journal holds files of, sorted."""
+    return sorted(
+        session.scalars(
+            select(ExchangeFile.file_type).where(ExchangeFile.reseller_code == reseller).distinct()
+        )
+    )
+
+
+def file_detail(
+    session: Session, reseller: str, file_id: int, max_errors: int
+) -> FileDetail | None:
+    """One of the reseller's files with its first ``max_errors`` line-level errors and its
+    related files; never its bytes. None when the reseller's journal has no such file."""
+    row = session.execute(
+        select(*_entry_columns(), ExchangeFile.sha256, ExchangeFile.duplicate_of_id)
+        .add_columns(
+            ExchangeFile.answers_file_id,
+            ExchangeFile.set_aside_by,
+            ExchangeFile.set_aside_at,
+            ExchangeFile.set_aside_reason,
+        )
+        .where(ExchangeFile.id == file_id, ExchangeFile.reseller_code == reseller)
+    ).one_or_none()
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    sha256 = values.pop("sha256")
+    duplicate_of_id = values.pop("duplicate_of_id")
+    answers_file_id = values.pop("answers_file_id")
+    set_aside_by, set_aside_at, set_aside_reason = (
+        values.pop("set_aside_by"),
+        values.pop("set_aside_at"),
+        values.pop("set_aside_reason"),
+    )
+    errors = session.execute(
+        select(
+            ExchangeFileError.line,
+            ExchangeFileError.column,
+            ExchangeFileError.value,
+            ExchangeFileError.code,
+            ExchangeFileError.reason,
+        )
+        .where(ExchangeFileError.file_id == file_id)
+        .order_by(ExchangeFileError.line.is_(None), ExchangeFileError.line, ExchangeFileError.id)
+        .limit(max_errors)
+    ).all()
+    answered_by = session.execute(
+        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.state)
+        .where(ExchangeFile.answers_file_id == file_id)
+        .order_by(ExchangeFile.id)
+    ).all()
+    return FileDetail(
+        entry=JournalEntry(**values),
+        sha256=sha256,
+        errors=[FileErrorRow(**error._mapping) for error in errors],
+        duplicate_of=_link(session, duplicate_of_id),
+        answers=_link(session, answers_file_id),
+        answered_by=[FileLink(**link._mapping) for link in answered_by],
+        set_aside=SetAsideRecord(set_aside_by, _aware(set_aside_at), set_aside_reason or "")
+        if set_aside_by and set_aside_at
+        else None,
+    )
+
+
+def _link(session: Session, file_id: int | None) -> FileLink | None:
+    if file_id is None:
+        return None
+    row = session.execute(
+        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.state).where(
+            ExchangeFile.id == file_id
+        )
+    ).one_or_none()
+    return FileLink(**row._mapping) if row else None
+
+
+# --------------------------------------------------------------------------- stream health
+
+
+def directed_streams(session: Session, reseller: str) -> list[tuple[Direction, str]]:
+    """The (direction, stream) pairs the reseller's journal holds files of."""
+    rows = session.execute(
+        select(ExchangeFile.direction, ExchangeFile.file_type)
+        .where(ExchangeFile.reseller_code == reseller)
+        .distinct()
+    ).all()
+    return [(row.direction, row.file_type) for row in rows]
+
+
+def last_success(
+    session: Session, reseller: str, direction: Direction, stream: str
+) -> tuple[str, dt.datetime] | None:
+    """The name and moment (processed, else journaled; UTC) of the stream's latest file in
+    a :data:`SUCCESS_STATES` state; None before the first."""
+    moment = func.coalesce(ExchangeFile.processed_at, ExchangeFile.created_at)
+    last = session.execute(
+        select(ExchangeFile.name, moment.label("at"))
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == direction,
+            ExchangeFile.file_type == stream,
+            ExchangeFile.state.in_(SUCCESS_STATES[direction]),
+        )
+        .order_by(moment.desc(), ExchangeFile.id.desc())
+        .limit(1)
+    ).one_or_none()
+    return (last.name, _aware(_as_datetime(last.at))) if last else None
+
+
+def first_failed(session: Session, reseller: str, direction: Direction, stream: str) -> str | None:
+    """The name of the stream's failed file of lowest sequence, which stops it; None if none."""
+    return session.scalar(
+        select(ExchangeFile.name)
+        .where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == direction,
+            ExchangeFile.file_type == stream,
+            ExchangeFile.state == FileState.FAILED,
+        )
+        .order_by(ExchangeFile.sequence)
+        .limit(1)
+    )
+
+
+def count_unanswered(session: Session, reseller: str, stream: str, sent_before: dt.datetime) -> int:
+    """How many outbound files of a stream were sent before ``sent_before`` and are still
+    unanswered (``sent``)."""
+    return (
+        session.scalar(
+            select(func.count(ExchangeFile.id)).where(
+                ExchangeFile.reseller_code == reseller,
+                ExchangeFile.direction == Direction.OUTBOUND,
+                ExchangeFile.file_type == stream,
+                ExchangeFile.state == FileState.SENT,
+                ExchangeFile.processed_at < sent_before,
+            )
+        )
+        or 0
+    )
+
+
+def _as_datetime(value: dt.datetime | str) -> dt.datetime:
+    """SQLite returns ``coalesce`` of two timestamps as text."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """Stored timestamps are UTC; SQLite gives them back without their zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _now() -> dt.datetime:

@@ -26,16 +26,14 @@ and DECONT are applied line by line (spec 9.2).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Self
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
+from reseller_sync.boxoffice.models import Direction, FileState
 from reseller_sync.domain.errors import (
     ErrorCategory,
     MappingError,
@@ -259,47 +257,48 @@ def await_ack(
     check_folders(transport, settings)
     sent = _sent_file(session, sent_file_name)
     wanted = str(ack_name(sent_file_name))
-    ack = _journaled(session, wanted)
+    ack = journal.find_file(session, RESELLER_TYPE.code, Direction.INBOUND, wanted)
     if ack is None:
         index = _OnlyFile(journal.JournalIndex(session, RESELLER_TYPE.code), wanted)
         fetched = transport.fetch_new(index)
         for landed in fetched.landed:
             if landed.name == wanted:
                 landing = journal.land(session, RESELLER_TYPE.code, landed)
-                ack = session.get_one(ExchangeFile, landing.file_id)
+                ack = journal.journaled_file(session, landing.file_id)
     if ack is None:
         return None
-    parsed = read_file(ack.name, ack.content)
-    outcome = interpret_ack(sent_file_name, parsed, read_file(sent.name, sent.content))
-    record_ack(session, outcome, sent, ack, len(parsed.frame))
+    parsed = read_file(ack.name, journal.file_content(session, ack.id))
+    sent_parsed = read_file(sent.name, journal.file_content(session, sent.id))
+    outcome = interpret_ack(sent_file_name, parsed, sent_parsed)
+    record_ack(session, outcome, sent.id, ack.id, len(parsed.frame))
     return outcome
 
 
 def record_ack(
-    session: Session, outcome: AckOutcome, sent: ExchangeFile, ack: ExchangeFile, ack_lines: int
+    session: Session, outcome: AckOutcome, sent_id: int, ack_id: int, ack_lines: int
 ) -> None:
     """Journal the outcome: the sent file acknowledged or refused, with its refused lines;
-    the ACK linked to it and marked integrated."""
+    the ACK linked to it and marked integrated (unless a duplicate, or a reused sequence)."""
     error = outcome.error()
-    sent.state = outcome.state
-    sent.processed_at = dt.datetime.now(dt.UTC)
-    sent.error_category = error.category.value if error is not None else None
-    sent.error_message = error.message if error is not None else None
-    sent.errors.clear()
-    session.flush()
-    sent.errors.extend(
-        ExchangeFileError(
-            line=line.line,
-            code=line.code,
-            value=(line.sent_line or "")[:200] or None,
-            reason=line.to_problem(outcome.sent_file).reason,
-        )
-        for line in outcome.refused[: journal.MAX_ERRORS_KEPT]
+    journal.record_acknowledgement(
+        session,
+        sent_id,
+        ack_id,
+        state=outcome.state,
+        error_category=error.category.value if error is not None else None,
+        error_message=error.message if error is not None else None,
+        errors=[
+            journal.FileErrorRow(
+                line=line.line,
+                column=None,
+                value=(line.sent_line or "")[:200] or None,
+                code=line.code,
+                reason=line.to_problem(outcome.sent_file).reason,
+            )
+            for line in outcome.refused[: journal.MAX_ERRORS_KEPT]
+        ],
+        ack_line_count=ack_lines,
     )
-    ack.answers_file_id = sent.id
-    if ack.state not in journal.OUTSIDE_STREAM:  # a duplicate, or a reused sequence
-        journal.mark_integrated(session, ack.id, ack_lines)
-    session.flush()
 
 
 class _OnlyFile:
@@ -316,27 +315,11 @@ class _OnlyFile:
         return self._index.name_with_sha256(sha256)
 
 
-def _sent_file(session: Session, name: str) -> ExchangeFile:
-    entry = session.scalar(
-        select(ExchangeFile).where(
-            ExchangeFile.reseller_code == RESELLER_TYPE.code,
-            ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.name == name,
-        )
-    )
+def _sent_file(session: Session, name: str) -> journal.JournaledFile:
+    entry = journal.find_file(session, RESELLER_TYPE.code, Direction.OUTBOUND, name)
     if entry is None:
         raise TechnicalError(f"{name} is not in the journal of files sent to FNAC")
     return entry
-
-
-def _journaled(session: Session, name: str) -> ExchangeFile | None:
-    return session.scalar(
-        select(ExchangeFile).where(
-            ExchangeFile.reseller_code == RESELLER_TYPE.code,
-            ExchangeFile.direction == Direction.INBOUND,
-            ExchangeFile.name == name,
-        )
-    )
 
 
 def _describe(sent: ParsedFile | None, line: int) -> str | None:

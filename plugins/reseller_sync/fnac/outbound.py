@@ -32,11 +32,11 @@ from enum import StrEnum
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from reseller_sync.boxoffice.models import Direction, ExchangeFile, FileState
+from reseller_sync.boxoffice.models import Direction, FileState
 from reseller_sync.domain.errors import ConfigurationError, TechnicalError
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
@@ -187,7 +187,7 @@ def send_again(
     """
     with session_factory(sessions)() as session:
         entry = _outbound_file(session, file_name)
-        content, product_code = entry.content, entry.product_code
+        content, product_code = journal.file_content(session, entry.id), entry.product_code
     if product_code is None:
         raise TechnicalError(f"{file_name} concerns no product: it cannot be sent again here")
     parsed = read_file(file_name, content)
@@ -200,21 +200,12 @@ def complete_prepared(
     """Upload every file of the type left ``prepared`` by a crash, in sequence order."""
     factory = session_factory(sessions)
     with factory() as session:
-        leftovers = session.execute(
-            select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.content)
-            .where(
-                ExchangeFile.reseller_code == RESELLER_TYPE.code,
-                ExchangeFile.direction == Direction.OUTBOUND,
-                ExchangeFile.file_type == file_type.value,
-                ExchangeFile.state == FileState.PREPARED,
-            )
-            .order_by(ExchangeFile.sequence)
-        ).all()
-    for file_id, name, content in leftovers:
-        transport.upload(name, content)
+        leftovers = journal.prepared_files(session, RESELLER_TYPE.code, file_type.value)
+    for leftover in leftovers:
+        transport.upload(leftover.name, leftover.content)
         with factory.begin() as session:
-            journal.mark_sent(session, file_id)
-    return [name for _, name, _ in leftovers]
+            journal.mark_sent(session, leftover.id)
+    return [leftover.name for leftover in leftovers]
 
 
 def transport_for(settings: FnacSettings, **options: Any) -> SftpTransport:
@@ -273,19 +264,11 @@ def session_factory(sessions: SessionSource) -> sessionmaker[Session]:
     return sessionmaker(sessions, expire_on_commit=False)
 
 
-def _standing_file(session: Session, file_type: FileType, product_code: str) -> ExchangeFile | None:
+def _standing_file(
+    session: Session, file_type: FileType, product_code: str
+) -> journal.JournaledFile | None:
     """The product's latest file of the type, when it stands (sent, or applied without error)."""
-    latest = session.scalar(
-        select(ExchangeFile)
-        .where(
-            ExchangeFile.reseller_code == RESELLER_TYPE.code,
-            ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.file_type == file_type.value,
-            ExchangeFile.product_code == product_code,
-        )
-        .order_by(ExchangeFile.sequence.desc())
-        .limit(1)
-    )
+    latest = journal.latest_outbound(session, RESELLER_TYPE.code, file_type.value, product_code)
     if latest is None:
         return None
     if latest.state is FileState.SENT:
@@ -295,7 +278,7 @@ def _standing_file(session: Session, file_type: FileType, product_code: str) -> 
     return None
 
 
-def _journaled_since(entry: ExchangeFile, moment: dt.datetime | None) -> bool:
+def _journaled_since(entry: journal.JournaledFile, moment: dt.datetime | None) -> bool:
     if moment is None:
         return False
     journaled = entry.created_at
@@ -345,14 +328,8 @@ def _prepare(
                 ) from None
 
 
-def _outbound_file(session: Session, file_name: str) -> ExchangeFile:
-    entry = session.scalar(
-        select(ExchangeFile).where(
-            ExchangeFile.reseller_code == RESELLER_TYPE.code,
-            ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.name == file_name,
-        )
-    )
+def _outbound_file(session: Session, file_name: str) -> journal.JournaledFile:
+    entry = journal.find_file(session, RESELLER_TYPE.code, Direction.OUTBOUND, file_name)
     if entry is None:
         raise TechnicalError(f"{file_name} is not in the journal of files sent to FNAC")
     return entry

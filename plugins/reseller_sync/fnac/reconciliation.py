@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import (
     Block,
-    ExchangeFile,
     OnboardingState,
     Order,
     Performance,
@@ -177,12 +176,7 @@ def reconcile_pending(
     """Reconcile the ready ETATPL files in sequence order, one transaction each."""
     with session_scope(engine) as session:
         queue = journal.queue(session, RESELLER_TYPE.code, FileType.ETATPL.value)
-        names = {
-            file_id: name
-            for file_id, name in session.execute(
-                select(ExchangeFile.id, ExchangeFile.name).where(ExchangeFile.id.in_(queue.ready))
-            )
-        }
+        names = journal.names_by_id(session, queue.ready)
     if queue.missing:
         log.warning(
             "ETATPL sequence(s) %s missing; %d file(s) wait behind the gap",
@@ -213,8 +207,8 @@ def reconcile_file(
     """Reconcile one landed ETATPL file and mark it integrated, or record why it failed."""
     try:
         with session_scope(engine) as session:
-            entry = session.get_one(ExchangeFile, file_id)
-            parsed = read_file(entry.name, entry.content)
+            entry = journal.journaled_file(session, file_id)
+            parsed = read_file(entry.name, journal.file_content(session, file_id))
             if superseded_by is not None:
                 log.info("%s is superseded by %s: not compared", entry.name, superseded_by)
                 result = Reconciliation(

@@ -26,14 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import Direction, ExchangeFile, OnboardingState, Performance
+from reseller_sync.boxoffice.models import OnboardingState, Performance
 from reseller_sync.domain.errors import MappingError
 from reseller_sync.domain.products import ProductKind, is_pass
+from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
 from reseller_sync.fnac.adapter import NATURE as FNAC_NATURE
+from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.names import FileType
 from reseller_sync.fnac.onboarding_state import set_onboarding_state
@@ -218,19 +219,15 @@ def email_sale_sheet(
     so a crash in between sends it again rather than never.
     """
     factory = session_factory(sessions)
-    the_fiche = (ExchangeFile.direction == Direction.OUTBOUND, ExchangeFile.name == sent_name)
     with factory() as session:
-        emailed = session.scalar(select(ExchangeFile.contact_emailed_at).where(*the_fiche))
-        if emailed is not None:
+        if journal.contact_emailed_at(session, RESELLER_TYPE.code, sent_name) is not None:
             return False
         html = render_sale_sheet(build_sale_sheet(session, settings, product_code))
     contact = settings.notifications.fnac_contact_email
     send([contact], f"Fiche de mise en vente {product_code} ({sent_name})", html)
     with factory.begin() as session:
-        session.execute(
-            update(ExchangeFile)
-            .where(*the_fiche)
-            .values(contact_emailed_at=dt.datetime.now(dt.UTC))
+        journal.mark_contact_emailed(
+            session, RESELLER_TYPE.code, sent_name, dt.datetime.now(dt.UTC)
         )
     return True
 

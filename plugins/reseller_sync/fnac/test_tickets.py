@@ -21,8 +21,6 @@ from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Direction,
-    ExchangeFile,
-    FileState,
     OnboardingState,
     Order,
     OrderState,
@@ -36,6 +34,7 @@ from reseller_sync.boxoffice.models import (
 )
 from reseller_sync.domain.errors import ExternalError, Problem, TechnicalError
 from reseller_sync.domain.texts import Localized
+from reseller_sync.exchange import journal
 from reseller_sync.fnac.codec import FileFormatError, read_file
 from reseller_sync.fnac.inbound_files import FnacInboundFiles
 from reseller_sync.fnac.mappings import MappingKind
@@ -72,21 +71,10 @@ def integrate_test_files(
     """
     manifestation = repository.for_product(product_code).partner_product
     with session_scope(engine) as session:
-        waiting = session.execute(
-            select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.content)
-            .where(
-                ExchangeFile.reseller_code == RESELLER,
-                ExchangeFile.direction == Direction.INBOUND,
-                ExchangeFile.file_type == FileType.TEST.value,
-                ExchangeFile.state.in_((FileState.LANDED, FileState.FAILED)),
-            )
-            .order_by(ExchangeFile.sequence)
-        ).all()
-        ours = [
-            file_id for file_id, name, content in waiting if _concerns(name, content, manifestation)
-        ]
+        waiting = journal.open_inbound_files(session, RESELLER, FileType.TEST.value)
+        ours = [file.id for file in waiting if _concerns(file.name, file.content, manifestation)]
         for file_id in ours:
-            session.get_one(ExchangeFile, file_id).product_code = product_code
+            journal.assign_product(session, file_id, product_code)
     files = FnacInboundFiles(settings, repository)
     return tuple(
         integrate_file(engine, settings, files, file_id, is_test=True).name for file_id in ours
@@ -96,14 +84,7 @@ def integrate_test_files(
 def last_test_sequence(session: Session) -> int:
     """The highest sequence of the TEST files landed (0 before the first): a TEST file
     FNAC sends next has a higher one (spec 4)."""
-    last = session.scalar(
-        select(func.max(ExchangeFile.sequence)).where(
-            ExchangeFile.reseller_code == RESELLER,
-            ExchangeFile.direction == Direction.INBOUND,
-            ExchangeFile.file_type == FileType.TEST.value,
-        )
-    )
-    return int(last or 0)
+    return journal.highest_sequence(session, RESELLER, Direction.INBOUND, FileType.TEST.value)
 
 
 def _concerns(name: str, content: bytes, manifestation: str | None) -> bool:
@@ -243,16 +224,9 @@ def cancel_test_tickets(session: Session, product_code: str) -> int:
 
 
 def _earlier_report(session: Session, product_code: str) -> TestTicketsReport:
-    tested = session.scalars(
-        select(ExchangeFile.name)
-        .where(
-            ExchangeFile.reseller_code == RESELLER,
-            ExchangeFile.direction == Direction.INBOUND,
-            ExchangeFile.file_type == FileType.TEST.value,
-            ExchangeFile.product_code == product_code,
-        )
-        .order_by(ExchangeFile.sequence)
-    ).all()
+    tested = journal.names_in_stream(
+        session, RESELLER, Direction.INBOUND, FileType.TEST.value, product_code=product_code
+    )
     tickets = session.scalar(
         select(func.count())
         .select_from(Ticket)

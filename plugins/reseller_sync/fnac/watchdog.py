@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import Direction, ExchangeFile
+from reseller_sync.boxoffice.models import Direction
 from reseller_sync.domain.errors import ExternalError, Problem
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
@@ -29,13 +28,7 @@ def late_files(session: Session, settings: FnacSettings, now: dt.datetime) -> li
     """What is late: the last VENTES file too old, or a gap open for too long."""
     problems: list[Problem] = []
     silence = settings.nightly.ventes_silence_alert_hours
-    names = session.scalars(
-        select(ExchangeFile.name).where(
-            ExchangeFile.reseller_code == RESELLER,
-            ExchangeFile.direction == Direction.INBOUND,
-            ExchangeFile.file_type == FileType.VENTES.value,
-        )
-    ).all()
+    names = journal.names_in_stream(session, RESELLER, Direction.INBOUND, FileType.VENTES.value)
     if silence is not None and names:
         newest = max(FileName.parse(name).stamp for name in names)
         if now - newest > dt.timedelta(hours=silence):
@@ -51,7 +44,7 @@ def late_files(session: Session, settings: FnacSettings, now: dt.datetime) -> li
         queue = journal.queue(session, RESELLER, file_type.value)
         if not queue.missing:
             continue
-        first_waiting = session.get_one(ExchangeFile, queue.waiting[0])
+        first_waiting = journal.journaled_file(session, queue.waiting[0])
         waited = now - _aware(first_waiting.created_at)
         if waited > GAP_TOLERANCE:
             missing = ", ".join(f"{seq:06d}" for seq in queue.missing)

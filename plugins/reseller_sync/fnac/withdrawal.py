@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session, aliased
 from reseller_sync.boxoffice.models import (
     Block,
     Direction,
-    ExchangeFile,
     FileState,
     Order,
     Performance,
@@ -389,15 +388,12 @@ def send_withdrawals(
 def awaiting_decont(session: Session) -> tuple[str, ...]:
     """DECONT files sent whose ACK is not recorded yet, in sequence order."""
     return tuple(
-        session.scalars(
-            select(ExchangeFile.name)
-            .where(
-                ExchangeFile.reseller_code == RESELLER_TYPE.code,
-                ExchangeFile.direction == Direction.OUTBOUND,
-                ExchangeFile.file_type == FileType.DECONT.value,
-                ExchangeFile.state == FileState.SENT,
-            )
-            .order_by(ExchangeFile.sequence)
+        journal.names_in_stream(
+            session,
+            RESELLER_TYPE.code,
+            Direction.OUTBOUND,
+            FileType.DECONT.value,
+            state=FileState.SENT,
         )
     )
 
@@ -442,13 +438,8 @@ def record_withdrawal_ack(
     if outcome is None:
         return None
     now = dt.datetime.now(dt.UTC)
-    file_id = session.scalar(
-        select(ExchangeFile.id).where(
-            ExchangeFile.reseller_code == RESELLER_TYPE.code,
-            ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.name == file_name,
-        )
-    )
+    sent = journal.find_file(session, RESELLER_TYPE.code, Direction.OUTBOUND, file_name)
+    file_id = sent.id if sent is not None else None
     for withdrawal in session.scalars(
         select(PlaceWithdrawal).where(
             PlaceWithdrawal.file_id == file_id, PlaceWithdrawal.state == WithdrawalState.SENT

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.db import session_scope
-from reseller_sync.boxoffice.models import ExchangeFile, FileState
+from reseller_sync.boxoffice.models import FileState
 from reseller_sync.config.settings import InstanceSettings
 from reseller_sync.core.resellers import InboundFiles, StreamRole, adapter, reseller_type
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError
@@ -230,8 +230,8 @@ def integrate_file(
     name, lines = "", 0
     try:
         with session_scope(engine) as session:
-            entry = session.get_one(ExchangeFile, file_id, options=[defer(ExchangeFile.content)])
-            name, file_type = entry.name, entry.file_type
+            entry = journal.journaled_file(session, file_id)
+            name, file_type = entry.name, entry.stream
             outcome, lines = _integrate(session, settings, files, entry, is_test)
             journal.mark_integrated(session, file_id, lines)
     except SyncError as error:
@@ -248,7 +248,7 @@ def _integrate(
     session: Session,
     settings: InstanceSettings,
     files: InboundFiles,
-    entry: ExchangeFile,
+    entry: journal.JournaledFile,
     is_test: bool,
 ) -> tuple[Any, int]:
     """The file's integration and its number of lines.
@@ -271,15 +271,15 @@ def _integrate(
     )
 
 
-def _content(session: Session, entry: ExchangeFile) -> bytes:
+def _content(session: Session, entry: journal.JournaledFile) -> bytes:
     """The landed file's bytes, read apart from its journal entry (which never holds them)."""
-    content = session.scalar(select(ExchangeFile.content).where(ExchangeFile.id == entry.id))
+    content = journal.file_content(session, entry.id)
     if entry.size and not content:
         # Landed without its bytes: its buyer contact columns could not be located.
         raise ExternalError(
             entry.error_message or "the file's bytes were not kept", file=entry.name
         )
-    return content or b""
+    return content
 
 
 def _record_failure(
