@@ -207,7 +207,10 @@ def test_the_database_connection_killed_mid_file_is_retried_and_integrated_once(
     second = world.partner.emit_ventes(lines=6)
     world.land()
     inbound.integrate_file(
-        world.engine, world.settings, world.repository, world.entry(first or "").id
+        world.engine,
+        world.settings,
+        FnacInboundFiles(world.settings, world.repository),
+        world.entry(first or "").id,
     )
     admin = create_engine(world.engine.url, isolation_level="AUTOCOMMIT")
     insert_frame = sales_module.insert_frame
