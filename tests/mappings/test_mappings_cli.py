@@ -110,4 +110,6 @@ def test_without_a_configured_reseller_it_must_be_named(
     (include / "config" / "resellers" / "fnac.yaml").unlink()
 
     assert main(["check", "--no-database"]) == EXIT_CANNOT_CHECK
-    assert "--reseller CODE (configured: none)" in capsys.readouterr().err
+    assert "say which reseller with --reseller CODE: none is configured" in (
+        capsys.readouterr().err
+    )

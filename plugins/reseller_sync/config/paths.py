@@ -83,6 +83,19 @@ def configured_resellers() -> tuple[str, ...]:
     return codes
 
 
+def only_configured_reseller() -> str:
+    """The code of the one reseller configured; a ``ConfigurationError`` when there are
+    none or several (a command's ``--reseller`` then says which)."""
+    codes = configured_resellers()
+    if len(codes) == 1:
+        return codes[0]
+    found = f"{len(codes)} are: {', '.join(codes)}" if codes else "none is"
+    raise ConfigurationError(
+        f"say which reseller with --reseller CODE: {found} configured in "
+        f"{shown_path(resellers_config_dir())}"
+    )
+
+
 def _refuse_the_layout_before_resellers(path: Path, before: Path) -> None:
     """An installation upgraded without moving its files is told where they go, not
     left with an empty interface."""

@@ -114,13 +114,14 @@ def set_aside_file(args: argparse.Namespace) -> int:
     """Set the file aside, say what was done and what to do next."""
     from reseller_sync.airflow.notifier import smtp_sender
     from reseller_sync.boxoffice.db import default_engine
+    from reseller_sync.config import paths
     from reseller_sync.core.resellers import UnknownResellerError, adapter
     from reseller_sync.domain.errors import ConfigurationError
     from reseller_sync.exchange.journal import SetAsideRefusedError
     from reseller_sync.pipelines import set_aside
 
     try:
-        reseller = adapter(args.reseller or only_configured_reseller())
+        reseller = adapter(args.reseller or paths.only_configured_reseller())
         settings = reseller.load_settings()
     except (ConfigurationError, UnknownResellerError) as error:
         print(error, file=sys.stderr)
@@ -155,21 +156,6 @@ def set_aside_file(args: argparse.Namespace) -> int:
     )
     print(f"Next: {next_steps}")
     return EXIT_OK
-
-
-def only_configured_reseller() -> str:
-    """The code of the one reseller configured; a ``ConfigurationError`` when there are
-    none or several (``--reseller`` then says which)."""
-    from reseller_sync.config.paths import configured_resellers, resellers_config_dir
-    from reseller_sync.domain.errors import ConfigurationError
-
-    codes = configured_resellers()
-    if len(codes) == 1:
-        return codes[0]
-    found = f"{len(codes)} are: {', '.join(codes)}" if codes else "none is"
-    raise ConfigurationError(
-        f"say which reseller with --reseller CODE: {found} configured in {resellers_config_dir()}"
-    )
 
 
 def _cannot_read(where: str, error: SQLAlchemyError) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.paths import configured_resellers
+from reseller_sync.config.paths import only_configured_reseller
 from reseller_sync.core.resellers import MappingVerdict, UnknownResellerError, adapter
 from reseller_sync.domain.errors import ConfigurationError
 
@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``mappings check`` and print its report; return the exit status."""
     try:
-        code = args.reseller or _only_reseller()
+        code = args.reseller or only_configured_reseller()
         reseller = adapter(code)
         settings = reseller.load_settings()
     except (ConfigurationError, UnknownResellerError) as error:
@@ -82,16 +82,6 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_CANNOT_CHECK
     return _print(result)
-
-
-def _only_reseller() -> str:
-    configured = configured_resellers()
-    if len(configured) != 1:
-        found = ", ".join(configured) if configured else "none"
-        raise ConfigurationError(
-            f"Give the reseller to check with --reseller CODE (configured: {found})"
-        )
-    return configured[0]
 
 
 def _print(result: MappingVerdict) -> int:
