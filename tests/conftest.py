@@ -19,14 +19,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Airflow reads its configuration once, when first imported: set it before any import.
-# Each test session has its own Airflow home, so that sessions run side by side. Chosen
-# once: this module runs again when a test imports it as ``tests.conftest``.
-if "RESELLER_SYNC_TEST_AIRFLOW_HOME" not in os.environ:
-    os.environ["RESELLER_SYNC_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(
-        prefix="reseller-sync-airflow-"
-    )
-    atexit.register(shutil.rmtree, os.environ["RESELLER_SYNC_TEST_AIRFLOW_HOME"], True)
-os.environ["AIRFLOW_HOME"] = os.environ["RESELLER_SYNC_TEST_AIRFLOW_HOME"]
+# Each test session, and each pytest-xdist worker of one, has its own Airflow home (its
+# metadata database), so that they run side by side. Chosen once per process: this module
+# runs again when a test imports it as ``tests.conftest``, and the workers inherit the
+# environment of the process that started them.
+_AIRFLOW_HOME_VARIABLE = "RESELLER_SYNC_TEST_AIRFLOW_HOME_" + os.environ.get(
+    "PYTEST_XDIST_WORKER", "main"
+)
+if _AIRFLOW_HOME_VARIABLE not in os.environ:
+    os.environ[_AIRFLOW_HOME_VARIABLE] = tempfile.mkdtemp(prefix="reseller-sync-airflow-")
+    atexit.register(shutil.rmtree, os.environ[_AIRFLOW_HOME_VARIABLE], True)
+os.environ["AIRFLOW_HOME"] = os.environ[_AIRFLOW_HOME_VARIABLE]
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
