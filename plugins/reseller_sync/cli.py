@@ -5,7 +5,7 @@ Each command group lives with its code, in a module that has a
 sub-parsers object it is given, its commands under it, and sets on each
 command a ``handler`` default, a function of the parsed arguments returning
 the exit status. To add a group, add one line to :data:`COMMAND_GROUPS`; each
-registered reseller adapter's package brings its own group, named after the
+partner package of the registry brings its own group, named after the
 package, from its ``cli`` module.
 
 Only the module of the group asked for is imported, so a command does not
@@ -21,13 +21,13 @@ import importlib
 import sys
 from collections.abc import Mapping, Sequence
 
-from reseller_sync.core.resellers import ADAPTER_MODULES
+from reseller_sync.core.resellers import PARTNER_PACKAGES
 
 COMMAND_GROUPS: dict[str, str] = {
     "db": "reseller_sync.boxoffice.cli",
     "journal": "reseller_sync.exchange.cli",
     "mappings": "reseller_sync.mappings.cli",
-    **{module.split(".")[-2]: f"{module.rsplit('.', 1)[0]}.cli" for module in ADAPTER_MODULES},
+    **{package.rsplit(".", 1)[-1]: f"{package}.cli" for package in PARTNER_PACKAGES},
 }
 """Group name -> module with its ``register(subparsers)`` function."""
 

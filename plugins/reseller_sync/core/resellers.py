@@ -7,8 +7,9 @@ instance* is one organiser's settings for a type, in
 ``include/mappings/<code>/``. The builders, the journal and the integration
 read the capabilities; only the adapter knows the partner's files or calls.
 
-The registry lists adapter modules by import path (:data:`ADAPTER_MODULES`):
-that list is the one place outside an adapter that names a reseller. Each
+The registry lists adapter modules by import path (:data:`ADAPTER_MODULES`),
+and the partner packages (:data:`PARTNER_PACKAGES`): those two lists are the one
+place outside an adapter that names a reseller. Each
 module exposes ``RESELLER_TYPE``; importing it is deferred until a type is
 asked for, so that reading the registry loads no codec.
 """
@@ -40,6 +41,11 @@ if TYPE_CHECKING:
 ADAPTER_MODULES: tuple[str, ...] = ("reseller_sync.fnac.adapter",)
 """The registered reseller types' adapter modules, each exposing ``RESELLER_TYPE``."""
 
+PARTNER_PACKAGES: tuple[str, ...] = ("reseller_sync.fnac", "reseller_sync.ticketnet")
+"""Every partner contract's package, with its codec and its operator commands (its ``cli``
+module). A package is a reseller type once its adapter module is in :data:`ADAPTER_MODULES`;
+until then it brings its codec and commands alone."""
+
 _CODE = re.compile(r"[a-z][a-z0-9]{1,19}")
 
 
@@ -63,7 +69,7 @@ class Acknowledgement(StrEnum):
     ANSWER_FILE = "answer_file"
     """An answer file per organiser file, decided line by line."""
     ANSWER_PER_BATCH = "answer_per_batch"
-    """One answer per batch of files, decided record by record (Ticketnet's JSON ACK)."""
+    """One answer per batch of files, decided record by record (a JSON document per batch, say)."""
     SYNCHRONOUS = "synchronous"
     """The response to the call itself: nothing to wait for (real-time resellers)."""
 
