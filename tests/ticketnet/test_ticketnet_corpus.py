@@ -226,6 +226,21 @@ SYNTAX: dict[str, tuple[bytes, int, str]] = {
         "empty line",
     ),
     "unclosed quote": (gz(SALES_CSV.replace('"O\'Neil, Jr"', "\"O'Neil, Jr")), 4, "not valid CSV"),
+    "quote inside an unquoted field": (
+        gz(SALES_CSV.replace(",Marc,", ',Ma"rc,')),
+        1,
+        "a quote inside a field that does not start with one",
+    ),
+    "text after a closing quote": (
+        gz(SALES_CSV.replace('"O\'Neil, Jr"', '"O\'Neil, Jr" III')),
+        4,
+        "text follows the closing quote",
+    ),
+    "quote opening in the middle of a field": (
+        gz(SALES_CSV.replace(",Zoé,", ',Zo"é, x",')),
+        3,
+        "a quote inside a field that does not start with one",
+    ),
 }
 
 
@@ -241,6 +256,18 @@ def test_r06_file_syntax(tmp_path: Path, case: str) -> None:
     assert isinstance(problem, TicketnetProblem)
     assert (problem.file, problem.line) == (SALES_FILE, record)
     assert words in problem.reason
+
+
+def test_quoted_fields_with_doubled_quotes_commas_and_line_breaks_are_text(
+    tmp_path: Path,
+) -> None:
+    text = SALES_CSV.replace('"O\'Neil, Jr"', '"""O\'Neil"", ""Jr""\n,"').replace(",Marc,", ',"",')
+    sales_batch(tmp_path, gz(text))
+
+    rows = read_batch(FolderSource(tmp_path), SALES_BATCH).parts[0].table.to_pylist()
+
+    assert rows[3]["attendee_last_name"] == '"O\'Neil", "Jr"\n,'
+    assert rows[0]["attendee_first_name"] == ""
 
 
 def test_a_cr_inside_a_quoted_field_is_text(tmp_path: Path) -> None:
