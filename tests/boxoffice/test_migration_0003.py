@@ -187,7 +187,7 @@ def test_a_journal_in_use_at_0002_keeps_every_row_through_0003_and_back(
         )
         engine.dispose()
 
-        migrate.upgrade(url)
+        migrate.upgrade(url, "0003")
 
         assert migrate.current_revision(url) == "0003"
         upgraded = _rows(engine, "exchange_file")

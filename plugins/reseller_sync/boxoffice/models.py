@@ -532,7 +532,7 @@ class Order(Base):
     currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
     total: Mapped[int] = mapped_column(BigInteger)
     reseller_code: Mapped[str | None] = mapped_column(String(16))
-    reseller_order_id: Mapped[str | None] = mapped_column(String(20))
+    reseller_order_id: Mapped[str | None] = mapped_column(String(32))
     reseller_point_of_sale_code: Mapped[str | None] = mapped_column(String(16))
     reseller_point_of_sale_name: Mapped[str | None] = mapped_column(String(200))
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -578,12 +578,12 @@ class Ticket(Base):
     beneficiary_last_name: Mapped[str | None] = mapped_column(String(60))
     state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
     reseller_code: Mapped[str | None] = mapped_column(String(16))
-    reseller_ticket_id: Mapped[str | None] = mapped_column(String(20))
-    reseller_category: Mapped[str | None] = mapped_column(String(8))
-    """The reseller's own customer category (catégorie de client) as received."""
+    reseller_ticket_id: Mapped[str | None] = mapped_column(String(32))
+    reseller_category: Mapped[str | None] = mapped_column(String(16))
+    """The reseller's own customer category or price type, as received."""
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reseller_cancellation_id: Mapped[str | None] = mapped_column(String(20), unique=True)
+    reseller_cancellation_id: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     order: Mapped[Order] = relationship(back_populates="tickets")
     performance: Mapped[Performance] = relationship()

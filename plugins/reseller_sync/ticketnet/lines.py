@@ -1,0 +1,478 @@
+"""Ticketnet's TRANSACTIONS records as canonical lines (``core.lines``), for the neutral
+integration (``ticketnet-exchange-v1`` sections 7.1 and 9.1).
+
+A SALES batch holds sales and refunds in one file type: its SALE records
+become sale lines (test records apart, as test tickets), then its REFUND
+records cancellation lines, in that order whatever the records' order
+(section 9.1 point 5); the integration applies them in one transaction.
+
+A SALE record is located through Ticketnet's identifiers and the mappings:
+(``event_id``, ``performance_id``) → the box-office performance, from the
+identifiers the ACKs of the CATALOG gave (:class:`PartnerPerformances`);
+``section`` or ``area`` → a block of the product's configuration, ``row`` and
+``seat`` → its seat; ``price_level`` → the seat category, which must be the
+place's; ``price_type`` → the tariff. A record that does not resolve is left
+out and reported with Ticketnet's column and value, as a mapping problem
+(``R10`` to ``R13`` are mapping errors). A ticket's reference is its record's
+key, ``transaction_id/line_id``, which identifies it forever; a REFUND names
+the ticket it cancels by ``original_transaction_id/original_line_id``.
+
+Amounts are whole cents: a ticket's price is ``amount + fees`` and its
+commission ``fees``; a refund gives back ``amount``, plus ``fees`` when the box
+office records prices commission included (section 9.1 point 10).
+The buyer columns never reach this module: the reader never parses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reseller_sync.boxoffice.bulk import matching
+from reseller_sync.boxoffice.models import (
+    Block,
+    Performance,
+    Product,
+    Seat,
+    SeatCategory,
+    SeatingConfiguration,
+    Tariff,
+    Zone,
+)
+from reseller_sync.core.lines import (
+    CANCELLATION_LINES,
+    LINE_INDEX,
+    SALE_LINES,
+    InboundLines,
+    LineBatch,
+    LineKind,
+    LineProblems,
+)
+from reseller_sync.domain.errors import Problem
+from reseller_sync.integration.settings import IntegrationSettings
+from reseller_sync.mappings.repository import (
+    MappingRepository,
+    ProductMappings,
+    unresolved_problems,
+)
+from reseller_sync.ticketnet.mappings import VOCABULARY, MappingKind
+from reseller_sync.ticketnet.names import FileType
+from reseller_sync.ticketnet.reader import Batch, Part
+from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
+from reseller_sync.ticketnet.settings import TicketnetSettings
+
+COLUMNS: dict[str, str] = {
+    "reseller_order_ref": "transaction_id",
+    "reseller_ticket_ref": "line_id",
+    "barcode": "barcode",
+    "performance_id": "performance_id",
+    "seat_id": "seat",
+    "block_id": "section",
+    "category_id": "price_level",
+    "tariff_id": "price_type",
+    "reseller_tariff_ref": "price_type",
+    "price": "amount",
+    "commission": "fees",
+    "currency": "currency",
+    "beneficiary_first_name": "attendee_first_name",
+    "beneficiary_last_name": "attendee_last_name",
+    "point_of_sale_ref": "outlet_id",
+    "point_of_sale_name": "outlet_name",
+    "sold_at": "occurred_at",
+    "reseller_cancellation_ref": "line_id",
+    "refund_amount": "amount",
+    "cancelled_at": "occurred_at",
+}
+"""Ticketnet's column for each canonical column, named in problems."""
+
+MAPPINGS_DIR = f"include/mappings/{RESELLER_TYPE.code}/"
+SETTINGS_FILE = f"include/config/resellers/{RESELLER_TYPE.code}.yaml"
+
+
+def integration_settings(settings: TicketnetSettings) -> IntegrationSettings:
+    """What the integration needs of Ticketnet's settings."""
+    return IntegrationSettings(
+        code=RESELLER_TYPE.code,
+        name=settings.display_name,
+        channel=settings.boxoffice.channel,
+        point_of_sale=settings.boxoffice.point_of_sale,
+        paying_contact=settings.boxoffice.paying_contact,
+        price_policy=settings.prices.policy,
+        includes_commission=settings.prices.includes_commission,
+        columns=COLUMNS,
+        settings_file=SETTINGS_FILE,
+        mappings_dir=MAPPINGS_DIR,
+        cancels_test_tickets=True,  # section 7.1: Ticketnet refunds its test tickets (TEST)
+    )
+
+
+@dataclass(frozen=True)
+class PartnerPerformances:
+    """Ticketnet's identifiers of the box office's performances, as its ACKs gave them.
+
+    ``frame`` has the columns ``event_id``, ``performance_id`` (Ticketnet's) and
+    ``performance`` (the box-office performance's id).
+    """
+
+    frame: pd.DataFrame
+
+    @classmethod
+    def of(cls, pairs: dict[tuple[str, str], int]) -> PartnerPerformances:
+        return cls(
+            pd.DataFrame(
+                [(event, performance, box) for (event, performance), box in pairs.items()],
+                columns=["event_id", "performance_id", "performance"],
+            ).astype({"event_id": "str", "performance_id": "str", "performance": "int64"})
+        )
+
+
+def batch_lines(
+    session: Session,
+    settings: TicketnetSettings,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+    batch: Batch,
+) -> tuple[InboundLines, ...]:
+    """A verified SALES batch as lines, in the order they are applied: sales, test sales,
+    then cancellations (test ones included). Each part of the batch is a line batch whose
+    problems name the part and the record."""
+    parts = batch.parts_of(FileType.TRANSACTIONS)
+    frames = [(part.name, _records(part)) for part in parts]
+    sales = [(name, frame[frame["type"] == "SALE"]) for name, frame in frames]
+
+    def sold(test: bool) -> Iterator[LineBatch]:
+        for name, frame in sales:
+            chosen = frame[(frame["test"] == "true") == test]
+            yield sale_batch(session, settings, repository, performances, name, chosen)
+
+    refunds = (refund_batch(settings, frame[frame["type"] == "REFUND"]) for _, frame in frames)
+    return (
+        InboundLines(LineKind.SALES, list(sold(test=False))),
+        InboundLines(LineKind.SALES, list(sold(test=True)), is_test=True),
+        InboundLines(LineKind.CANCELLATIONS, list(refunds)),
+    )
+
+
+def _records(part: Part) -> pd.DataFrame:
+    """The part's records as text columns, indexed by record number (1 for the first)."""
+    frame = part.table.to_pandas().astype("str")
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name=LINE_INDEX)
+    return frame
+
+
+def _cents(values: pd.Series) -> pd.Series:
+    """``42.50`` → 4250 (the codec checked the format)."""
+    return values.str.replace(".", "", regex=False).astype("int64")
+
+
+def _instants(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, format="ISO8601").astype("datetime64[us, UTC]")
+
+
+def _optional(values: pd.Series) -> pd.Series:
+    return values.where(values != "").astype("str")
+
+
+def _ticket_refs(transactions: pd.Series, lines: pd.Series) -> pd.Series:
+    return (transactions + "/" + lines).astype("str")
+
+
+# --------------------------------------------------------------------------- sales
+
+
+def sale_batch(
+    session: Session,
+    settings: TicketnetSettings,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+    file_name: str,
+    records: pd.DataFrame,
+) -> LineBatch:
+    """One part's SALE records as sale lines: those that resolve, and the others' problems."""
+    problems = LineProblems()
+    if records.empty:
+        return LineBatch(SALE_LINES.empty(), problems, records=0)
+    found = _resolve(session, repository, performances, file_name, records, problems)
+    rows = records.loc[found.index]
+    amount, fees = _cents(rows["amount"]), _cents(rows["fees"])
+    lines = pd.DataFrame(
+        {
+            "reseller_order_ref": rows["transaction_id"].astype("str"),
+            "reseller_ticket_ref": _ticket_refs(rows["transaction_id"], rows["line_id"]),
+            "barcode": rows["barcode"].astype("str"),
+            "performance_id": found["performance"].astype("int64"),
+            "seat_id": found["seat_id"].astype("Int64"),
+            "block_id": found["block_id"].astype("Int64").where(found["seat_id"].isna()),
+            "category_id": found["category_id"].astype("int64"),
+            "tariff_id": found["tariff_id"].astype("int64"),
+            "reseller_tariff_ref": rows["price_type"].astype("str"),
+            "price": amount + fees,
+            "commission": fees,
+            "currency": rows["currency"].astype("str"),
+            "beneficiary_first_name": _optional(rows["attendee_first_name"]),
+            "beneficiary_last_name": _optional(rows["attendee_last_name"]),
+            "point_of_sale_ref": rows["outlet_id"].astype("str"),
+            "point_of_sale_name": _optional(rows["outlet_name"]),
+            "sold_at": _instants(rows["occurred_at"]),
+        },
+        index=rows.index,
+    )
+    return LineBatch(
+        SALE_LINES.check(lines, by="the Ticketnet adapter"),
+        problems,
+        source=records,
+        records=len(records),
+    )
+
+
+def _mapping_problems(
+    problems: LineProblems, rows: pd.DataFrame, column: str, reason: str, file_name: str
+) -> None:
+    problems.mapping.extend(
+        Problem(reason, file=file_name, line=int(line), column=column, value=str(value) or None)
+        for line, value in rows[column].items()
+    )
+
+
+def _resolve(
+    session: Session,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+    file_name: str,
+    records: pd.DataFrame,
+    problems: LineProblems,
+) -> pd.DataFrame:
+    """The box-office ids of each record that resolves (by record number); the others are
+    reported and left out."""
+    keys = records[["event_id", "performance_id"]]
+    located = keys.reset_index().merge(performances.frame, how="left").set_index(LINE_INDEX)
+    unknown = located["performance"].isna()
+    _mapping_problems(
+        problems,
+        records[unknown],
+        "performance_id",
+        "this event_id and performance_id were given by no ACK of a CATALOG: no performance "
+        "of the box office is mapped to them",
+        file_name,
+    )
+    known = records[~unknown].assign(performance=located.loc[~unknown, "performance"])
+    if known.empty:
+        return pd.DataFrame(
+            columns=["performance", "block_id", "seat_id", "category_id", "tariff_id"]
+        )
+    products = _products(session, known["performance"].astype("int64").unique().tolist())
+    known = known.assign(
+        product=known["performance"].map(products["product"]),
+        configuration=known["performance"].map(products["configuration"]),
+    )
+    resolved = [
+        _resolve_product(session, repository, file_name, str(product), group, problems)
+        for product, group in known.groupby("product", sort=True)
+    ]
+    return pd.concat(resolved).sort_index()
+
+
+def _products(session: Session, performance_ids: Sequence[int]) -> pd.DataFrame:
+    """Each performance's product code and seating configuration code."""
+    rows = session.execute(
+        select(Performance.id, Product.code, SeatingConfiguration.code)
+        .join(Product, Performance.product_id == Product.id)
+        .outerjoin(SeatingConfiguration, Product.configuration_id == SeatingConfiguration.id)
+        .where(Performance.id.in_(list(performance_ids)))
+    ).all()
+    return pd.DataFrame(rows, columns=["performance", "product", "configuration"]).set_index(
+        "performance"
+    )
+
+
+def _resolve_product(
+    session: Session,
+    repository: MappingRepository,
+    file_name: str,
+    product: str,
+    records: pd.DataFrame,
+    problems: LineProblems,
+) -> pd.DataFrame:
+    mappings = repository.for_product(product)
+    configuration = records["configuration"].iloc[0]
+    ok = pd.Series(True, index=records.index)
+
+    categories = mappings.from_partner(
+        MappingKind.PRICE_LEVEL, records["price_level"], configuration
+    )
+    tariffs = mappings.from_partner(MappingKind.PRICE_TYPE, records["price_type"])
+    for kind, column, resolved in (
+        (MappingKind.PRICE_LEVEL, "price_level", categories),
+        (MappingKind.PRICE_TYPE, "price_type", tariffs),
+    ):
+        problems.mapping.extend(
+            unresolved_problems(
+                VOCABULARY,
+                kind,
+                records[column],
+                resolved,
+                product=product,
+                inbound=True,
+                file=file_name,
+                column=column,
+            )
+        )
+        ok &= resolved.notna()
+    found = pd.DataFrame(
+        {
+            "performance": records["performance"].astype("int64"),
+            "category_id": categories.map(_ids(session, SeatCategory)),
+            "tariff_id": tariffs.map(_ids(session, Tariff)),
+        },
+        index=records.index,
+    )
+    places = _places(session, mappings, configuration, file_name, records, problems)
+    found = found.join(places)
+    ok &= found["block_id"].notna()
+    place_category = found["place_category_id"]
+    wrong_level = ok & (place_category != found["category_id"])
+    _mapping_problems(
+        problems,
+        records[wrong_level],
+        "price_level",
+        "this price level is not the category of the place in the box office",
+        file_name,
+    )
+    ok &= ~wrong_level
+    return found.loc[ok, ["performance", "block_id", "seat_id", "category_id", "tariff_id"]]
+
+
+def _places(
+    session: Session,
+    mappings: ProductMappings,
+    configuration: str,
+    file_name: str,
+    records: pd.DataFrame,
+    problems: LineProblems,
+) -> pd.DataFrame:
+    """Each record's block, seat (seated) and the place's category; NA where it does not
+    resolve (reported)."""
+    seated = records["section"] != ""
+    codes = records["section"].where(seated, records["area"])
+    target = mappings.bloc_from_partner(codes, configuration)
+    blocks = pd.DataFrame(
+        session.execute(
+            select(Block.id, Zone.code, Block.code, Block.free_placement, Block.category_id)
+            .join(Zone, Block.zone_id == Zone.id)
+            .join(SeatingConfiguration, Zone.configuration_id == SeatingConfiguration.id)
+            .where(SeatingConfiguration.code == configuration)
+        ).all(),
+        columns=["block_id", "zone", "block", "free_placement", "block_category_id"],
+    )
+    single_block = blocks.groupby("zone")["block"].agg(lambda b: b.iloc[0] if len(b) == 1 else None)
+    target["block"] = target["block"].fillna(target["zone"].map(single_block))
+    located = (
+        target.reset_index(names=LINE_INDEX)
+        .merge(blocks, on=["zone", "block"], how="left")
+        .set_index(LINE_INDEX)
+    )
+    no_block = located["block_id"].isna()
+    column = pd.Series("section", index=records.index).where(seated, "area")
+    for name in ("section", "area"):
+        _mapping_problems(
+            problems,
+            records[no_block & (column == name)],
+            name,
+            f"this {name} maps to no block of configuration {configuration}",
+            file_name,
+        )
+    free = located["free_placement"].fillna(False).astype(bool)
+    wrong_form = ~no_block & (free == seated)
+    _mapping_problems(
+        problems,
+        records[wrong_form],
+        "section",
+        "a seated record in a free-placement block, or a standing one in a seated block",
+        file_name,
+    )
+    to_seat = ~no_block & ~wrong_form & seated
+    wanted = records.loc[to_seat, ["row", "seat"]].assign(block_id=located.loc[to_seat, "block_id"])
+    seats = _seats(session, wanted["block_id"].astype("int64").unique().tolist())
+    found_seats = (
+        wanted.reset_index()
+        .merge(seats, on=["block_id", "row", "seat"], how="left")
+        .set_index(LINE_INDEX)
+    )
+    unknown_seat = found_seats["seat_id"].isna()
+    _mapping_problems(
+        problems,
+        records.loc[found_seats.index[unknown_seat]],
+        "seat",
+        "no such seat in this block of the box office",
+        file_name,
+    )
+    result = pd.DataFrame(
+        {
+            "block_id": located["block_id"].where(~wrong_form).astype("Int64"),
+            "seat_id": found_seats["seat_id"].reindex(records.index).astype("Int64"),
+            "place_category_id": found_seats["seat_category_id"]
+            .reindex(records.index)
+            .fillna(located["block_category_id"])
+            .astype("Int64"),
+        },
+        index=records.index,
+    )
+    bad_seat = seated & result["seat_id"].isna()
+    result.loc[bad_seat, "block_id"] = pd.NA
+    return result
+
+
+def _seats(session: Session, block_ids: list[int]) -> pd.DataFrame:
+    rows: list[tuple[int, int, str, str, int]] = []
+    for condition in matching(session, Seat.block_id, block_ids):
+        rows.extend(
+            session.execute(
+                select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
+                    condition
+                )
+            )
+        )
+    seats = pd.DataFrame(rows, columns=["seat_id", "block_id", "row", "seat", "seat_category_id"])
+    return seats.astype({"block_id": "int64", "row": "str", "seat": "str"})
+
+
+def _ids(session: Session, model: type[SeatCategory] | type[Tariff]) -> dict[str, int]:
+    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
+
+
+# --------------------------------------------------------------------------- refunds
+
+
+def refund_batch(settings: TicketnetSettings, records: pd.DataFrame) -> LineBatch:
+    """One part's REFUND records as cancellation lines: nothing to resolve, the ticket is
+    found by its reference (its sale record's key) and checked against the barcode."""
+    if records.empty:
+        return LineBatch(CANCELLATION_LINES.empty(), records=0)
+    refunded = _cents(records["amount"])
+    if settings.prices.includes_commission:
+        refunded = refunded + _cents(records["fees"])
+    lines = pd.DataFrame(
+        {
+            "reseller_cancellation_ref": _ticket_refs(
+                records["transaction_id"], records["line_id"]
+            ),
+            "reseller_order_ref": records["original_transaction_id"].astype("str"),
+            "reseller_ticket_ref": _ticket_refs(
+                records["original_transaction_id"], records["original_line_id"]
+            ),
+            "barcode": records["barcode"].astype("str"),
+            "refund_amount": refunded.astype("int64"),
+            "currency": records["currency"].astype("str"),
+            "cancelled_at": _instants(records["occurred_at"]),
+        },
+        index=records.index,
+    )
+    return LineBatch(
+        CANCELLATION_LINES.check(lines, by="the Ticketnet adapter"),
+        source=records,
+        records=len(records),
+    )
