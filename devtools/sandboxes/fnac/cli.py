@@ -15,17 +15,12 @@ same file lock as the server's loop.
 from __future__ import annotations
 
 import argparse
-import logging
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
 from devtools.sandboxes.fnac.codebook import DEFAULT_QUOTA, CodeBook
 from devtools.sandboxes.fnac.connection import (
     DEFAULT_CONN_ID,
-    connection_env_var,
-    public_host_key,
-    sandbox_connection_json,
 )
 from devtools.sandboxes.fnac.emit import MOTIFS, SandboxError
 from devtools.sandboxes.fnac.partner import (
@@ -39,39 +34,16 @@ from devtools.sandboxes.fnac.partner import (
     PartnerLoop,
 )
 from devtools.sandboxes.fnac.server import (
-    CLIENT_KEY_FILE,
-    CLIENT_PUBLIC_KEY_FILE,
-    DEMO_PASSWORD,
     DEMO_USERNAME,
-    HOST_KEY_FILE,
     SandboxServer,
-    SandboxUser,
-    serve_forever,
 )
+from devtools.sandboxes.loop import aware_datetime
+from devtools.sandboxes.serving import add_server_arguments, serve
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``sandbox serve`` on ``parser``."""
-    parser.add_argument("--root", type=Path, required=True, help="folder holding the users' homes")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=2222, help="port to listen on (0: any free)")
-    parser.add_argument("--user", default=DEMO_USERNAME, help="the login of the organiser")
-    parser.add_argument(
-        "--password", default=DEMO_PASSWORD, help="its password (demo password by default)"
-    )
-    parser.add_argument("--no-password", action="store_true", help="accept key authentication only")
-    parser.add_argument(
-        "--authorized-key",
-        type=Path,
-        action="append",
-        help="public key file accepted for the user (repeatable; the demo key by default)",
-    )
-    parser.add_argument(
-        "--host-key", type=Path, default=HOST_KEY_FILE, help="the server's private host key"
-    )
-    parser.add_argument(
-        "--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id to print the setting of"
-    )
+    add_server_arguments(parser, port=2222, conn_id=DEFAULT_CONN_ID)
     add_partner_arguments(parser, root=False)
     parser.add_argument(
         "--interval",
@@ -125,16 +97,9 @@ def add_partner_arguments(parser: argparse.ArgumentParser, *, root: bool = True)
     parser.add_argument("--seed", type=int, help="make the random draws reproducible")
     parser.add_argument(
         "--now",
-        type=_aware_datetime,
+        type=aware_datetime,
         help="FNAC's clock, fixed (ISO 8601 with offset, e.g. 2026-11-28T14:05:00+01:00)",
     )
-
-
-def _aware_datetime(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-11-28T14:05:00+01:00")
-    return value
 
 
 def make_partner(args: argparse.Namespace) -> FnacPartner:
@@ -157,32 +122,6 @@ def make_partner(args: argparse.Namespace) -> FnacPartner:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C, after printing the Airflow connection that reaches the server."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    key_files: list[Path] = args.authorized_key or [CLIENT_PUBLIC_KEY_FILE]
-    user = SandboxUser(
-        args.user,
-        password=None if args.no_password else args.password,
-        authorized_keys=tuple(path.read_text(encoding="ascii").strip() for path in key_files),
-    )
-    server = SandboxServer(
-        args.root, [user], host=args.host, port=args.port, host_key_file=args.host_key
-    )
-    key_file = CLIENT_KEY_FILE if not args.authorized_key else None
-    password = None if key_file is not None or args.no_password else args.password
-
-    def announce(running: SandboxServer) -> None:
-        connection = sandbox_connection_json(
-            running.host,
-            running.port,
-            username=args.user,
-            key_file=key_file,
-            password=password,
-            host_key=public_host_key(args.host_key),
-        )
-        print(f"Sandbox SFTP server on {running.host}:{running.port}, root {running.root}")
-        print("Airflow connection for it:")
-        print(f"export {connection_env_var(args.conn_id)}='{connection}'", flush=True)
-
     loop = (
         PartnerLoop(
             make_partner(args),
@@ -194,19 +133,9 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.interval > 0
         else None
     )
-
-    def ready(running: SandboxServer) -> None:
-        announce(running)
-        if loop is not None:
-            loop.start()
-            print(f"FNAC picks up /depot/ every {args.interval:g} s", flush=True)
-
-    try:
-        serve_forever(server, on_ready=ready)
-    finally:
-        if loop is not None:
-            loop.stop()
-    return 0
+    return serve(
+        args, SandboxServer, loop, playing=f"FNAC picks up /depot/ every {args.interval:g} s"
+    )
 
 
 def run_process(args: argparse.Namespace) -> int:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from devtools.sandboxes.fnac.state import (
     SentFile,
     StateStore,
 )
+from devtools.sandboxes.loop import BackgroundPartner
 from reseller_sync.fnac.errors import FileFormatError
 from reseller_sync.fnac.names import PARTIAL_SUFFIX, FileName, FileType, ack_name
 from reseller_sync.fnac.writer import encode_file, write_ack
@@ -528,7 +527,7 @@ def _declared_cp1252(data: bytes) -> bytes:
     return header + data[header_end:]
 
 
-class PartnerLoop:
+class PartnerLoop(BackgroundPartner):
     """FNAC at work in the background: picks up ``/depot/`` every ``interval`` seconds.
 
     With ``ventes_every`` it also writes a VENTES file that often (the
@@ -536,6 +535,8 @@ class PartnerLoop:
     TEST tickets for each new manifestation once it holds places for it, with
     ``test_fault`` if given.
     """
+
+    name = "fnac-partner"
 
     def __init__(
         self,
@@ -546,42 +547,17 @@ class PartnerLoop:
         auto_test: bool = False,
         test_fault: Fault | str | None = None,
     ) -> None:
+        super().__init__(interval, ventes_every)
         self.partner = partner
-        self.interval = interval
-        self.ventes_every = ventes_every
         self.auto_test = auto_test
         self.test_fault = _file_fault(test_fault, TEST_FAULTS)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="fnac-partner", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        ventes_at = time.monotonic() + self.ventes_every if self.ventes_every is not None else None
-        while not self._stopping.is_set():
-            ventes_due = ventes_at is not None and time.monotonic() >= ventes_at
-            try:
-                self.run_once(ventes_due=ventes_due)
-            except Exception:
-                log.exception("FNAC partner loop: the round failed; trying again next round")
-            if ventes_due and ventes_at is not None and self.ventes_every is not None:
-                ventes_at += self.ventes_every
-            self._stopping.wait(self.interval)
-
-    def run_once(self, *, ventes_due: bool = False) -> None:
+    def run_once(self, *, emission_due: bool = False) -> None:
         """One round: pick up the depot, then TEST and VENTES files when due."""
         self.partner.process_depot()
         if self.auto_test:
             for code in self.partner.ready_for_test():
                 sent = self.partner.emit_test(code, self.test_fault)
                 log.info("FNAC sends test tickets: %s", sent)
-        if ventes_due:
+        if emission_due:
             log.info("FNAC sends its sales: %s", self.partner.emit_ventes())

@@ -15,17 +15,12 @@ The state is saved atomically (temporary file, then rename).
 
 from __future__ import annotations
 
-import dataclasses
-import fcntl
-import json
-import os
-import types
-import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+
+from devtools.sandboxes.statefile import JsonStateFile
 
 STATE_FOLDER = ".fnac"
 STATE_VERSION = 1
@@ -221,69 +216,26 @@ class StateStore:
 
     def __init__(self, root: Path, user: str) -> None:
         self.folder = Path(root) / STATE_FOLDER / user
-        self.path = self.folder / "state.json"
         self.sent_folder = self.folder / "sent"
-        self._lock_path = self.folder / "lock"
+        self._file = JsonStateFile(self.folder, PartnerState)
+        self.path = self._file.path
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the lock (blocking) shared by the server's loop and every command."""
         self.sent_folder.mkdir(parents=True, exist_ok=True)
-        with self._lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with self._file.locked():
+            yield
 
     def load(self, manager: str) -> PartnerState:
         """The saved state, or a fresh one if none was saved."""
-        if not self.path.exists():
-            return PartnerState(manager=manager)
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        return _build(PartnerState, data)
+        return self._file.load(lambda: PartnerState(manager=manager))
 
     def save(self, state: PartnerState) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".json.tmp")
-        text = json.dumps(dataclasses.asdict(state), ensure_ascii=False, indent=1, sort_keys=True)
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.path)
+        self._file.save(state)
 
     def keep_copy(self, name: str, data: bytes) -> None:
         (self.sent_folder / name).write_bytes(data)
 
     def copy_of(self, name: str) -> bytes:
         return (self.sent_folder / name).read_bytes()
-
-
-_T = TypeVar("_T")
-
-
-def _build(cls: type[_T], data: dict[str, Any]) -> _T:
-    """A dataclass from its :func:`dataclasses.asdict` form, nested dataclasses included."""
-    hints = typing.get_type_hints(cls)
-    values = {
-        item.name: _value(hints[item.name], data[item.name])
-        for item in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if item.name in data
-    }
-    return cls(**values)
-
-
-def _value(hint: Any, raw: Any) -> Any:
-    if raw is None:
-        return None
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _value(inner[0], raw)
-    if origin is dict:
-        _, value_hint = typing.get_args(hint)
-        return {key: _value(value_hint, item) for key, item in raw.items()}
-    if origin is list:
-        (item_hint,) = typing.get_args(hint)
-        return [_value(item_hint, item) for item in raw]
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, raw)  # type: ignore[arg-type]
-    return raw
