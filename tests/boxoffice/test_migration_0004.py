@@ -46,7 +46,7 @@ def test_the_references_widen_and_narrow_back(empty_boxoffice_url: str) -> None:
     engine = make_engine(empty_boxoffice_url)
     try:
         assert _sizes(engine) == SIZES_0003
-        migrate.upgrade(empty_boxoffice_url)
+        migrate.upgrade(empty_boxoffice_url, "0004")
         assert _sizes(engine) == SIZES_0004
         assert _unique_cancellation(engine)
         migrate.downgrade(empty_boxoffice_url, "0003")

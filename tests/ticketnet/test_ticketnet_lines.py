@@ -26,11 +26,8 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.core.lines import CANCELLATION_LINES, SALE_LINES, InboundLines, LineKind
 from reseller_sync.integration.inbound import integrate_inbound_lines
 from reseller_sync.mappings.repository import MappingRepository
-from reseller_sync.ticketnet.lines import (
-    PartnerPerformances,
-    batch_lines,
-    integration_settings,
-)
+from reseller_sync.ticketnet.identifiers import PartnerPerformances
+from reseller_sync.ticketnet.lines import batch_lines, integration_settings
 from reseller_sync.ticketnet.mappings import load_mappings
 from reseller_sync.ticketnet.names import BatchId, FileType, Stream
 from reseller_sync.ticketnet.reader import Batch, FolderSource, read_batch

@@ -24,7 +24,7 @@ from reseller_sync.boxoffice.models import (
     SalesChannel,
     Seat,
 )
-from reseller_sync.ticketnet.lines import PartnerPerformances
+from reseller_sync.ticketnet.identifiers import PartnerPerformances
 
 CHANNEL = "TICKETNET"
 POINT_OF_SALE = "TICKETNET-RESEAU"

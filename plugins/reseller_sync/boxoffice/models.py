@@ -651,11 +651,33 @@ class ResellerCustomerCategory(Base):
     __tablename__ = "reseller_customer_category"
 
     reseller_code: Mapped[str] = mapped_column(String(16), primary_key=True)
-    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
     label: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     modified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     first_seen_file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
+
+
+class ResellerPerformance(Base):
+    """A performance's identifiers at a reseller that assigns its own (its event's and the
+    performance's), as the reseller's answer to the organiser's offer gave them."""
+
+    __tablename__ = "reseller_performance"
+    __table_args__ = (
+        UniqueConstraint(
+            "reseller_code",
+            "partner_event_id",
+            "partner_performance_id",
+            name="uq_reseller_performance_partner_ids",
+        ),
+    )
+
+    reseller_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), primary_key=True)
+    partner_event_id: Mapped[str] = mapped_column(String(32))
+    partner_performance_id: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_file.id"))
 
 
 # --------------------------------------------------------------------------- exchange journal

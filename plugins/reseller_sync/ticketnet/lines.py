@@ -26,7 +26,6 @@ The buyer columns never reach this module: the reader never parses them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import select
@@ -59,6 +58,7 @@ from reseller_sync.mappings.repository import (
     ProductMappings,
     unresolved_problems,
 )
+from reseller_sync.ticketnet.identifiers import PartnerPerformances
 from reseller_sync.ticketnet.mappings import VOCABULARY, MappingKind
 from reseller_sync.ticketnet.names import FileType
 from reseller_sync.ticketnet.reader import Batch, Part
@@ -108,26 +108,6 @@ def integration_settings(settings: TicketnetSettings) -> IntegrationSettings:
         mappings_dir=MAPPINGS_DIR,
         cancels_test_tickets=True,  # section 7.1: Ticketnet refunds its test tickets (TEST)
     )
-
-
-@dataclass(frozen=True)
-class PartnerPerformances:
-    """Ticketnet's identifiers of the box office's performances, as its ACKs gave them.
-
-    ``frame`` has the columns ``event_id``, ``performance_id`` (Ticketnet's) and
-    ``performance`` (the box-office performance's id).
-    """
-
-    frame: pd.DataFrame
-
-    @classmethod
-    def of(cls, pairs: dict[tuple[str, str], int]) -> PartnerPerformances:
-        return cls(
-            pd.DataFrame(
-                [(event, performance, box) for (event, performance), box in pairs.items()],
-                columns=["event_id", "performance_id", "performance"],
-            ).astype({"event_id": "str", "performance_id": "str", "performance": "int64"})
-        )
 
 
 def batch_lines(
