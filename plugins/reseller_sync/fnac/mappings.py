@@ -10,23 +10,20 @@ module does not import the box office models.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from reseller_sync.config.paths import shown_path
-from reseller_sync.domain.errors import MappingError
 from reseller_sync.fnac.adapter import RESELLER_TYPE
-from reseller_sync.mappings.model import Concept, KindRule, MappingFault, MappingVocabulary
+from reseller_sync.mappings.model import Concept, KindRule, MappingVocabulary
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.mappings.repository import load_mappings as load_mappings_of
 from reseller_sync.mappings.repository import load_repository as load_repository_of
 
 if TYPE_CHECKING:
-    from reseller_sync.boxoffice.catalogue import CustomerCategory
+    from reseller_sync.integration.categories import NewCustomerCategories
 
 
 class MappingKind(StrEnum):
@@ -117,44 +114,18 @@ def load_mappings(directory: Path | str | None = None) -> MappingRepository:
 # ---------------------------------------------------------------------- new FNAC categories
 
 
-@dataclass(frozen=True)
-class NewCustomerCategories:
-    """Active FNAC customer categories mapped to no tariff: their sales cannot be integrated."""
-
-    categories: tuple[CustomerCategory, ...]
-    shared_file: str
-
-    @property
-    def ok(self) -> bool:
-        return not self.categories
-
-    @property
-    def faults(self) -> tuple[MappingFault, ...]:
-        return tuple(
-            MappingFault(
-                f"FNAC's active catégorie de client {category.code} ({category.label}) is mapped "
-                "to no tariff: its sales cannot be integrated",
-                f"add it to a tariff in {self.shared_file} under tariffs, e.g. "
-                f'FNAC_ADHERENT: "15|20|{category.code}"',
-                self.shared_file,
-                key="tariffs",
-                value=category.code,
-            )
-            for category in self.categories
-        )
-
-    def to_error(self) -> MappingError:
-        count = len(self.categories)
-        return MappingError(
-            f"FNAC has {count} new customer categor{'ies' if count > 1 else 'y'} to map",
-            problems=[fault.to_problem() for fault in self.faults],
-            file=self.shared_file,
-        )
-
-    def raise_for_faults(self) -> Self:
-        if not self.ok:
-            raise self.to_error()
-        return self
+def catcli_categories(catcli: pd.DataFrame) -> pd.DataFrame:
+    """A CATCLI list in the neutral columns of :mod:`reseller_sync.integration.categories`."""
+    active = catcli["actif"].astype("str").str.strip().str.lower().isin(["1", "true"])
+    return pd.DataFrame(
+        {
+            "code": catcli["categorie_client"].astype("str").str.strip(),
+            "label": catcli["libelle"].astype("str"),
+            "active": active,
+            "modified_at": catcli.get("date_modification", pd.NaT),
+        },
+        index=catcli.index,
+    )
 
 
 def new_customer_categories(
@@ -162,18 +133,9 @@ def new_customer_categories(
 ) -> NewCustomerCategories:
     """The active categories of a CATCLI list (columns categorie_client, libelle, actif)
     that no tariff of any mapping file stands for."""
-    from reseller_sync.boxoffice.catalogue import CustomerCategory
+    from reseller_sync.integration.categories import new_customer_categories as unmapped
 
-    repository = repository if repository is not None else load_repository()
-    codes = catcli["categorie_client"].astype("str").str.strip()
-    active = catcli["actif"].astype("str").str.strip().str.lower().isin(["1", "true"])
-    mapped = repository.partner_values(MappingKind.CATEGORIE_CLIENT)
-    new = catcli.loc[active & ~codes.isin(mapped)]
-    found = tuple(
-        CustomerCategory(code, str(label), True)
-        for code, label in zip(codes[new.index], new["libelle"], strict=True)
-    )
-    return NewCustomerCategories(found, shown_path(repository.shared_file))
+    return unmapped(catcli_categories(catcli), repository or load_repository())
 
 
 def ensure_customer_categories_mapped(
