@@ -493,6 +493,12 @@ class _SalesState:
         return []
 
 
+def inventory_problems(batch: Batch) -> list[TicketnetProblem]:
+    """``R21``: what makes an INVENTORY batch inconsistent (section 7.3), each problem at
+    its data file and record; empty when it is consistent."""
+    return _inventory_problems(batch, Path())
+
+
 def _inventory_problems(batch: Batch, folder: Path) -> list[TicketnetProblem]:
     """``R21``: the consistency of an INVENTORY batch (section 7.3)."""
     inventory = _frame(batch, FileType.INVENTORY, folder)

@@ -228,6 +228,27 @@ def _resolve(
 ) -> pd.DataFrame:
     """The box-office ids of each record that resolves (by record number); the others are
     reported and left out."""
+    resolved = [
+        _resolve_product(session, repository, file_name, product, group, problems)
+        for product, group in _by_product(session, performances, file_name, records, problems)
+    ]
+    if not resolved:
+        return pd.DataFrame(
+            columns=["performance", "block_id", "seat_id", "category_id", "tariff_id"]
+        )
+    return pd.concat(resolved).sort_index()
+
+
+def _by_product(
+    session: Session,
+    performances: PartnerPerformances,
+    file_name: str,
+    records: pd.DataFrame,
+    problems: LineProblems,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The records whose (event_id, performance_id) Ticketnet gave a box-office performance,
+    product by product, with ``performance``, ``product`` and ``configuration``; the
+    others are reported."""
     keys = records[["event_id", "performance_id"]]
     located = keys.reset_index().merge(performances.frame, how="left").set_index(LINE_INDEX)
     unknown = located["performance"].isna()
@@ -241,19 +262,47 @@ def _resolve(
     )
     known = records[~unknown].assign(performance=located.loc[~unknown, "performance"])
     if known.empty:
-        return pd.DataFrame(
-            columns=["performance", "block_id", "seat_id", "category_id", "tariff_id"]
-        )
+        return
     products = _products(session, known["performance"].astype("int64").unique().tolist())
     known = known.assign(
         product=known["performance"].map(products["product"]),
         configuration=known["performance"].map(products["configuration"]),
     )
-    resolved = [
-        _resolve_product(session, repository, file_name, str(product), group, problems)
-        for product, group in known.groupby("product", sort=True)
-    ]
-    return pd.concat(resolved).sort_index()
+    for product, group in known.groupby("product", sort=True):
+        yield str(product), group
+
+
+def locate_places(
+    session: Session,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+    file_name: str,
+    records: pd.DataFrame,
+    problems: LineProblems,
+) -> pd.DataFrame:
+    """The box-office place of each record of Ticketnet's places (``event_id``,
+    ``performance_id``, ``section``, ``row``, ``seat``, ``area``, indexed by record number):
+    columns ``performance``, ``block_id`` and ``seat_id`` (NA for free placement), for the
+    records that resolve; the others are reported as mapping problems."""
+    located = []
+    for product, group in _by_product(session, performances, file_name, records, problems):
+        configuration = group["configuration"].iloc[0]
+        places = _places(
+            session, repository.for_product(product), configuration, file_name, group, problems
+        )
+        places = places.assign(performance=group["performance"].astype("int64"))
+        located.append(
+            places.loc[places["block_id"].notna(), ["performance", "block_id", "seat_id"]]
+        )
+    if not located:
+        return pd.DataFrame(
+            {
+                "performance": pd.Series([], dtype="int64"),
+                "block_id": pd.Series([], dtype="Int64"),
+                "seat_id": pd.Series([], dtype="Int64"),
+            }
+        )
+    return pd.concat(located).sort_index()
 
 
 def _products(session: Session, performance_ids: Sequence[int]) -> pd.DataFrame:
