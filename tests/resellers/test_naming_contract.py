@@ -36,15 +36,39 @@ def _fnac() -> Samples:
     )
 
 
-SAMPLES: dict[str, Callable[[], Samples]] = {"fnac": _fnac}
-"""One entry per registered file reseller type."""
+def _ticketnet() -> Samples:
+    from reseller_sync.ticketnet.names import BatchId, FileType, Stream
 
-FILE_RESELLERS = [kind.code for kind in reseller_types() if kind.interface is InterfaceKind.FILES]
+    offer = BatchId(Stream.OFFER, "PR04127", 7)
+    return Samples(
+        sent=offer.manifest_name,
+        acknowledgement=offer.ack_name,
+        received=BatchId(Stream.SALES, "PR04127", 42).data_file_name(FileType.TRANSACTIONS, 1),
+    )
+
+
+SAMPLES: dict[str, Callable[[], Samples]] = {"fnac": _fnac, "ticketnet": _ticketnet}
+"""One entry per file reseller type, registered or whose naming is written ahead of its
+adapter (:data:`NAMINGS_AHEAD`)."""
+
+NAMINGS_AHEAD = {"ticketnet": "reseller_sync.ticketnet.naming"}
+"""Partner packages whose naming exists before their adapter is registered: module → NAMING."""
+
+FILE_RESELLERS = sorted(
+    {kind.code for kind in reseller_types() if kind.interface is InterfaceKind.FILES}
+    | set(NAMINGS_AHEAD)
+)
 
 
 def naming_and_samples(code: str) -> tuple[ExchangeNaming, Samples]:
     assert code in SAMPLES, f"add the names {code}'s writer produces to SAMPLES"
-    return adapter(code).naming(), SAMPLES[code]()
+    registered = {kind.code for kind in reseller_types()}
+    if code in registered:
+        return adapter(code).naming(), SAMPLES[code]()
+    import importlib
+
+    naming: ExchangeNaming = importlib.import_module(NAMINGS_AHEAD[code]).NAMING
+    return naming, SAMPLES[code]()
 
 
 @pytest.mark.parametrize("code", FILE_RESELLERS)
