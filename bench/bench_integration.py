@@ -65,7 +65,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,20 +222,38 @@ def fnac_prices(product: str) -> dict[tuple[str, str], int]:
     return prices
 
 
-def build_boxoffice(url: str, lines: int) -> None:
-    """Migrate, seed the demo, then add the performances and quotas for ``lines`` tickets."""
+def build_boxoffice(
+    url: str,
+    lines: int,
+    *,
+    channel: str = demo.FNAC_CHANNEL,
+    quota: tuple[str, str] = (demo.FNAC_QUOTA, "Contingent FNAC"),
+    before: Callable[[Session], None] | None = None,
+) -> None:
+    """Migrate, seed the demo, then add the performances and quotas for ``lines`` tickets.
+
+    The quota (code, name) is the sales channel ``channel``'s, FNAC's unless told;
+    ``before`` adds what the demo lacks (another reseller's channel) once it is seeded.
+    """
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
         with sessionmaker(engine)() as session, session.begin():
             demo.seed_demo(session, today=TODAY)
-            _add_performances(session, performances_needed(lines))
+            if before is not None:
+                before(session)
+            _add_performances(session, performances_needed(lines), channel, quota)
     finally:
         engine.dispose()
 
 
-def _add_performances(session: Session, wanted: list[tuple[ProductPlan, dt.datetime]]) -> None:
-    channel_id = session.scalar(select(SalesChannel.id).where(SalesChannel.code == "FNAC"))
+def _add_performances(
+    session: Session,
+    wanted: list[tuple[ProductPlan, dt.datetime]],
+    channel: str,
+    quota: tuple[str, str],
+) -> None:
+    channel_id = session.scalar(select(SalesChannel.id).where(SalesChannel.code == channel))
     categories = dict(session.execute(select(SeatCategory.code, SeatCategory.id)).all())
     tariffs = dict(session.execute(select(Tariff.code, Tariff.id)).all())
     for plan in PLANS:
@@ -251,8 +269,8 @@ def _add_performances(session: Session, wanted: list[tuple[ProductPlan, dt.datet
         session.flush()
         quotas = [
             Quota(
-                code=demo.FNAC_QUOTA,
-                name="Contingent FNAC",
+                code=quota[0],
+                name=quota[1],
                 channel_id=channel_id,
                 performance_id=performance.id,
             )
@@ -338,6 +356,37 @@ def _places(plan: ProductPlan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["zone", "block", "category", "rang", "place"])
 
 
+def shuffled_orders(
+    parts: list[pd.DataFrame], lines: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first ``lines`` places of the performances needed (``parts``: each plan's places,
+    in ``PLANS`` order; ``date_seance`` added, the performance's start), grouped into
+    orders of 1 to 4 adjacent places of one performance, the orders shuffled across
+    performances; and each place's order number (from 1, in the shuffled order)."""
+    dates = performances_needed(lines)
+    sequence = pd.concat(
+        [
+            parts[PLANS.index(plan)].assign(date_seance=pd.Timestamp(starts_at))
+            for plan, starts_at in dates
+        ],
+        ignore_index=True,
+    ).iloc[:lines]
+
+    sizes = rng.integers(1, 5, size=lines)
+    order_of_line = np.repeat(np.arange(lines), sizes)[:lines]
+    performance_of_line = sequence["date_seance"].astype("int64").to_numpy()
+    boundary = np.r_[True, performance_of_line[1:] != performance_of_line[:-1]]
+    order_of_line = np.cumsum(boundary | np.r_[True, order_of_line[1:] != order_of_line[:-1]]) - 1
+    orders = int(order_of_line[-1]) + 1
+    position = rng.permutation(orders)
+    shuffled = np.lexsort((np.arange(lines), position[order_of_line]))
+    sequence = sequence.iloc[shuffled].reset_index(drop=True)
+    order_number = np.cumsum(
+        np.r_[True, position[order_of_line][shuffled][1:] != position[order_of_line][shuffled][:-1]]
+    )
+    return sequence, order_number
+
+
 def ventes_frame(lines: int, repository: MappingRepository, seed: int = 20261128) -> pd.DataFrame:
     """The records of a VENTES file of ``lines`` valid tickets for the benchmark box office."""
     rng = np.random.default_rng(seed)
@@ -364,28 +413,8 @@ def ventes_frame(lines: int, repository: MappingRepository, seed: int = 20261128
         )
         places["product"] = plan.code
         parts.append(places)
-    dates = performances_needed(lines)
-    sequence = pd.concat(
-        [
-            parts[PLANS.index(plan)].assign(date_seance=pd.Timestamp(starts_at))
-            for plan, starts_at in dates
-        ],
-        ignore_index=True,
-    ).iloc[:lines]
-
-    # Orders of 1 to 4 adjacent places of one performance, then shuffled across performances.
-    sizes = rng.integers(1, 5, size=lines)
-    order_of_line = np.repeat(np.arange(lines), sizes)[:lines]
-    performance_of_line = sequence["date_seance"].astype("int64").to_numpy()
-    boundary = np.r_[True, performance_of_line[1:] != performance_of_line[:-1]]
-    order_of_line = np.cumsum(boundary | np.r_[True, order_of_line[1:] != order_of_line[:-1]]) - 1
-    orders = int(order_of_line[-1]) + 1
-    position = rng.permutation(orders)
-    shuffled = np.lexsort((np.arange(lines), position[order_of_line]))
-    sequence = sequence.iloc[shuffled].reset_index(drop=True)
-    order_number = np.cumsum(
-        np.r_[True, position[order_of_line][shuffled][1:] != position[order_of_line][shuffled][:-1]]
-    )
+    sequence, order_number = shuffled_orders(parts, lines, rng)
+    orders = int(order_number.max())
 
     categories = repository.for_product(demo.EVENT_PRODUCT).inbound_table(
         MappingKind.CATEGORIE_CLIENT
@@ -877,14 +906,15 @@ def integrate_row_by_row(
     return tickets
 
 
-def child(*arguments: object) -> dict:
-    """Run a task of this script in a fresh Python process; return its JSON answer.
+def child(*arguments: object, script: Path | str = __file__) -> dict:
+    """Run a task of this script (or of ``script``, whose ``--task`` runs its own tasks) in a
+    fresh Python process; return its JSON answer.
 
     Everything big (the file, the box office, the dumps) is made in child
     processes: Linux keeps ``ru_maxrss`` across fork and exec, so a big parent
     would inflate the peak memory its measurement children report.
     """
-    command = [sys.executable, __file__, "--task", *(str(a) for a in arguments)]
+    command = [sys.executable, str(script), "--task", *(str(a) for a in arguments)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"{arguments[0]} failed:\n{result.stderr[-4000:]}")
@@ -963,14 +993,20 @@ def bench(kind: str, folder: Path, files: dict, lines: int, profile: bool) -> No
         stats.sort_stats("tottime").print_stats(15)
 
 
-def report(kind: str, lines: int, results: dict[str, dict]) -> None:
-    copy, tables = results["copy"], results["copy_tables"]
-    integrate, rows = results["integrate"], results["row_by_row"]
-    assert copy["lines"] == lines, results
+def report(kind: str, lines: int, results: dict[str, dict], *, unit: str = "lines") -> None:
+    """The table and the ratios; ``copy`` and ``row_by_row`` may be left out of ``results``.
+
+    ``unit`` names what ``lines`` counts (a file's lines, a batch's records).
+    """
+    copy, tables = results.get("copy"), results["copy_tables"]
+    integrate, rows = results["integrate"], results.get("row_by_row")
+    assert copy is None or copy["lines"] == lines, results
     assert integrate["lines"] == lines, results
-    print(f"\n{kind}, {lines:,} lines")
-    print(f"{'measurement':<14}{'lines':>11}{'seconds':>9}{'lines/s':>11}{'peak MiB':>10}")
+    print(f"\n{kind}, {lines:,} {unit}")
+    print(f"{'measurement':<14}{unit:>11}{'seconds':>9}{unit + '/s':>11}{'peak MiB':>10}")
     for mode in MODES:
+        if mode not in results:
+            continue
         result = results[mode]
         shown = lines if mode == "copy_tables" else result["lines"]
         print(
@@ -981,19 +1017,24 @@ def report(kind: str, lines: int, results: dict[str, dict]) -> None:
         "integrate phases: "
         + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in integrate["phases"].items())
     )
-    to_copy = integrate["seconds"] / copy["seconds"]
     to_tables = integrate["seconds"] / tables["seconds"]
-    speed = (integrate["lines"] / integrate["seconds"]) / (rows["lines"] / rows["seconds"])
     peak = integrate["peak_bytes"] / 2**20
+    if copy is not None:
+        to_copy = integrate["seconds"] / copy["seconds"]
+        print(f"integrate / copy time:         {to_copy:6.2f}x  (for information)")
     print(
-        f"integrate / copy time:         {to_copy:6.2f}x  (for information)\n"
         f"integrate / copy_tables time:  {to_tables:6.2f}x  (goal <= 1.25) "
-        f"{_verdict(to_tables <= 1.25)}\n"
-        f"integrate / row_by_row speed:  {speed:6.1f}x  (goal >= 30)  {_verdict(speed >= 30)}\n"
-        f"integrate peak memory: {peak:,.0f} MiB (goal < 1024)  {_verdict(peak < 1024)}"
+        f"{_verdict(to_tables <= 1.25)}"
     )
-    row_seconds = lines / (rows["lines"] / rows["seconds"])
-    print(f"row_by_row extrapolated to {lines:,} lines: {row_seconds / 60:,.1f} min")
+    if rows is not None:
+        speed = (integrate["lines"] / integrate["seconds"]) / (rows["lines"] / rows["seconds"])
+        print(
+            f"integrate / row_by_row speed:  {speed:6.1f}x  (goal >= 30)  {_verdict(speed >= 30)}"
+        )
+    print(f"integrate peak memory: {peak:,.0f} MiB (goal < 1024)  {_verdict(peak < 1024)}")
+    if rows is not None:
+        row_seconds = lines / (rows["lines"] / rows["seconds"])
+        print(f"row_by_row extrapolated to {lines:,} lines: {row_seconds / 60:,.1f} min")
 
 
 def _verdict(met: bool) -> str:

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import Block, Seat
-from reseller_sync.integration.inbound import integrate_inbound_lines
 from reseller_sync.integration.inventory import PlaceDifferenceKind
 from reseller_sync.ticketnet.errors import BatchRefusedError, Code
 from reseller_sync.ticketnet.identifiers import PartnerPerformances
@@ -125,8 +124,8 @@ def sold(tmp_path: Path, demo_session: Session) -> PartnerPerformances:
     performances = add_ticketnet(demo_session)
     config = settings()
     batch = write(tmp_path / "sales", 1, [SEATED, STANDING])
-    for lines in batch_lines(demo_session, config, load_mappings(MAPPINGS), performances, batch):
-        integrate_inbound_lines(demo_session, integration_settings(config), str(batch.batch), lines)
+    lines = batch_lines(demo_session, config, load_mappings(MAPPINGS), performances, batch)
+    lines.integrate(demo_session, integration_settings(config))
     demo_session.flush()
     return performances
 

@@ -23,8 +23,8 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.core.lines import CANCELLATION_LINES, SALE_LINES, InboundLines, LineKind
-from reseller_sync.integration.inbound import integrate_inbound_lines
+from reseller_sync.core.lines import CANCELLATION_LINES, SALE_LINES, LineKind
+from reseller_sync.domain.errors import Problem, SyncError
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.ticketnet.identifiers import PartnerPerformances
 from reseller_sync.ticketnet.lines import batch_lines, integration_settings
@@ -131,9 +131,9 @@ def test_sales_then_test_sales_then_refunds_whatever_the_record_order(
 ) -> None:
     batch = write(tmp_path, 1, [refund(SEATED), SEATED, TEST_SALE, STANDING])
 
-    sales, test_sales, cancellations = batch_lines(
-        demo_session, settings(), repository, performances, batch
-    )
+    lines = batch_lines(demo_session, settings(), repository, performances, batch)
+    assert lines.name == "SALES_PR04127_00000001"
+    sales, test_sales, cancellations = lines.lines
 
     assert [(lines.kind, lines.is_test) for lines in (sales, test_sales, cancellations)] == [
         (LineKind.SALES, False),
@@ -173,7 +173,7 @@ def test_a_refund_gives_back_the_fees_when_prices_include_the_commission(
 
     *_, cancellations = batch_lines(
         demo_session, settings(includes_commission=True), repository, performances, batch
-    )
+    ).lines
 
     (refunded,) = list(cancellations.batches)
     assert refunded.lines["refund_amount"].tolist() == [7535]
@@ -210,7 +210,7 @@ def test_a_record_that_does_not_resolve_is_a_mapping_problem_at_its_column(
 
     (sold,), *_ = (
         list(lines.batches)
-        for lines in batch_lines(demo_session, settings(), repository, performances, batch)
+        for lines in batch_lines(demo_session, settings(), repository, performances, batch).lines
     )
 
     assert sold.lines.index.tolist() == [1, 2]
@@ -227,15 +227,11 @@ def test_a_record_that_does_not_resolve_is_a_mapping_problem_at_its_column(
 
 
 def integrate(
-    session: Session, batch: Batch, lines: tuple[InboundLines, ...], config: TicketnetSettings
+    session: Session, batch: Batch, config: TicketnetSettings, performances: PartnerPerformances
 ) -> None:
-    for inbound in lines:
-        integrate_inbound_lines(
-            session,
-            integration_settings(config),
-            batch.batch.manifest_name if False else str(batch.batch),
-            inbound,
-        )
+    """The batch's lines, part by part, into the box office (one transaction: the session's)."""
+    lines = batch_lines(session, config, load_mappings(MAPPINGS), performances, batch)
+    lines.integrate(session, integration_settings(config))
 
 
 def test_a_batch_integrates_once_orders_tests_and_refunds(
@@ -248,12 +244,7 @@ def test_a_batch_integrates_once_orders_tests_and_refunds(
     first = write(tmp_path / "1", 1, [SEATED, TEST_SALE, STANDING])
     second = write(tmp_path / "2", 2, [refund(SEATED), refund(TEST_SALE)])
     for batch in (first, second, first, second):  # a replay integrates nothing twice
-        integrate(
-            demo_session,
-            batch,
-            batch_lines(demo_session, config, repository, performances, batch),
-            config,
-        )
+        integrate(demo_session, batch, config, performances)
     demo_session.flush()
 
     orders = demo_session.execute(
@@ -293,3 +284,66 @@ def test_a_batch_integrates_once_orders_tests_and_refunds(
         "8142000000000002": True,
         "8142000000000099": False,
     }
+
+
+def test_sales_and_refunds_spread_over_parts_each_named_by_its_part(
+    tmp_path: Path,
+    demo_session: Session,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+) -> None:
+    """Record numbers count within each part: each part's lines go on their own, named by the
+    part, and a refund may come in a part before or after its sale's."""
+    records = [SEATED, refund(STANDING, line_id="2"), STANDING, refund(SEATED)]
+    built = build_batch(
+        BatchId(Stream.SALES, "PR04127", 1),
+        {FileType.TRANSACTIONS: {c: [r[c] for r in records] for c in TRANSACTION_COLUMNS}},
+        created_at="2026-11-28T14:10:03+01:00",
+        max_records=2,
+    )
+    built.write_to(tmp_path)
+    batch = read_batch(FolderSource(tmp_path), built.manifest.batch_id)
+    assert len(batch.parts) == 2
+
+    integrate(demo_session, batch, settings(), performances)
+    demo_session.flush()
+
+    states = dict(
+        demo_session.execute(
+            select(Ticket.reseller_ticket_id, Ticket.state).where(
+                Ticket.reseller_code == "ticketnet"
+            )
+        ).all()
+    )
+    assert states == {"TX1/1": TicketState.CANCELLED, "TX1/2": TicketState.CANCELLED}
+    lines = batch_lines(demo_session, settings(), repository, performances, batch)
+    first, second = (f"SALES_PR04127_00000001.TRANSACTIONS.{n}.csv.gz" for n in (1, 2))
+    assert lines.parts == ((first, 0, 2), (second, 2, 2))
+    sales, _, cancellations = lines.lines
+    assert [batch.lines.index.tolist() for batch in sales.batches] == [[1], [3]]
+    assert [batch.lines.index.tolist() for batch in cancellations.batches] == [[2], [4]]
+    problem = Problem("a reason", file="SALES_PR04127_00000001", line=3, column="barcode")
+    assert (lines.locate(problem).file, lines.locate(problem).line) == (second, 1)
+
+
+def test_a_refusal_names_the_part_and_its_record(
+    tmp_path: Path,
+    demo_session: Session,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+) -> None:
+    records = [SEATED, STANDING, sale(**{**SEATED, "transaction_id": "TX9", "amount": "99.00"})]
+    built = build_batch(
+        BatchId(Stream.SALES, "PR04127", 1),
+        {FileType.TRANSACTIONS: {c: [r[c] for r in records] for c in TRANSACTION_COLUMNS}},
+        created_at="2026-11-28T14:10:03+01:00",
+        max_records=2,
+    )
+    built.write_to(tmp_path)
+    batch = read_batch(FolderSource(tmp_path), built.manifest.batch_id)
+
+    with pytest.raises(SyncError) as raised:
+        integrate(demo_session, batch, settings(), performances)
+
+    located = {(p.file, p.line) for p in raised.value.problems}
+    assert ("SALES_PR04127_00000001.TRANSACTIONS.2.csv.gz", 1) in located, located

@@ -25,9 +25,13 @@ The buyer columns never reach this module: the reader never parses them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,7 +55,8 @@ from reseller_sync.core.lines import (
     LineKind,
     LineProblems,
 )
-from reseller_sync.domain.errors import Problem
+from reseller_sync.domain.errors import Problem, SyncError
+from reseller_sync.integration.inbound import integrate_inbound_lines
 from reseller_sync.integration.settings import IntegrationSettings
 from reseller_sync.mappings.repository import (
     MappingRepository,
@@ -110,37 +115,114 @@ def integration_settings(settings: TicketnetSettings) -> IntegrationSettings:
     )
 
 
+@dataclass(frozen=True)
+class BatchLines:
+    """A SALES batch's lines, in the order they are applied in one transaction: the sales,
+    the test sales, then the cancellations (test ones included).
+
+    Each kind is one ``InboundLines`` for the whole batch (a transaction's records may lie
+    in several parts), with one line batch per part. Record numbers count within each
+    part, so a part's lines are numbered from its offset in the batch (the records of the
+    parts before it); :meth:`locate` turns a problem the integration names by the batch
+    and that number back into the part and its record.
+    """
+
+    name: str
+    """The batch id: the file name the integration is given."""
+    parts: tuple[tuple[str, int, int], ...]
+    """Each part's name, offset and number of records, in order."""
+    lines: tuple[InboundLines, ...]
+
+    def locate(self, problem: Problem) -> Problem:
+        if problem.file != self.name or not problem.line:
+            return problem
+        for name, offset, records in self.parts:
+            if offset < problem.line <= offset + records:
+                return dataclasses.replace(problem, file=name, line=problem.line - offset)
+        return problem
+
+    def integrate(self, session: Session, settings: IntegrationSettings) -> list[Any]:
+        """Apply every kind of line in the session's transaction; the outcomes. A refusal
+        names each problem's part and record."""
+        outcomes = []
+        for lines in self.lines:
+            try:
+                outcome, _ = integrate_inbound_lines(session, settings, self.name, lines)
+            except SyncError as error:
+                error.problems = tuple(self.locate(problem) for problem in error.problems)
+                raise
+            outcomes.append(outcome)
+        return outcomes
+
+
 def batch_lines(
     session: Session,
     settings: TicketnetSettings,
     repository: MappingRepository,
     performances: PartnerPerformances,
     batch: Batch,
-) -> tuple[InboundLines, ...]:
-    """A verified SALES batch as lines, in the order they are applied: sales, test sales,
-    then cancellations (test ones included). Each part of the batch is a line batch whose
-    problems name the part and the record."""
+) -> BatchLines:
+    """A verified SALES batch as lines; each part's are built when the integration takes
+    them, from that part's records of that kind only."""
     parts = batch.parts_of(FileType.TRANSACTIONS)
-    frames = [(part.name, _records(part)) for part in parts]
-    sales = [(name, frame[frame["type"] == "SALE"]) for name, frame in frames]
+    offsets = []
+    offset = 0
+    for part in parts:
+        offsets.append((part.name, offset, part.records))
+        offset += part.records
 
     def sold(test: bool) -> Iterator[LineBatch]:
-        for name, frame in sales:
-            chosen = frame[(frame["test"] == "true") == test]
-            yield sale_batch(session, settings, repository, performances, name, chosen)
+        for part, (_, start, _) in zip(parts, offsets, strict=True):
+            records = _records(part, sales=True, test=test)
+            built = sale_batch(session, settings, repository, performances, part.name, records)
+            yield _shifted(built, start)
 
-    refunds = (refund_batch(settings, frame[frame["type"] == "REFUND"]) for _, frame in frames)
-    return (
-        InboundLines(LineKind.SALES, list(sold(test=False))),
-        InboundLines(LineKind.SALES, list(sold(test=True)), is_test=True),
-        InboundLines(LineKind.CANCELLATIONS, list(refunds)),
+    def refunded() -> Iterator[LineBatch]:
+        for part, (_, start, _) in zip(parts, offsets, strict=True):
+            yield _shifted(refund_batch(settings, _records(part, sales=False)), start)
+
+    return BatchLines(
+        str(batch.batch),
+        tuple(offsets),
+        (
+            InboundLines(LineKind.SALES, sold(test=False)),
+            InboundLines(LineKind.SALES, sold(test=True), is_test=True),
+            InboundLines(LineKind.CANCELLATIONS, refunded()),
+        ),
     )
 
 
-def _records(part: Part) -> pd.DataFrame:
-    """The part's records as text columns, indexed by record number (1 for the first)."""
-    frame = part.table.to_pandas().astype("str")
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name=LINE_INDEX)
+def _shifted(built: LineBatch, offset: int) -> LineBatch:
+    """The part's lines numbered from its offset in the batch; the problems the adapter found
+    keep the part's name and record."""
+    if not offset:
+        return built
+    lines = built.lines.set_axis(built.lines.index + offset)
+    source = (
+        built.source.set_axis(built.source.index + offset) if built.source is not None else None
+    )
+    return dataclasses.replace(built, lines=lines, source=source)
+
+
+def _records(part: Part, *, sales: bool | None = None, test: bool | None = None) -> pd.DataFrame:
+    """The part's records as text columns, indexed by record number (1 for the first); only
+    its SALE (or REFUND) records, test ones or not, when asked: filtered before they leave
+    Arrow."""
+    table = part.table
+    mask = None
+    if sales is not None:
+        mask = pc.equal(table.column("type"), "SALE" if sales else "REFUND")
+    if test is not None:
+        is_test = pc.equal(table.column("test"), "true")
+        chosen = is_test if test else pc.invert(is_test)
+        mask = chosen if mask is None else pc.and_(mask, chosen)
+    if mask is None:
+        frame = table.to_pandas().astype("str")
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name=LINE_INDEX)
+        return frame
+    numbers = pc.indices_nonzero(mask).to_numpy() + 1
+    frame = table.filter(mask).to_pandas().astype("str")
+    frame.index = pd.Index(numbers, dtype="int64", name=LINE_INDEX)
     return frame
 
 
