@@ -183,3 +183,30 @@ def performance_prices(session: Session, performance_ids: Sequence[int]) -> pd.D
     )
     prices["currency"] = prices["currency"].map(lambda currency: Currency(currency).value)
     return prices
+
+
+SEAT_COLUMNS = ("seat_id", "block_id", "row", "number", "category_id")
+
+
+def seats_of_blocks(session: Session, block_ids: Sequence[int]) -> pd.DataFrame:
+    """Every seat of the blocks: :data:`SEAT_COLUMNS`, row and number as text."""
+    import pandas as pd
+
+    from reseller_sync.boxoffice.bulk import matching
+
+    rows: list[tuple[int, int, str, str, int]] = []
+    for condition in matching(session, Seat.block_id, [int(b) for b in block_ids]):
+        rows.extend(
+            session.execute(
+                select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
+                    condition
+                )
+            )
+        )
+    seats = pd.DataFrame(rows, columns=list(SEAT_COLUMNS))
+    return seats.astype({"block_id": "int64", "row": "str", "number": "str"})
+
+
+def ids_by_code(session: Session, model: type[SeatCategory] | type[Tariff]) -> dict[str, int]:
+    """The box office's seat categories or tariffs: code → id."""
+    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}

@@ -23,12 +23,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import matching
+from reseller_sync.boxoffice.catalogue import ids_by_code, seats_of_blocks
 from reseller_sync.boxoffice.models import (
     Block,
     Performance,
     Product,
-    Seat,
     SeatCategory,
     SeatingConfiguration,
     Tariff,
@@ -332,8 +331,8 @@ def _resolve_product(
     )
     ok &= ~wrong_quota
 
-    lines["category_id"] = category_codes.map(_ids(session, SeatCategory))
-    lines["tariff_id"] = tariff_codes.map(_ids(session, Tariff))
+    lines["category_id"] = category_codes.map(ids_by_code(session, SeatCategory))
+    lines["tariff_id"] = tariff_codes.map(ids_by_code(session, Tariff))
 
     # Salle, bloc, rang, place → block and seat (events and competitions).
     lines["block_id"] = pd.NA
@@ -466,21 +465,7 @@ def _resolve_places(
 
 
 def _seats(session: Session, block_ids: list[int]) -> pd.DataFrame:
-    rows: list[tuple[int, int, str, str, int]] = []
-    for condition in matching(session, Seat.block_id, block_ids):
-        rows.extend(
-            session.execute(
-                select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
-                    condition
-                )
-            )
-        )
-    seats = pd.DataFrame(rows, columns=["seat_id", "block_id", "rang", "place", "category_id"])
-    return seats.astype({"block_id": "int64", "rang": "str", "place": "str"})
-
-
-def _ids(session: Session, model: type[SeatCategory] | type[Tariff]) -> dict[str, int]:
-    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
+    return seats_of_blocks(session, block_ids).rename(columns={"row": "rang", "number": "place"})
 
 
 # --------------------------------------------------------------------------- cancellations

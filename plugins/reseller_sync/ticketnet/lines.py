@@ -35,12 +35,11 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import matching
+from reseller_sync.boxoffice.catalogue import ids_by_code, seats_of_blocks
 from reseller_sync.boxoffice.models import (
     Block,
     Performance,
     Product,
-    Seat,
     SeatCategory,
     SeatingConfiguration,
     Tariff,
@@ -436,8 +435,8 @@ def _resolve_product(
     found = pd.DataFrame(
         {
             "performance": records["performance"].astype("int64"),
-            "category_id": categories.map(_ids(session, SeatCategory)),
-            "tariff_id": tariffs.map(_ids(session, Tariff)),
+            "category_id": categories.map(ids_by_code(session, SeatCategory)),
+            "tariff_id": tariffs.map(ids_by_code(session, Tariff)),
         },
         index=records.index,
     )
@@ -538,21 +537,9 @@ def _places(
 
 
 def _seats(session: Session, block_ids: list[int]) -> pd.DataFrame:
-    rows: list[tuple[int, int, str, str, int]] = []
-    for condition in matching(session, Seat.block_id, block_ids):
-        rows.extend(
-            session.execute(
-                select(Seat.id, Seat.block_id, Seat.row, Seat.number, Seat.category_id).where(
-                    condition
-                )
-            )
-        )
-    seats = pd.DataFrame(rows, columns=["seat_id", "block_id", "row", "seat", "seat_category_id"])
-    return seats.astype({"block_id": "int64", "row": "str", "seat": "str"})
-
-
-def _ids(session: Session, model: type[SeatCategory] | type[Tariff]) -> dict[str, int]:
-    return {code: id_ for id_, code in session.execute(select(model.id, model.code))}
+    return seats_of_blocks(session, block_ids).rename(
+        columns={"row": "row", "number": "seat", "category_id": "seat_category_id"}
+    )
 
 
 # --------------------------------------------------------------------------- refunds
