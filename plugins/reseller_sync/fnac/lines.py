@@ -78,7 +78,6 @@ COLUMNS: dict[str, str] = {
 """FNAC's column for each canonical column (VENTES, TEST and ANNUL), named in problems."""
 
 MAPPINGS_DIR = f"include/mappings/{RESELLER_TYPE.code}/"
-SETTINGS_FILE = f"include/config/resellers/{RESELLER_TYPE.code}.yaml"
 
 RESOLUTION_COLUMNS = (
     "code_manifestation",
@@ -98,17 +97,10 @@ RESOLVED_COLUMNS = ("performance_id", "block_id", "seat_id", "category_id", "tar
 
 def integration_settings(settings: FnacSettings) -> IntegrationSettings:
     """What the integration needs of FNAC's settings."""
-    return IntegrationSettings(
-        code=RESELLER_TYPE.code,
+    return IntegrationSettings.of_instance(
+        settings,
         name=RESELLER_TYPE.name,
-        channel=settings.boxoffice.channel,
-        point_of_sale=settings.boxoffice.point_of_sale,
-        paying_contact=settings.boxoffice.paying_contact,
-        price_policy=settings.prices.policy,
-        includes_commission=settings.prices.includes_commission,
         columns=COLUMNS,
-        settings_file=SETTINGS_FILE,
-        mappings_dir=MAPPINGS_DIR,
         cancels_test_tickets=False,  # spec 7.2: FNAC sends no ANNUL for test tickets
     )
 

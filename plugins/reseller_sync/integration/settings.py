@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reseller_sync.config.settings import PricePolicy
+from reseller_sync.config.settings import InstanceSettings, PricePolicy
 
 
 @dataclass(frozen=True)
@@ -43,3 +43,29 @@ class IntegrationSettings:
 
     def column(self, canonical: str) -> str:
         return self.columns.get(canonical, canonical)
+
+    @classmethod
+    def of_instance(
+        cls,
+        settings: InstanceSettings,
+        *,
+        name: str,
+        columns: Mapping[str, str],
+        cancels_test_tickets: bool,
+    ) -> IntegrationSettings:
+        """An instance's box-office entities and price policy, with its adapter's words; the
+        settings file and mapping folder are the type's (``<code>.yaml``, ``<code>/``)."""
+        code = settings.reseller_code
+        return cls(
+            code=code,
+            name=name,
+            channel=settings.boxoffice.channel,
+            point_of_sale=settings.boxoffice.point_of_sale,
+            paying_contact=settings.boxoffice.paying_contact,
+            price_policy=settings.prices.policy,
+            includes_commission=settings.prices.includes_commission,
+            columns=columns,
+            settings_file=f"include/config/resellers/{code}.yaml",
+            mappings_dir=f"include/mappings/{code}/",
+            cancels_test_tickets=cancels_test_tickets,
+        )

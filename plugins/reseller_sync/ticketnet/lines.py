@@ -66,7 +66,6 @@ from reseller_sync.ticketnet.identifiers import PartnerPerformances
 from reseller_sync.ticketnet.mappings import VOCABULARY, MappingKind
 from reseller_sync.ticketnet.names import FileType
 from reseller_sync.ticketnet.reader import Batch, Part
-from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 from reseller_sync.ticketnet.settings import TicketnetSettings
 
 COLUMNS: dict[str, str] = {
@@ -93,23 +92,13 @@ COLUMNS: dict[str, str] = {
 }
 """Ticketnet's column for each canonical column, named in problems."""
 
-MAPPINGS_DIR = f"include/mappings/{RESELLER_TYPE.code}/"
-SETTINGS_FILE = f"include/config/resellers/{RESELLER_TYPE.code}.yaml"
-
 
 def integration_settings(settings: TicketnetSettings) -> IntegrationSettings:
     """What the integration needs of Ticketnet's settings."""
-    return IntegrationSettings(
-        code=RESELLER_TYPE.code,
+    return IntegrationSettings.of_instance(
+        settings,
         name=settings.display_name,
-        channel=settings.boxoffice.channel,
-        point_of_sale=settings.boxoffice.point_of_sale,
-        paying_contact=settings.boxoffice.paying_contact,
-        price_policy=settings.prices.policy,
-        includes_commission=settings.prices.includes_commission,
         columns=COLUMNS,
-        settings_file=SETTINGS_FILE,
-        mappings_dir=MAPPINGS_DIR,
         cancels_test_tickets=True,  # section 7.1: Ticketnet refunds its test tickets (TEST)
     )
 
