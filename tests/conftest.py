@@ -148,6 +148,22 @@ def sandbox_conn_id(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> 
     return SANDBOX_CONN_ID
 
 
+@pytest.fixture
+def ticketnet_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Ticketnet's adapter in the registry for one test, whether or not the registry lists
+    it: the settings and mappings name the reseller through the registry."""
+    from reseller_sync.core import resellers
+
+    modules = resellers.ADAPTER_MODULES
+    if "reseller_sync.ticketnet.adapter" not in modules:
+        modules = (*modules, "reseller_sync.ticketnet.adapter")
+    monkeypatch.setattr(resellers, "ADAPTER_MODULES", modules)
+    resellers._adapters.cache_clear()
+    yield
+    monkeypatch.undo()
+    resellers._adapters.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """Airflow's metadata database in this session's AIRFLOW_HOME, migrated once.

@@ -8,6 +8,7 @@ it declares, on the demo box office.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib
 import pkgutil
@@ -39,6 +40,7 @@ from reseller_sync.config.paths import (
     settings_path,
 )
 from reseller_sync.config.settings import ResellerSettings
+from reseller_sync.core.exchange import InboundUnit, Unit
 from reseller_sync.core.lines import (
     CANCELLATION_LINES,
     SALE_LINES,
@@ -61,9 +63,10 @@ from reseller_sync.core.resellers import (
 from reseller_sync.domain.errors import ConfigurationError, ErrorCategory
 from reseller_sync.domain.products import ProductKind
 from reseller_sync.domain.texts import Localized
+from reseller_sync.exchange.journal import find_file as journal_find
 from reseller_sync.exchange.journal import land as land_file
-from reseller_sync.exchange.journal import queue
-from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.exchange.journal import mark_sent, prepare_outbound, queue
+from reseller_sync.exchange.transport import LandedFile, LandedMember
 from reseller_sync.integration.inbound import integrate_inbound_lines
 
 TYPES = list(reseller_types())
@@ -217,8 +220,10 @@ def test_settings_named_after_no_reseller_type_are_refused(
 # ``root`` is an empty folder for the sandbox's files and state; ``session`` the demo box
 # office, only read (the organiser's side: products, performances, prices); ``day.files``
 # the partner's inbound files, (name, bytes) as it wrote them, in the order they are
-# integrated; ``day.buyer_contacts`` every buyer contact value (e-mail, phone, address)
-# those files hold. The same box office and seed give the same files.
+# integrated (a batch's data files before its closing file); ``day.buyer_contacts`` every
+# buyer contact value (e-mail, phone, address) those files hold; ``day.sent``, when the
+# partner's files answer the organiser's, the organiser's files it answered, journaled as
+# sent before the day is integrated. The same box office and seed give the same files.
 
 SANDBOX_SEED = 11
 SCHEMAS = {
@@ -282,14 +287,74 @@ def test_a_type_without_a_sandbox_fails_the_suite_saying_what_to_write(tmp_path:
         play_a_day(nobody, cast("Session", None), tmp_path)
 
 
+def units_of(reseller: ResellerType, files: Sequence[tuple[str, bytes]]) -> list[LandedFile]:
+    """The day's files as the transport lands them: a file on its own, or a batch under
+    its closing file with the data files written before it."""
+    naming = adapter(reseller.code).naming()
+    units: list[LandedFile] = []
+    pending: list[LandedMember] = []
+    for name, content in files:
+        parsed = naming.parse(name)
+        assert parsed is not None, f"{name} is not a name of {reseller.contract}"
+        digest = hashlib.sha256(content).hexdigest()
+        if parsed.unit is Unit.BATCH_DATA:
+            pending.append(LandedMember(name, content, len(content), digest))
+            continue
+        units.append(
+            LandedFile(name, content, len(content), digest, parsed, members=tuple(pending))
+        )
+        pending = []
+    assert not pending, "data files of a batch that nothing closes"
+    return units
+
+
+def readable(content: bytes) -> bytes:
+    """A file's bytes as a person reads them: decompressed when gzip."""
+    return gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content
+
+
+def inbound_unit(landed: LandedFile) -> InboundUnit:
+    """A landed unit as the partner wrote it."""
+    return InboundUnit(
+        landed.name,
+        landed.data,
+        {member.name: member.data for member in landed.members},
+        {member.name: member.sha256 for member in landed.members},
+    )
+
+
+def journal_what_was_sent(session: Session, reseller: ResellerType, day: DayOfSales) -> None:
+    """The organiser's files the day answers, journaled as sent (once)."""
+    sent = list(getattr(day, "sent", ()))
+    if not sent:
+        return
+    naming = adapter(reseller.code).naming()
+    for landed in units_of(reseller, sent):
+        if journal_find(session, reseller.code, Direction.OUTBOUND, landed.name) is not None:
+            continue
+        parsed = naming.parse(landed.name)
+        assert parsed is not None
+        entry = prepare_outbound(
+            session,
+            reseller.code,
+            parsed,
+            landed.data,
+            members=[(member.name, member.data) for member in landed.members],
+        )
+        mark_sent(session, entry.id)
+
+
 def read_lines(
-    files: InboundFiles, session: Session, name: str, content: bytes
-) -> InboundLines | None:
-    """The file's lines, their batches read once (they may be lazy) and kept."""
-    lines = files.lines(session, name, content)
-    if lines is None:
+    files: InboundFiles, session: Session, landed: LandedFile
+) -> list[InboundLines] | None:
+    """The unit's lines, their batches read once (they may be lazy) and kept."""
+    all_lines = files.lines(session, inbound_unit(landed))
+    if all_lines is None:
         return None
-    return InboundLines(lines.kind, list(lines.batches), lines.is_test)
+    return [
+        InboundLines(lines.kind, list(lines.batches), lines.is_test, lines.locate)
+        for lines in all_lines
+    ]
 
 
 def batches_of(lines: InboundLines) -> list[LineBatch]:
@@ -301,11 +366,8 @@ def count_lines(lines: InboundLines) -> int:
     return sum(len(batch.lines) for batch in batches_of(lines))
 
 
-def land(session: Session, reseller: ResellerType, name: str, content: bytes) -> int:
-    """The file landed in the exchange journal, as the hourly run does first: its id."""
-    parsed = adapter(reseller.code).naming().parse(name)
-    assert parsed is not None, f"{name} is not a name of {reseller.contract}"
-    landed = LandedFile(name, content, len(content), hashlib.sha256(content).hexdigest(), parsed)
+def land(session: Session, reseller: ResellerType, landed: LandedFile) -> int:
+    """The unit landed in the exchange journal, as the hourly run does first: its id."""
     outcome = land_file(session, reseller.code, landed)
     assert outcome.state is FileState.LANDED, outcome
     return outcome.file_id
@@ -320,21 +382,25 @@ def test_its_sandbox_files_give_lines_that_conform(
     module = adapter(reseller.code)
     files = module.inbound_files(module.load_settings())
     read: Counter[LineKind] = Counter()
+    journal_what_was_sent(demo_session, reseller, sandbox_day)
 
-    for name, content in sandbox_day.files:
-        lines = read_lines(files, demo_session, name, content)
-        if lines is None:
+    for unit in units_of(reseller, sandbox_day.files):
+        name = unit.name
+        all_lines = read_lines(files, demo_session, unit)
+        if all_lines is None:
             files.integrate_other(
-                demo_session, name, content, file_id=land(demo_session, reseller, name, content)
+                demo_session, inbound_unit(unit), file_id=land(demo_session, reseller, unit)
             )
             continue
-        assert not lines.is_test, f"{name}: a day of sales holds no test ticket"
-        for batch in batches_of(lines):
-            problems = [str(p) for p in [*batch.problems.mapping, *batch.problems.external]]
-            assert problems == [], name
-            assert SCHEMAS[lines.kind].violations(batch.lines) == [], name
-            assert batch.read == len(batch.lines), f"{name}: records left out of the lines"
-        read[lines.kind] += count_lines(lines)
+        for lines in all_lines:
+            for batch in batches_of(lines):
+                problems = [str(p) for p in [*batch.problems.mapping, *batch.problems.external]]
+                assert problems == [], name
+                assert SCHEMAS[lines.kind].violations(batch.lines) == [], name
+                assert batch.read == len(batch.lines), f"{name}: records left out of the lines"
+            if count_lines(lines):
+                assert not lines.is_test, f"{name}: a day of sales holds no test ticket"
+            read[lines.kind] += count_lines(lines)
 
     assert read[LineKind.SALES], "the sandbox's day sold no ticket"
     assert read[LineKind.CANCELLATIONS], "the sandbox's day cancelled no ticket"
@@ -361,9 +427,9 @@ def test_its_sandbox_files_integrate_into_the_tickets_they_imply_once(
     settings = module.load_settings()
     integration = module.integration_settings(settings)
     files = module.inbound_files(settings)
-    landed = {
-        name: land(demo_session, reseller, name, content) for name, content in sandbox_day.files
-    }
+    journal_what_was_sent(demo_session, reseller, sandbox_day)
+    units = units_of(reseller, sandbox_day.files)
+    landed = {unit.name: land(demo_session, reseller, unit) for unit in units}
     sold: dict[str, str] = {}  # ticket reference → barcode, of every sale line
     cancelled: set[str] = set()  # barcodes of the tickets cancelled
     lines_read: Counter[LineKind] = Counter()
@@ -372,25 +438,33 @@ def test_its_sandbox_files_integrate_into_the_tickets_they_imply_once(
         """Each file's lines integrated in order: (name, lines, outcome)."""
         lines_read.clear()
         done = []
-        for name, content in sandbox_day.files:
-            lines = read_lines(files, demo_session, name, content)
-            if lines is None:
-                files.integrate_other(demo_session, name, content, file_id=landed[name])
+        for unit in units:
+            name = unit.name
+            all_lines = read_lines(files, demo_session, unit)
+            if all_lines is None:
+                files.integrate_other(demo_session, inbound_unit(unit), file_id=landed[name])
                 continue
-            outcome, records = integrate_inbound_lines(
-                demo_session, integration, name, lines, file_id=landed[name]
-            )
-            assert records == count_lines(lines), name
-            done.append((name, count_lines(lines), outcome))
-            lines_read[lines.kind] += count_lines(lines)
-            for batch in batches_of(lines):
-                frame = batch.lines
-                if lines.kind is LineKind.SALES:
-                    sold.update(zip(frame["reseller_ticket_ref"], frame["barcode"], strict=True))
-                elif lines.kind is LineKind.CANCELLATIONS:
-                    by_ref = frame["reseller_ticket_ref"].map(sold)
-                    cancelled.update(frame["barcode"].fillna(by_ref))
+            for lines in all_lines:
+                outcome, records = integrate_inbound_lines(
+                    demo_session, integration, name, lines, file_id=landed[name]
+                )
+                assert records == count_lines(lines), name
+                done.append((name, count_lines(lines), outcome))
+                lines_read[lines.kind] += count_lines(lines)
+                remember(lines)
         return done
+
+    def remember(lines: InboundLines) -> None:
+        """The tickets sold and the barcodes cancelled by the lines."""
+        if lines.is_test:
+            return
+        for batch in batches_of(lines):
+            frame = batch.lines
+            if lines.kind is LineKind.SALES:
+                sold.update(zip(frame["reseller_ticket_ref"], frame["barcode"], strict=True))
+            elif lines.kind is LineKind.CANCELLATIONS:
+                by_ref = frame["reseller_ticket_ref"].map(sold)
+                cancelled.update(frame["barcode"].fillna(by_ref))
 
     for name, count, outcome in integrate_the_day():
         assert outcome.lines == count, name
@@ -413,16 +487,17 @@ def test_no_buyer_contact_from_its_sandbox_files_reaches_the_lines(
     """The sandbox writes buyer contacts (e-mail, phone, address) in its files; none is in
     any lines frame, nor in the partner's records a batch keeps for its problems."""
     assert sandbox_day.buyer_contacts, f"the {reseller.name} sandbox wrote no buyer contact"
-    written = b"".join(content for _, content in sandbox_day.files)
+    written = b"".join(readable(content) for _, content in sandbox_day.files)
     assert any(
         value.isascii() and value.encode() in written for value in sandbox_day.buyer_contacts
     ), "the buyer contacts the sandbox gives are not in its files"
     module = adapter(reseller.code)
     files = module.inbound_files(module.load_settings())
 
-    for name, content in sandbox_day.files:
-        lines = read_lines(files, demo_session, name, content)
-        for batch in batches_of(lines) if lines is not None else []:
+    for unit in units_of(reseller, sandbox_day.files):
+        name = unit.name
+        all_lines = read_lines(files, demo_session, unit) or []
+        for batch in (batch for lines in all_lines for batch in batches_of(lines)):
             for frame in (batch.lines, batch.source):
                 if frame is None:
                     continue
@@ -441,9 +516,8 @@ def test_its_sandbox_files_land_once_each_in_their_stream_and_order_without_buye
     naming reads; landing the same bytes again adds nothing; each stream's queue takes its
     files in sequence order; the bytes kept hold none of the buyers' contact values."""
     naming = adapter(reseller.code).naming()
-    landed = {
-        name: land(demo_session, reseller, name, content) for name, content in sandbox_day.files
-    }
+    units = units_of(reseller, sandbox_day.files)
+    landed = {unit.name: land(demo_session, reseller, unit) for unit in units}
 
     by_stream: dict[str, list[tuple[int, int]]] = {}
     for name, file_id in landed.items():
@@ -455,16 +529,16 @@ def test_its_sandbox_files_land_once_each_in_their_stream_and_order_without_buye
             parsed.stream,
             parsed.sequence,
         )
-        kept = entry.content or b""
+        kept = b"".join(
+            readable(content or b"")
+            for content in (entry.content, *(member.content for member in entry.members))
+        )
         assert not [value for value in sandbox_day.buyer_contacts if value.encode() in kept], name
         by_stream.setdefault(parsed.stream, []).append((parsed.sequence, file_id))
 
-    for name, content in sandbox_day.files:
-        parsed = naming.parse(name)
-        assert parsed is not None
-        again = LandedFile(name, content, len(content), hashlib.sha256(content).hexdigest(), parsed)
-        outcome = land_file(demo_session, reseller.code, again)
-        assert outcome.file_id == landed[name], f"{name} landed twice"
+    for unit in units_of(reseller, sandbox_day.files):
+        outcome = land_file(demo_session, reseller.code, unit)
+        assert outcome.file_id == landed[unit.name], f"{unit.name} landed twice"
     for stream, files in by_stream.items():
         queued = queue(demo_session, reseller.code, stream)
         assert queued.ready == tuple(file_id for _, file_id in sorted(files)), stream

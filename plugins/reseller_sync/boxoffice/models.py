@@ -756,6 +756,30 @@ class ExchangeFile(Base):
     errors: Mapped[list[ExchangeFileError]] = relationship(
         back_populates="file", cascade="all, delete-orphan", order_by="ExchangeFileError.id"
     )
+    members: Mapped[list[ExchangeFileMember]] = relationship(
+        cascade="all, delete-orphan", order_by="ExchangeFileMember.id"
+    )
+
+
+class ExchangeFileMember(Base):
+    """A data file of a batch the journal keeps under its closing file (its manifest).
+
+    Its name, size and SHA-256 are the bytes' as they arrived; the content is the copy the
+    journal keeps, the partner's personal data emptied (its checksum may then differ), or
+    nothing when that data could not be located.
+    """
+
+    __tablename__ = "exchange_file_member"
+    __table_args__ = (UniqueConstraint("exchange_file_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exchange_file_id: Mapped[int] = mapped_column(
+        ForeignKey("exchange_file.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ExchangeFileError(Base):

@@ -7,10 +7,18 @@ reseller's files through the :class:`ExchangeNaming` its adapter gives
 A file (or a batch of files) belongs to a *stream*, in which it has a
 *sequence* number: the files of one stream are processed in sequence order.
 An *acknowledgement* is the partner's answer to one file of the organiser.
+
+A partner may send its files in *batches*: data files that travel together and
+a closing file (a manifest) written last, which makes the batch visible. A
+batch is one unit of the journal: it lands whole, under its closing file's
+name, stream and sequence, with its data files as its *members*; it is
+integrated whole, and replaced whole when the partner replaces it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -22,6 +30,31 @@ class Sender(StrEnum):
     """The box office: the file goes to the partner."""
     PARTNER = "partner"
     """The reseller: the file comes to the box office."""
+
+
+class Unit(StrEnum):
+    """What a file is to the journal."""
+
+    FILE = "file"
+    """A unit on its own."""
+    BATCH_DATA = "batch_data"
+    """A data file of a batch: it lands with the batch's closing file, never alone."""
+    BATCH_CLOSING = "batch_closing"
+    """The file that closes a batch (its manifest): the batch lands under its name, with
+    every data file of the same stream and sequence as its members."""
+
+
+@dataclass(frozen=True)
+class InboundUnit:
+    """One unit of the partner's to integrate: a file, or a batch under its closing file."""
+
+    name: str
+    content: bytes = field(repr=False)
+    members: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    """A batch's data files, by name, as the journal keeps them (redacted copies)."""
+    member_sha256: Mapping[str, str] = field(default_factory=dict)
+    """Each member's SHA-256 as it arrived, before any redaction: what the partner's
+    checksums are compared with."""
 
 
 class UnredactableFileError(ValueError):
@@ -48,6 +81,11 @@ class ExchangeName(Protocol):
     @property
     def answers(self) -> ExchangeName | None:
         """The organiser's file an acknowledgement answers; None for any other file."""
+        ...
+
+    @property
+    def unit(self) -> Unit:
+        """A file on its own, or a batch's data or closing file."""
         ...
 
 

@@ -33,7 +33,7 @@ the problems quote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -301,6 +301,9 @@ class InboundLines:
     kind: LineKind
     batches: Iterable[LineBatch]
     is_test: bool = False
+    locate: Callable[[Problem], Problem] | None = None
+    """Where a problem the integration names by the unit and a line number lies, when a
+    unit's lines are numbered across several files (a batch's parts): its file and record."""
 
 
 def as_batches(

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from reseller_sync.config.settings import InstanceSettings
-    from reseller_sync.core.exchange import ExchangeNaming
+    from reseller_sync.core.exchange import ExchangeNaming, InboundUnit
     from reseller_sync.core.lines import InboundLines
     from reseller_sync.dashboard.queries import StreamExpectation
     from reseller_sync.integration.settings import IntegrationSettings
@@ -219,17 +219,19 @@ class MappingVerdict(Protocol):
 
 
 class InboundFiles(Protocol):
-    """One run's reading of a file reseller's inbound files, for the neutral integration."""
+    """One run's reading of a file reseller's inbound units (a file, or a batch under its
+    closing file), for the neutral integration."""
 
-    def lines(self, session: Session, name: str, content: bytes) -> InboundLines | None:
-        """The file's canonical lines, or None for a file that holds none."""
+    def lines(self, session: Session, unit: InboundUnit) -> Sequence[InboundLines] | None:
+        """The unit's canonical lines, kind after kind in the order they are applied (in
+        one transaction), or None for a unit that holds none."""
         ...
 
     def integrate_other(
-        self, session: Session, name: str, content: bytes, *, file_id: int
+        self, session: Session, unit: InboundUnit, *, file_id: int
     ) -> tuple[Any, int]:
-        """Apply a file that holds no lines (a list of the partner's categories...); its
-        outcome and number of records."""
+        """Apply a unit that holds no lines (a list of the partner's categories, an
+        acknowledgement...); its outcome and number of records."""
         ...
 
 

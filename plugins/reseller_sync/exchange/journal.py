@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +33,19 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
-from reseller_sync.boxoffice.models import Direction, ExchangeFile, ExchangeFileError, FileState
-from reseller_sync.core.exchange import ExchangeName, UnredactableFileError
+from reseller_sync.boxoffice.models import (
+    Direction,
+    ExchangeFile,
+    ExchangeFileError,
+    ExchangeFileMember,
+    FileState,
+)
+from reseller_sync.core.exchange import ExchangeName, InboundUnit, UnredactableFileError
 from reseller_sync.core.resellers import adapter, reseller_type
 from reseller_sync.domain.errors import Problem
-from reseller_sync.exchange.transport import LandedFile
+from reseller_sync.exchange.transport import LandedFile, batch_fingerprint
+
+log = logging.getLogger(__name__)
 
 MAX_ERRORS_KEPT = 1000
 """Line-level problems kept per file; the count of the rest is kept as one more."""
@@ -76,12 +85,35 @@ class JournalIndex:
         )
         self._sha256_by_name: dict[str, str] = {name: sha for name, sha in rows}
         self._name_by_sha256 = {sha: name for name, sha in self._sha256_by_name.items()}
+        failed = session.execute(
+            select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.sha256).where(
+                ExchangeFile.reseller_code == reseller,
+                ExchangeFile.direction == Direction.INBOUND,
+                ExchangeFile.state == FileState.FAILED,
+            )
+        ).all()
+        members: dict[int, list[tuple[str, str]]] = {}
+        for file_id, name, sha256 in session.execute(
+            select(
+                ExchangeFileMember.exchange_file_id,
+                ExchangeFileMember.name,
+                ExchangeFileMember.sha256,
+            ).where(ExchangeFileMember.exchange_file_id.in_([row.id for row in failed]))
+        ):
+            members.setdefault(file_id, []).append((name, sha256))
+        self._replaceable = {
+            row.name: batch_fingerprint(row.sha256, members.get(row.id, ())) for row in failed
+        }
 
     def is_landed(self, name: str) -> bool:
         return name in self._sha256_by_name
 
     def name_with_sha256(self, sha256: str) -> str | None:
         return self._name_by_sha256.get(sha256)
+
+    def replaceable(self, name: str) -> str | None:
+        """A failed entry, not set aside: its partner may replace it under its name."""
+        return self._replaceable.get(name)
 
 
 @dataclass(frozen=True)
@@ -106,6 +138,11 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
     contact details are stored nowhere); size and sha256 are the original
     bytes', for duplicate detection. A file whose personal data cannot be
     located is stored without content, ``failed`` with the reason.
+
+    A batch lands as one entry, its closing file's, with its data files as members, each
+    redacted as a file is. A batch the partner replaced after it failed
+    (``landed.replaces``) takes the failed entry's place: its bytes and members are the
+    new ones, it is ``landed`` again and its old problems are dropped.
     """
     existing = session.scalar(
         select(ExchangeFile).where(
@@ -113,16 +150,13 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         )
     )
     if existing is not None:
+        if landed.replaces and existing.state is FileState.FAILED:
+            return _replace(session, reseller, existing, landed)
         return LandingOutcome(existing.id, existing.name, existing.state, "already landed")
-    naming = adapter(reseller).naming()
     partner = reseller_type(reseller).name
     file_type = landed.parsed.stream
     sequence = landed.parsed.sequence
-    unredactable: str | None = None
-    try:
-        content = naming.redact(landed.name, landed.data)
-    except UnredactableFileError as error:
-        content, unredactable = b"", str(error)
+    content, members, unredactable = _kept_copies(reseller, landed)
     entry = ExchangeFile(
         reseller_code=reseller,
         direction=Direction.INBOUND,
@@ -133,7 +167,9 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         sha256=landed.sha256,
         content=content,
         state=FileState.LANDED,
+        members=members,
     )
+    naming = adapter(reseller).naming()
     twin = _same_bytes(session, reseller, landed.sha256)
     reused = _holder_of_sequence(session, reseller, Direction.INBOUND, file_type, sequence)
     if twin is not None:
@@ -160,6 +196,60 @@ def land(session: Session, reseller: str, landed: LandedFile) -> LandingOutcome:
         entry.error_category = "external"
         entry.error_message = f"{unredactable}; {UNREDACTABLE_NOTE.format(reseller=partner)}"
     session.add(entry)
+    session.flush()
+    return LandingOutcome(entry.id, entry.name, entry.state, entry.error_message)
+
+
+def _kept_copies(
+    reseller: str, landed: LandedFile
+) -> tuple[bytes, list[ExchangeFileMember], str | None]:
+    """The bytes the journal keeps of a unit and of its members, and why some could not be
+    kept (their personal data could not be located), or None."""
+    naming = adapter(reseller).naming()
+    reasons: list[str] = []
+
+    def kept(name: str, data: bytes) -> bytes:
+        try:
+            return naming.redact(name, data)
+        except UnredactableFileError as error:
+            reasons.append(str(error))
+            return b""
+
+    content = kept(landed.name, landed.data)
+    members = [
+        ExchangeFileMember(
+            name=member.name,
+            size=member.size,
+            sha256=member.sha256,
+            content=kept(member.name, member.data),
+        )
+        for member in landed.members
+    ]
+    return content, members, "; ".join(reasons) or None
+
+
+def _replace(
+    session: Session, reseller: str, entry: ExchangeFile, landed: LandedFile
+) -> LandingOutcome:
+    content, members, unredactable = _kept_copies(reseller, landed)
+    log.warning("%s: the partner replaced the failed batch, landed again", entry.name)
+    entry.content = content
+    entry.size = landed.size
+    entry.sha256 = landed.sha256
+    entry.members.clear()
+    session.flush()
+    entry.members.extend(members)
+    entry.errors.clear()
+    entry.line_count = None
+    if unredactable is None:
+        entry.state = FileState.LANDED
+        entry.processed_at = None
+        entry.error_category = entry.error_message = None
+    else:
+        partner = reseller_type(reseller).name
+        entry.processed_at = _now()
+        entry.error_category = "external"
+        entry.error_message = f"{unredactable}; {UNREDACTABLE_NOTE.format(reseller=partner)}"
     session.flush()
     return LandingOutcome(entry.id, entry.name, entry.state, entry.error_message)
 
@@ -296,6 +386,41 @@ def file_content(session: Session, file_id: int) -> bytes:
     return content or b""
 
 
+def inbound_unit(session: Session, file_id: int) -> InboundUnit:
+    """A landed unit as the journal keeps it: its bytes, and a batch's members'."""
+    content = file_content(session, file_id)
+    members = session.execute(
+        select(ExchangeFileMember.name, ExchangeFileMember.sha256, ExchangeFileMember.content)
+        .where(ExchangeFileMember.exchange_file_id == file_id)
+        .order_by(ExchangeFileMember.id)
+    ).all()
+    name = session.scalar(select(ExchangeFile.name).where(ExchangeFile.id == file_id))
+    if name is None:
+        raise LookupError(f"no file {file_id} in the journal")
+    return InboundUnit(
+        name,
+        content,
+        {member.name: member.content for member in members},
+        {member.name: member.sha256 for member in members},
+    )
+
+
+def sha256_of(session: Session, file_id: int) -> str:
+    """The SHA-256 of a file's bytes as it was sent or as it arrived."""
+    return session.scalars(select(ExchangeFile.sha256).where(ExchangeFile.id == file_id)).one()
+
+
+def member_names(session: Session, file_id: int) -> list[str]:
+    """The names of a batch's data files, as they landed; none for a file on its own."""
+    return list(
+        session.scalars(
+            select(ExchangeFileMember.name)
+            .where(ExchangeFileMember.exchange_file_id == file_id)
+            .order_by(ExchangeFileMember.id)
+        )
+    )
+
+
 def names_by_id(session: Session, file_ids: Iterable[int]) -> dict[int, str]:
     """The names of the given files, by id."""
     return {
@@ -365,8 +490,10 @@ def prepare_outbound(
     *,
     product_code: str | None = None,
     line_count: int | None = None,
+    members: Sequence[tuple[str, bytes]] = (),
 ) -> ExchangeFile:
-    """Journal a file we are about to send; it becomes ``sent`` once on the server."""
+    """Journal a file we are about to send, or a batch under its closing file ``name`` with
+    its data files ``members`` (name, bytes); it becomes ``sent`` once on the server."""
     entry = ExchangeFile(
         reseller_code=reseller,
         direction=Direction.OUTBOUND,
@@ -379,6 +506,15 @@ def prepare_outbound(
         state=FileState.PREPARED,
         product_code=product_code,
         line_count=line_count,
+        members=[
+            ExchangeFileMember(
+                name=member,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+            )
+            for member, content in members
+        ],
     )
     session.add(entry)
     session.flush()
@@ -1020,6 +1156,39 @@ def last_success(
         .limit(1)
     ).one_or_none()
     return (last.name, _aware(_as_datetime(last.at))) if last else None
+
+
+def last_landed_at(
+    session: Session, reseller: str, direction: Direction, stream: str
+) -> dt.datetime | None:
+    """When the stream's latest file was journaled (UTC), whatever its state; None before
+    the first."""
+    at = session.scalar(
+        select(func.max(ExchangeFile.created_at)).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == direction,
+            ExchangeFile.file_type == stream,
+        )
+    )
+    return _aware(_as_datetime(at)) if at is not None else None
+
+
+def integrated_still_listed(session: Session, reseller: str, names: Iterable[str]) -> list[str]:
+    """Of ``names`` (files in the partner's folder), those of units the journal says were
+    integrated, with their members, members first: what may be archived."""
+    rows = session.execute(
+        select(ExchangeFile.id, ExchangeFile.name).where(
+            ExchangeFile.reseller_code == reseller,
+            ExchangeFile.direction == Direction.INBOUND,
+            ExchangeFile.state == FileState.INTEGRATED,
+            ExchangeFile.name.in_(list(names)),
+        )
+    ).all()
+    found: list[str] = []
+    for file_id, name in rows:
+        found.extend(member_names(session, file_id))
+        found.append(name)
+    return found
 
 
 def first_failed(session: Session, reseller: str, direction: Direction, stream: str) -> str | None:

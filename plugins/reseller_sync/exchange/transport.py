@@ -21,6 +21,14 @@ It returns :class:`LandedFile` objects (name, bytes, size, sha256, parsed
 name), which the journal stores, one transaction per file. Until the journal
 exists, :class:`KnownFiles` is an in-memory index.
 
+A partner that sends batches (``core.exchange.Unit``) makes a batch visible by
+its closing file: the transport downloads the closing file with every data
+file of the same stream and sequence in the folder (its *members*), and
+leaves data files without a closing file where they are (a batch still being
+written). A batch the journal says the partner may replace (it failed and was
+not set aside: ``replaceable(name)``) is downloaded again at each call and
+returned, marked ``replaces``, when its bytes differ from the landed ones'.
+
 Failures are sorted into the package's error family:
 
 - server unreachable, timeouts, dropped connections:
@@ -36,13 +44,14 @@ Messages never hold the connection's password or private key.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import logging
 import posixpath
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,7 +59,7 @@ from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar
 
 import paramiko
 
-from reseller_sync.core.exchange import ExchangeName, ExchangeNaming, Sender
+from reseller_sync.core.exchange import ExchangeName, ExchangeNaming, Sender, Unit
 from reseller_sync.domain.errors import (
     ConfigurationError,
     ExternalError,
@@ -109,6 +118,9 @@ class TransportSettings:
     connect_attempts: int = 1
     """Attempts to connect within one call. Airflow's task retries space out
     further attempts; retrying refused credentials at once helps nobody."""
+    archive_folder: str | None = None
+    """Where the organiser moves the partner's files it has processed, when its contract
+    says so; None when the files stay."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ class RemoteFile:
     name: str
     size: int
     parsed: ExchangeName
+    modified: dt.datetime | None = None
+    """When the server last wrote it (UTC), when the server says."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,37 @@ class LandedFile:
     duplicate_of: str | None = None
     """Name of a file landed earlier (or earlier in this batch) with the same
     bytes: the journal records this one as a duplicate, not as new content."""
+    members: tuple[LandedMember, ...] = ()
+    """A batch's data files, when this file closes a batch."""
+    replaces: bool = False
+    """A batch the partner replaced under the same name after it failed: the journal
+    takes its new bytes in place of the old."""
+
+    @property
+    def fingerprint(self) -> str:
+        return batch_fingerprint(self.sha256, ((m.name, m.sha256) for m in self.members))
+
+
+@dataclass(frozen=True)
+class LandedMember:
+    """A data file of a batch, downloaded with its closing file."""
+
+    name: str
+    data: bytes = field(repr=False)
+    size: int
+    sha256: str
+
+
+def batch_fingerprint(sha256: str, members: Iterable[tuple[str, str]]) -> str:
+    """What identifies a landed unit's bytes: its own SHA-256 and its members' names and
+    SHA-256 (a file on its own: its SHA-256)."""
+    listed = sorted(members)
+    if not listed:
+        return sha256
+    digest = hashlib.sha256(sha256.encode())
+    for name, member_sha256 in listed:
+        digest.update(f"\n{name} {member_sha256}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -159,6 +204,8 @@ class FetchResult:
     in_progress: tuple[str, ...] = ()
     remaining: int = 0
     """New files left on the server because of ``max_files``."""
+    unclosed: tuple[RemoteFile, ...] = ()
+    """Data files of batches whose closing file is not on the server: left where they are."""
 
     def raise_for_refused(self) -> None:
         """Raise a permanent ``ExternalError`` listing the refused files, if any.
@@ -203,6 +250,11 @@ class LandedIndex(Protocol):
         """The name of a landed file with these bytes, if any."""
         ...
 
+    def replaceable(self, name: str) -> str | None:
+        """The fingerprint of a landed batch the partner may replace under its name (it
+        failed and was not set aside); None for any other name."""
+        ...
+
 
 @dataclass
 class KnownFiles:
@@ -219,6 +271,9 @@ class KnownFiles:
 
     def name_with_sha256(self, sha256: str) -> str | None:
         return next((name for name, known in self.by_name.items() if known == sha256), None)
+
+    def replaceable(self, name: str) -> str | None:
+        return None
 
 
 class _FileTooLargeError(Exception):
@@ -274,13 +329,22 @@ class SftpTransport:
         """
         with self._session() as sftp:
             listing = self._list(sftp)
+            members: dict[tuple[str, int], list[RemoteFile]] = {}
+            for item in listing.files:
+                if item.parsed.unit is Unit.BATCH_DATA:
+                    members.setdefault(_batch_key(item), []).append(item)
             new_files: list[RemoteFile] = []
+            replaceable: list[tuple[RemoteFile, str]] = []
             already: list[str] = []
             for item in listing.files:
-                if landed.is_landed(item.name):
-                    already.append(item.name)
-                else:
+                if item.parsed.unit is Unit.BATCH_DATA:
+                    continue
+                if not landed.is_landed(item.name):
                     new_files.append(item)
+                elif (fingerprint := _replaceable(landed, item)) is not None:
+                    replaceable.append((item, fingerprint))
+                else:
+                    already.append(item.name)
             batch = new_files if max_files is None else new_files[:max_files]
             refused = list(listing.refused)
             files: list[LandedFile] = []
@@ -288,6 +352,7 @@ class SftpTransport:
             for item in batch:
                 try:
                     data = self._download(sftp, item)
+                    landed_members = self._download_members(sftp, item, members)
                 except _FileTooLargeError:
                     refused.append(self._too_large(item.name))
                     continue
@@ -304,8 +369,20 @@ class SftpTransport:
                         sha256=digest,
                         parsed=item.parsed,
                         duplicate_of=duplicate_of,
+                        members=landed_members,
                     )
                 )
+            for item, fingerprint in replaceable:
+                try:
+                    again = self._download_unit(sftp, item, members)
+                except _FileTooLargeError:
+                    refused.append(self._too_large(item.name))
+                    continue
+                if again.fingerprint == fingerprint:
+                    already.append(item.name)
+                    continue
+                log.warning("%s was replaced by the partner since it failed", item.name)
+                files.append(again)
             return FetchResult(
                 landed=tuple(files),
                 already_landed=tuple(already),
@@ -313,7 +390,69 @@ class SftpTransport:
                 ignored=listing.ignored,
                 in_progress=listing.in_progress,
                 remaining=len(new_files) - len(batch),
+                unclosed=_unclosed(listing),
             )
+
+    def unclosed_batch_files(self) -> tuple[RemoteFile, ...]:
+        """The data files in the partner's folder whose batch has no closing file yet."""
+        return _unclosed(self.list_incoming())
+
+    def archive(self, names: Sequence[str]) -> list[str]:
+        """Move the partner's processed files to the archive folder, in the order given; the
+        names moved. A name already in the archive and not in the folder counts as moved (a
+        retried call); one in neither is logged and left out."""
+        folder = self.settings.archive_folder
+        if folder is None:
+            raise TechnicalError("no archive folder is set for this partner's files")
+        moved: list[str] = []
+        with self._session() as sftp:
+            for name in names:
+                source = posixpath.join(self.settings.incoming_folder, name)
+                target = posixpath.join(folder, name)
+                try:
+                    sftp.posix_rename(source, target)
+                except FileNotFoundError:
+                    try:
+                        sftp.stat(target)
+                    except FileNotFoundError:
+                        log.warning("%s is neither in the folder nor in the archive", name)
+                        continue
+                moved.append(name)
+        log.info("Archived %d file(s) in %s", len(moved), folder)
+        return moved
+
+    def _download_members(
+        self,
+        sftp: paramiko.SFTPClient,
+        item: RemoteFile,
+        members: dict[tuple[str, int], list[RemoteFile]],
+    ) -> tuple[LandedMember, ...]:
+        if item.parsed.unit is not Unit.BATCH_CLOSING:
+            return ()
+        landed: list[LandedMember] = []
+        for member in members.get(_batch_key(item), []):
+            data = self._download(sftp, member)
+            landed.append(
+                LandedMember(member.name, data, len(data), hashlib.sha256(data).hexdigest())
+            )
+        return tuple(landed)
+
+    def _download_unit(
+        self,
+        sftp: paramiko.SFTPClient,
+        item: RemoteFile,
+        members: dict[tuple[str, int], list[RemoteFile]],
+    ) -> LandedFile:
+        data = self._download(sftp, item)
+        return LandedFile(
+            name=item.name,
+            data=data,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            parsed=item.parsed,
+            members=self._download_members(sftp, item, members),
+            replaces=True,
+        )
 
     def upload(
         self, name: str, data: bytes, *, progress: ProgressCallback | None = None
@@ -546,7 +685,12 @@ class SftpTransport:
             if size > self.settings.max_file_size:
                 refused.append(self._too_large(name, size))
                 continue
-            files.append(RemoteFile(name=name, size=size, parsed=parsed))
+            modified = (
+                dt.datetime.fromtimestamp(entry.st_mtime, dt.UTC)
+                if entry.st_mtime is not None
+                else None
+            )
+            files.append(RemoteFile(name=name, size=size, parsed=parsed, modified=modified))
         if ignored:
             log.info("Ignored %d name(s) that are not exchange files", len(ignored))
         return Listing(
@@ -660,6 +804,25 @@ class SftpTransport:
             pass
         except Exception:
             log.warning("Could not remove %s after a failed upload", path, exc_info=True)
+
+
+def _batch_key(item: RemoteFile) -> tuple[str, int]:
+    return item.parsed.stream, item.parsed.sequence
+
+
+def _unclosed(listing: Listing) -> tuple[RemoteFile, ...]:
+    closed = {_batch_key(item) for item in listing.files if item.parsed.unit is Unit.BATCH_CLOSING}
+    return tuple(
+        item
+        for item in listing.files
+        if item.parsed.unit is Unit.BATCH_DATA and _batch_key(item) not in closed
+    )
+
+
+def _replaceable(landed: LandedIndex, item: RemoteFile) -> str | None:
+    if item.parsed.unit is not Unit.BATCH_CLOSING:
+        return None
+    return landed.replaceable(item.name)
 
 
 def _connection_broken(exc: BaseException) -> bool:

@@ -314,6 +314,9 @@ class _OnlyFile:
     def name_with_sha256(self, sha256: str) -> str | None:
         return self._index.name_with_sha256(sha256)
 
+    def replaceable(self, name: str) -> str | None:
+        return None
+
 
 def _sent_file(session: Session, name: str) -> journal.JournaledFile:
     entry = journal.find_file(session, RESELLER_TYPE.code, Direction.OUTBOUND, name)

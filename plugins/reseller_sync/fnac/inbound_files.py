@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from reseller_sync.core.exchange import InboundUnit
 from reseller_sync.core.lines import InboundLines, LineKind
 from reseller_sync.domain.errors import TechnicalError
 from reseller_sync.fnac.categories import integrate_customer_categories
@@ -24,26 +25,28 @@ class FnacInboundFiles:
         self.settings = settings
         self.repository = repository
 
-    def lines(self, session: Session, name: str, content: bytes) -> InboundLines | None:
+    def lines(self, session: Session, unit: InboundUnit) -> tuple[InboundLines] | None:
         """The file's canonical lines, or None for a file that holds none (CATCLI).
 
         Sales files (the big ones) go in as the reader's chunks: no frame of the whole
         file is ever built, and the bytes go with the reader once the last chunk is read.
         """
+        name = unit.name
         file_type = FileName.parse(name).type
         if file_type in (FileType.VENTES, FileType.TEST):
-            chunks = iter_file_chunks(name, content)
+            chunks = iter_file_chunks(name, unit.content)
             batches = sale_batches(session, self.settings, self.repository, name, chunks)
-            return InboundLines(LineKind.SALES, batches, is_test=file_type is FileType.TEST)
+            return (InboundLines(LineKind.SALES, batches, is_test=file_type is FileType.TEST),)
         if file_type is FileType.ANNUL:
-            frame = read_file(name, content).frame
-            return InboundLines(LineKind.CANCELLATIONS, [cancellation_batch(frame)])
+            frame = read_file(name, unit.content).frame
+            return (InboundLines(LineKind.CANCELLATIONS, [cancellation_batch(frame)]),)
         return None
 
     def integrate_other(
-        self, session: Session, name: str, content: bytes, *, file_id: int
+        self, session: Session, unit: InboundUnit, *, file_id: int
     ) -> tuple[Any, int]:
         """Apply a file that holds no lines (CATCLI); its outcome and number of records."""
+        name, content = unit.name, unit.content
         file_type = FileName.parse(name).type
         if file_type is FileType.CATCLI:
             frame = read_file(name, content).frame

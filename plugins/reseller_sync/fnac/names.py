@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from reseller_sync.core.exchange import Sender
+from reseller_sync.core.exchange import Sender, Unit
 from reseller_sync.domain.errors import Problem
 from reseller_sync.fnac.errors import FileFormatError, FileWriteError
 
@@ -145,6 +145,11 @@ class FileName:
     @property
     def answers(self) -> FileName | None:
         return self.answered
+
+    @property
+    def unit(self) -> Unit:
+        """Each FNAC file is a unit on its own: the contract has no batches."""
+        return Unit.FILE
 
     def __str__(self) -> str:
         if self.answered is not None:

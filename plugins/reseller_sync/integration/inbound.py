@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from reseller_sync.core.lines import InboundLines, LineKind
-from reseller_sync.domain.errors import TechnicalError
+from reseller_sync.domain.errors import SyncError, TechnicalError
 from reseller_sync.integration.cancellations import (
     CancellationIntegration,
     integrate_cancellation_lines,
@@ -25,8 +25,26 @@ def integrate_inbound_lines(
 ) -> tuple[SalesIntegration | CancellationIntegration, int]:
     """Apply the lines in the session's transaction; the outcome and the records read.
 
-    Raises listing every problem of the whole file, having written nothing.
+    Raises listing every problem of the whole file, having written nothing; problems are
+    located by ``lines.locate`` when the lines span several files.
     """
+    try:
+        return _integrate(session, settings, file_name, lines, file_id=file_id, is_test=is_test)
+    except SyncError as error:
+        if lines.locate is not None:
+            error.problems = tuple(lines.locate(problem) for problem in error.problems)
+        raise
+
+
+def _integrate(
+    session: Session,
+    settings: IntegrationSettings,
+    file_name: str,
+    lines: InboundLines,
+    *,
+    file_id: int | None,
+    is_test: bool,
+) -> tuple[SalesIntegration | CancellationIntegration, int]:
     if lines.kind is LineKind.SALES:
         sales = integrate_sale_lines(
             session,

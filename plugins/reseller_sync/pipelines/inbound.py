@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import FileState
 from reseller_sync.config.settings import InstanceSettings
+from reseller_sync.core.exchange import InboundUnit
 from reseller_sync.core.resellers import InboundFiles, StreamRole, adapter, reseller_type
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError
 from reseller_sync.domain.texts import Localized, Text
@@ -164,8 +165,14 @@ class FileIntegration:
     name: str
     file_type: str
     lines: int
-    outcome: Any
-    """The type's own result (SalesIntegration, CancellationIntegration...)."""
+    outcomes: tuple[Any, ...]
+    """The results of its kinds of lines, in order (SalesIntegration,
+    CancellationIntegration...), or the adapter's own for a unit without lines."""
+
+    @property
+    def outcome(self) -> Any:
+        """The result of a unit of one kind of lines (or of none)."""
+        return self.outcomes[0]
 
 
 @dataclass(frozen=True)
@@ -232,7 +239,7 @@ def integrate_file(
         with session_scope(engine) as session:
             entry = journal.journaled_file(session, file_id)
             name, file_type = entry.name, entry.stream
-            outcome, lines = _integrate(session, settings, files, entry, is_test)
+            outcomes, lines = _integrate(session, settings, files, entry, is_test)
             journal.mark_integrated(session, file_id, lines)
     except SyncError as error:
         _record_failure(engine, file_id, error.category.value, error.message, error.problems)
@@ -241,7 +248,7 @@ def integrate_file(
         _record_failure(engine, file_id, "technical", f"{type(error).__name__}: {error}", ())
         raise
     log.info("Integrated %s (%d lines)", name, lines)
-    return FileIntegration(file_id, name, file_type, lines, outcome)
+    return FileIntegration(file_id, name, file_type, lines, outcomes)
 
 
 def _integrate(
@@ -250,36 +257,42 @@ def _integrate(
     files: InboundFiles,
     entry: journal.JournaledFile,
     is_test: bool,
-) -> tuple[Any, int]:
-    """The file's integration and its number of lines.
+) -> tuple[tuple[Any, ...], int]:
+    """The unit's integration, kind after kind, and its number of records.
 
     Only the adapter's reader holds the bytes: a sales file goes in as the
     reader's chunks, dropped with it once the last chunk is checked.
     """
-    content = _content(session, entry)
-    lines = files.lines(session, entry.name, content)
-    if lines is None:
-        return files.integrate_other(session, entry.name, content, file_id=entry.id)
-    del content
-    return integrate_inbound_lines(
-        session,
-        adapter(settings.reseller_code).integration_settings(settings),
-        entry.name,
-        lines,
-        file_id=entry.id,
-        is_test=is_test,
+    unit = _unit(session, entry)
+    all_lines = files.lines(session, unit)
+    if all_lines is None:
+        outcome, records = files.integrate_other(session, unit, file_id=entry.id)
+        return (outcome,), records
+    del unit
+    integration = adapter(settings.reseller_code).integration_settings(settings)
+    outcomes: list[Any] = []
+    records = 0
+    for lines in all_lines:
+        outcome, read = integrate_inbound_lines(
+            session, integration, entry.name, lines, file_id=entry.id, is_test=is_test
+        )
+        outcomes.append(outcome)
+        records += read
+    return tuple(outcomes), records
+
+
+def _unit(session: Session, entry: journal.JournaledFile) -> InboundUnit:
+    """The landed unit's bytes, read apart from its journal entry (which never holds them)."""
+    unit = journal.inbound_unit(session, entry.id)
+    kept_nothing = (entry.size and not unit.content) or any(
+        not content for content in unit.members.values()
     )
-
-
-def _content(session: Session, entry: journal.JournaledFile) -> bytes:
-    """The landed file's bytes, read apart from its journal entry (which never holds them)."""
-    content = journal.file_content(session, entry.id)
-    if entry.size and not content:
+    if kept_nothing:
         # Landed without its bytes: its buyer contact columns could not be located.
         raise ExternalError(
             entry.error_message or "the file's bytes were not kept", file=entry.name
         )
-    return content
+    return unit
 
 
 def _record_failure(

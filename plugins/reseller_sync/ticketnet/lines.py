@@ -54,7 +54,7 @@ from reseller_sync.core.lines import (
     LineKind,
     LineProblems,
 )
-from reseller_sync.domain.errors import Problem, SyncError
+from reseller_sync.domain.errors import Problem
 from reseller_sync.integration.inbound import integrate_inbound_lines
 from reseller_sync.integration.settings import IntegrationSettings
 from reseller_sync.mappings.repository import (
@@ -111,8 +111,8 @@ class BatchLines:
     Each kind is one ``InboundLines`` for the whole batch (a transaction's records may lie
     in several parts), with one line batch per part. Record numbers count within each
     part, so a part's lines are numbered from its offset in the batch (the records of the
-    parts before it); :meth:`locate` turns a problem the integration names by the batch
-    and that number back into the part and its record.
+    parts before it); :meth:`locate` (each ``InboundLines``'s ``locate``) turns a problem
+    the integration names by the batch and that number back into the part and its record.
     """
 
     name: str
@@ -122,25 +122,25 @@ class BatchLines:
     lines: tuple[InboundLines, ...]
 
     def locate(self, problem: Problem) -> Problem:
-        if problem.file != self.name or not problem.line:
-            return problem
-        for name, offset, records in self.parts:
-            if offset < problem.line <= offset + records:
-                return dataclasses.replace(problem, file=name, line=problem.line - offset)
-        return problem
+        return locate_in_parts(self.name, self.parts, problem)
 
     def integrate(self, session: Session, settings: IntegrationSettings) -> list[Any]:
         """Apply every kind of line in the session's transaction; the outcomes. A refusal
         names each problem's part and record."""
-        outcomes = []
-        for lines in self.lines:
-            try:
-                outcome, _ = integrate_inbound_lines(session, settings, self.name, lines)
-            except SyncError as error:
-                error.problems = tuple(self.locate(problem) for problem in error.problems)
-                raise
-            outcomes.append(outcome)
-        return outcomes
+        return [
+            integrate_inbound_lines(session, settings, self.name, lines)[0] for lines in self.lines
+        ]
+
+
+def locate_in_parts(name: str, parts: Sequence[tuple[str, int, int]], problem: Problem) -> Problem:
+    """A problem named by the batch ``name`` and a line numbered across its parts, named by
+    its part and record instead."""
+    if problem.file != name or not problem.line:
+        return problem
+    for part, offset, records in parts:
+        if offset < problem.line <= offset + records:
+            return dataclasses.replace(problem, file=part, line=problem.line - offset)
+    return problem
 
 
 def batch_lines(
@@ -169,13 +169,19 @@ def batch_lines(
         for part, (_, start, _) in zip(parts, offsets, strict=True):
             yield _shifted(refund_batch(settings, _records(part, sales=False)), start)
 
+    name = str(batch.batch)
+    located = tuple(offsets)
+
+    def locate(problem: Problem) -> Problem:
+        return locate_in_parts(name, located, problem)
+
     return BatchLines(
-        str(batch.batch),
-        tuple(offsets),
+        name,
+        located,
         (
-            InboundLines(LineKind.SALES, sold(test=False)),
-            InboundLines(LineKind.SALES, sold(test=True), is_test=True),
-            InboundLines(LineKind.CANCELLATIONS, refunded()),
+            InboundLines(LineKind.SALES, sold(test=False), locate=locate),
+            InboundLines(LineKind.SALES, sold(test=True), is_test=True, locate=locate),
+            InboundLines(LineKind.CANCELLATIONS, refunded(), locate=locate),
         ),
     )
 

@@ -14,8 +14,10 @@ import io
 import zlib
 from dataclasses import dataclass
 
-from reseller_sync.core.exchange import Sender, UnredactableFileError
+from reseller_sync.core.exchange import Sender, Unit, UnredactableFileError
+from reseller_sync.ticketnet.errors import Code
 from reseller_sync.ticketnet.names import FileName, FileType, NameKind
+from reseller_sync.ticketnet.reader import decode_part
 from reseller_sync.ticketnet.schema import is_buyer_column
 
 PARTIAL_SUFFIX = ".tmp"
@@ -50,6 +52,15 @@ class TicketnetName:
         if self.name.kind is not NameKind.ACK:
             return None
         return TicketnetName(FileName(self.name.batch, NameKind.MANIFEST))
+
+    @property
+    def unit(self) -> Unit:
+        """A batch lands under its manifest with its data files; an ACK on its own."""
+        return {
+            NameKind.DATA: Unit.BATCH_DATA,
+            NameKind.MANIFEST: Unit.BATCH_CLOSING,
+            NameKind.ACK: Unit.FILE,
+        }[self.name.kind]
 
     def __str__(self) -> str:
         return str(self.name)
@@ -91,9 +102,14 @@ def redact_buyer_columns(name: str, data: bytes) -> bytes:
     fields' text is kept (written back quoted only where it must be).
 
     Raises :class:`UnredactableFileError` when the file cannot be read as one gzip member
-    of UTF-8 CSV with a header: its buyer values cannot be located, so none of its bytes
-    may be kept.
+    of UTF-8 CSV with a header, or breaks the syntax rules of section 5 (``R06``, which a
+    rewritten copy would no longer show): its buyer values cannot be located, so none of
+    its bytes may be kept.
     """
+    syntax = decode_part(name, FileType.TRANSACTIONS, data, Code.R06).parse_problems
+    if syntax:
+        first = syntax.problems()[0]
+        raise UnredactableFileError(f"{first}; the buyer columns cannot be located")
     try:
         decompressor = zlib.decompressobj(wbits=31)
         text = decompressor.decompress(data).decode("utf-8")

@@ -42,7 +42,7 @@ import io
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,8 +152,13 @@ def read_batch(
     batch: BatchId | str,
     *,
     manifest_bytes: bytes | None = None,
+    arrived_sha256: Mapping[str, str] | None = None,
 ) -> Batch:
     """Verify and read the batch ``batch`` of ``source`` (section 6).
+
+    ``arrived_sha256``: each data file's SHA-256 as it arrived, when ``source`` holds the
+    copies the organiser keeps, their buyer values emptied (section 11): the manifest's
+    checksums are compared with those.
 
     Raises :class:`BatchRefusedError` (or :class:`OfferRefusedError` for an
     ``OFFER`` batch) with the first failing step's code, and
@@ -206,7 +211,8 @@ def read_batch(
 
     def work(entry: ManifestFile) -> tuple[str, DecodedPart]:
         data = contents.pop(entry.name)
-        return sha256_hex(data), decode_part(entry.name, entry.type, data, syntax)
+        arrived = arrived_sha256.get(entry.name) if arrived_sha256 is not None else None
+        return arrived or sha256_hex(data), decode_part(entry.name, entry.type, data, syntax)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         hashed = list(pool.map(work, listed))
