@@ -55,6 +55,10 @@ class InboundUnit:
     member_sha256: Mapping[str, str] = field(default_factory=dict)
     """Each member's SHA-256 as it arrived, before any redaction: what the partner's
     checksums are compared with."""
+    unkept: Mapping[str, str] = field(default_factory=dict)
+    """Members whose bytes were not kept (their personal data could not be located), with
+    why: the adapter refuses the unit, at the step of its verification their syntax is
+    checked."""
 
 
 class UnredactableFileError(ValueError):

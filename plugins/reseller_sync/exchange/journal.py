@@ -390,18 +390,27 @@ def inbound_unit(session: Session, file_id: int) -> InboundUnit:
     """A landed unit as the journal keeps it: its bytes, and a batch's members'."""
     content = file_content(session, file_id)
     members = session.execute(
-        select(ExchangeFileMember.name, ExchangeFileMember.sha256, ExchangeFileMember.content)
+        select(
+            ExchangeFileMember.name,
+            ExchangeFileMember.size,
+            ExchangeFileMember.sha256,
+            ExchangeFileMember.content,
+        )
         .where(ExchangeFileMember.exchange_file_id == file_id)
         .order_by(ExchangeFileMember.id)
     ).all()
-    name = session.scalar(select(ExchangeFile.name).where(ExchangeFile.id == file_id))
-    if name is None:
+    entry = session.execute(
+        select(ExchangeFile.name, ExchangeFile.error_message).where(ExchangeFile.id == file_id)
+    ).one_or_none()
+    if entry is None:
         raise LookupError(f"no file {file_id} in the journal")
+    why = entry.error_message or "its bytes were not kept"
     return InboundUnit(
-        name,
+        entry.name,
         content,
         {member.name: member.content for member in members},
         {member.name: member.sha256 for member in members},
+        {member.name: why for member in members if member.size and not member.content},
     )
 
 

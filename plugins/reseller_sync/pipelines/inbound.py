@@ -284,10 +284,7 @@ def _integrate(
 def _unit(session: Session, entry: journal.JournaledFile) -> InboundUnit:
     """The landed unit's bytes, read apart from its journal entry (which never holds them)."""
     unit = journal.inbound_unit(session, entry.id)
-    kept_nothing = (entry.size and not unit.content) or any(
-        not content for content in unit.members.values()
-    )
-    if kept_nothing:
+    if entry.size and not unit.content:
         # Landed without its bytes: its buyer contact columns could not be located.
         raise ExternalError(
             entry.error_message or "the file's bytes were not kept", file=entry.name

@@ -57,6 +57,7 @@ def read_landed_batch(unit: InboundUnit) -> Batch:
         parsed.batch,
         manifest_bytes=unit.content,
         arrived_sha256=unit.member_sha256,
+        unkept=unit.unkept,
     )
 
 

@@ -133,9 +133,9 @@ class BatchLines:
 
 
 def locate_in_parts(name: str, parts: Sequence[tuple[str, int, int]], problem: Problem) -> Problem:
-    """A problem named by the batch ``name`` and a line numbered across its parts, named by
-    its part and record instead."""
-    if problem.file != name or not problem.line:
+    """A problem named by the batch ``name`` (or its manifest) and a line numbered across its
+    parts, named by its part and record instead."""
+    if problem.file not in (name, f"{name}.manifest.json") or not problem.line:
         return problem
     for part, offset, records in parts:
         if offset < problem.line <= offset + records:

@@ -153,12 +153,14 @@ def read_batch(
     *,
     manifest_bytes: bytes | None = None,
     arrived_sha256: Mapping[str, str] | None = None,
+    unkept: Mapping[str, str] | None = None,
 ) -> Batch:
     """Verify and read the batch ``batch`` of ``source`` (section 6).
 
     ``arrived_sha256``: each data file's SHA-256 as it arrived, when ``source`` holds the
     copies the organiser keeps, their buyer values emptied (section 11): the manifest's
-    checksums are compared with those.
+    checksums are compared with those. ``unkept``: data files of which the organiser kept
+    no copy, their syntax broken (section 11), with why: refused at step 5 (``R06``).
 
     Raises :class:`BatchRefusedError` (or :class:`OfferRefusedError` for an
     ``OFFER`` batch) with the first failing step's code, and
@@ -212,6 +214,10 @@ def read_batch(
     def work(entry: ManifestFile) -> tuple[str, DecodedPart]:
         data = contents.pop(entry.name)
         arrived = arrived_sha256.get(entry.name) if arrived_sha256 is not None else None
+        if unkept and entry.name in unkept:
+            result = DecodedPart(entry.name)
+            result.parse_problems.add(syntax, unkept[entry.name], file=entry.name)
+            return arrived or sha256_hex(data), result
         return arrived or sha256_hex(data), decode_part(entry.name, entry.type, data, syntax)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
