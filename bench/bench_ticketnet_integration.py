@@ -75,13 +75,7 @@ import bench_integration as base
 from bench_integration import PLANS, ProductPlan, demo
 from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
-    ChannelType,
-    Contact,
-    Currency,
-    PaymentMode,
-    PendingAccount,
     Performance,
-    PointOfSale,
     Product,
     ProductChannel,
     SalesChannel,
@@ -154,33 +148,19 @@ def batch_id() -> BatchId:
 
 
 def add_ticketnet_entities(session: Session) -> None:
-    """Ticketnet's channel, point of sale and paying contact (a pending account per
-    currency), the benchmark's products sold on its channel."""
-    channel = SalesChannel(
-        code=CHANNEL,
-        name="Ticketnet (interface automatique)",
-        type=ChannelType.RESELLER_AUTOMATIC,
-        reseller_code="ticketnet",
+    """The benchmark's products sold on Ticketnet's channel, which the demo box office holds
+    with its point of sale and paying contact."""
+    channel = session.scalars(select(SalesChannel).where(SalesChannel.code == CHANNEL)).one()
+    on_channel = set(
+        session.scalars(
+            select(ProductChannel.product_id).where(ProductChannel.channel_id == channel.id)
+        )
     )
-    contact = Contact(code=CONTACT, name="Ticketnet — compte technique", technical=True)
-    session.add_all(
-        [
-            channel,
-            PointOfSale(
-                code=POINT_OF_SALE,
-                name="Réseau Ticketnet",
-                channel=channel,
-                payment_mode=PaymentMode.PENDING_ACCOUNT,
-            ),
-            contact,
-            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
-        ]
-    )
-    session.flush()
     for product_id in session.scalars(
         select(Product.id).where(Product.code.in_([plan.code for plan in PLANS]))
     ):
-        session.add(ProductChannel(product_id=product_id, channel_id=channel.id))
+        if product_id not in on_channel:
+            session.add(ProductChannel(product_id=product_id, channel_id=channel.id))
     session.flush()
 
 

@@ -10,6 +10,9 @@
 - Tariffs, FNAC-specific ones among them; the FNAC channel, its point of sale
   (paid through a pending account), its quota on every performance of the
   products on sale there, and the technical contact that pays.
+- Ticketnet beside FNAC: its channel, point of sale, paying contact (a pending
+  account per currency) and quota on every performance of the concert, the one
+  product on sale there: rows 1 and 2 of block P3 and 100 places of the pit.
 
 Performance dates are placed relative to ``today`` (by default the day the
 seed runs) so that they are always in the future: the same ``today`` gives
@@ -63,6 +66,19 @@ DATED_PASS_PRODUCT = "PASS-MAH-JOUR"
 UNDATED_PASS_PRODUCT = "PASS-MAH-LIBRE"
 FNAC_PRODUCTS = (EVENT_PRODUCT, COMPETITION_PRODUCT, DATED_PASS_PRODUCT, UNDATED_PASS_PRODUCT)
 NOT_SELLABLE_AT_FNAC = ("ABO-ARENA-SAISON", "PACK-LUMEN-MAH", "PASS-MAH-GROUPE")
+
+TICKETNET_CHANNEL = "TICKETNET"
+TICKETNET_POINT_OF_SALE = "TICKETNET-RESEAU"
+TICKETNET_QUOTA = "Q-TICKETNET"
+TICKETNET_CONTACT = "TICKETNET-TECH"
+TICKETNET_PRODUCTS = (EVENT_PRODUCT,)
+"""Ticketnet sells dated events and competitions (ticketnet-exchange-v1 section 1): the demo
+puts the concert on sale there."""
+TICKETNET_QUOTA_BLOCK = "P3"
+TICKETNET_QUOTA_ROWS = range(1, 3)
+"""The concert's seats in Ticketnet's quota: rows 1 and 2 of block P3, on every performance."""
+TICKETNET_PIT_PLACES = 100
+"""The concert's pit places in Ticketnet's quota, on every performance."""
 
 
 @dataclass(frozen=True)
@@ -327,7 +343,47 @@ def seed_demo(session: Session, today: dt.date | None = None) -> bool:
                 )
             )
     session.flush()
+    _add_ticketnet(session, concert, arena_blocks)
     return True
+
+
+def _add_ticketnet(session: Session, concert: Product, arena_blocks: dict[str, Block]) -> None:
+    """Ticketnet beside FNAC: its channel, point of sale, paying contact and quota on the
+    concert. Added after FNAC's entities, so that theirs keep their ids."""
+    channel = SalesChannel(
+        code=TICKETNET_CHANNEL,
+        name="Ticketnet (interface automatique)",
+        type=ChannelType.RESELLER_AUTOMATIC,
+        reseller_code="ticketnet",
+    )
+    contact = Contact(
+        code=TICKETNET_CONTACT, name="Ticketnet — compte technique", email=None, technical=True
+    )
+    session.add_all(
+        [
+            channel,
+            PointOfSale(
+                code=TICKETNET_POINT_OF_SALE,
+                name="Réseau Ticketnet",
+                channel=channel,
+                payment_mode=PaymentMode.PENDING_ACCOUNT,
+            ),
+            contact,
+            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
+        ]
+    )
+    session.flush()
+    session.add(ProductChannel(product_id=concert.id, channel_id=channel.id))
+    _give_quota(
+        session,
+        channel,
+        concert,
+        arena_blocks,
+        seats={TICKETNET_QUOTA_BLOCK: TICKETNET_QUOTA_ROWS},
+        free_places={"FOSSE": TICKETNET_PIT_PLACES},
+        quota=(TICKETNET_QUOTA, "Contingent Ticketnet"),
+    )
+    session.flush()
 
 
 def _product(
@@ -467,8 +523,10 @@ def _give_quota(
     blocks: dict[str, Block],
     seats: dict[str, range],
     free_places: dict[str, int],
+    quota: tuple[str, str] = (FNAC_QUOTA, "Contingent FNAC"),
 ) -> None:
-    """Hold, on every performance, the listed rows of seated blocks and free places."""
+    """Hold, on every performance, the listed rows of seated blocks and free places, in the
+    channel's quota (code, name)."""
     wanted = {(blocks[code].id, str(row)) for code, rows in seats.items() for row in rows}
     candidates = session.execute(
         select(Seat.id, Seat.block_id, Seat.row)
@@ -477,20 +535,18 @@ def _give_quota(
     )
     held = [seat_id for seat_id, block_id, row in candidates if (block_id, row) in wanted]
     for performance in product.performances:
-        quota = Quota(
-            code=FNAC_QUOTA, name="Contingent FNAC", channel=channel, performance=performance
-        )
-        session.add(quota)
+        held_quota = Quota(code=quota[0], name=quota[1], channel=channel, performance=performance)
+        session.add(held_quota)
         session.flush()
         session.execute(
             insert(QuotaSeat),
             [
-                {"quota_id": quota.id, "performance_id": performance.id, "seat_id": seat_id}
+                {"quota_id": held_quota.id, "performance_id": performance.id, "seat_id": seat_id}
                 for seat_id in held
             ],
         )
         for code, places in free_places.items():
-            session.add(QuotaFreePlaces(quota=quota, block=blocks[code], places=places))
+            session.add(QuotaFreePlaces(quota=held_quota, block=blocks[code], places=places))
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,9 +4,13 @@ A :class:`Stack` starts, each in its own process group:
 
 - the FNAC sandbox (a real SFTP server playing FNAC, answering every 2 s, sending
   the TEST file of each product it onboards);
+- the Ticketnet sandbox (the same SFTP server with Ticketnet's home, Ticketnet
+  answering its OFFER batches every 2 s and selling test tickets of each
+  performance it is given places in);
 - the mail sink (SMTP, with a page listing the messages);
 - Airflow (``airflow standalone``) over a box office seeded with the demo data,
-  with the connections ``fnac_sftp`` and ``smtp_default`` pointing at the two;
+  with the connections ``fnac_sftp``, ``ticketnet_sftp`` and ``smtp_default``
+  pointing at the three;
   or, given a :class:`Distributed`, Airflow split as in production: api-server,
   scheduler, dag-processor, triggerer and Celery workers (Redis broker,
   PostgreSQL metadata database and result backend), see ``docs/distributed.md``.
@@ -23,6 +27,7 @@ developer's tool, outside ``plugins/``, in the top-level ``devtools`` package.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -115,10 +120,13 @@ class Ports:
     sftp: int = 2222
     smtp: int = 8025
     mail_page: int = 8026
+    ticketnet_sftp: int = 0
+    """The Ticketnet sandbox's SFTP port; 0: a free port of 127.0.0.1, chosen when the
+    :class:`Stack` is made."""
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*free_ports(4))
+        return cls(*free_ports(5))
 
 
 WORKER_NAME_VARIABLE = "RESELLER_SYNC_WORKER_NAME"
@@ -181,6 +189,8 @@ class Stack:
         self.distributed = distributed
         self.jwt_secret = secrets.token_urlsafe(32)
         self.api_secret_key = secrets.token_urlsafe(32)
+        if not ports.ticketnet_sftp:
+            ports = dataclasses.replace(ports, ticketnet_sftp=free_ports(1)[0])
         self.state_dir, self.airflow_home, self.ports = state_dir, airflow_home, ports
         self.root, self.python, self.poke_seconds = root, python, poke_seconds
         self.base = f"http://{host}:{ports.airflow}"
@@ -200,6 +210,10 @@ class Stack:
     @property
     def sandbox_root(self) -> Path:
         return self.state_dir / "sandbox"
+
+    @property
+    def ticketnet_sandbox_root(self) -> Path:
+        return self.state_dir / "ticketnet-sandbox"
 
     @property
     def mail_dir(self) -> Path:
@@ -225,7 +239,7 @@ class Stack:
 
         ``leftovers`` are more files to delete, with their ``-wal``/``-shm`` companions.
         """
-        for folder in ("sandbox", "mail", "reports", "logs"):
+        for folder in ("sandbox", "ticketnet-sandbox", "mail", "reports", "logs"):
             shutil.rmtree(self.state_dir / folder, ignore_errors=True)
         for leftover in (*leftovers, self.airflow_home / "airflow.db"):
             for path in leftover.parent.glob(leftover.name + "*"):
@@ -302,6 +316,9 @@ class Stack:
         }
         return {
             connection_env_var("fnac_sftp"): sandbox_connection_json("127.0.0.1", self.ports.sftp),
+            connection_env_var("ticketnet_sftp"): sandbox_connection_json(
+                "127.0.0.1", self.ports.ticketnet_sftp
+            ),
             "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
         }
 
@@ -344,6 +361,16 @@ class Stack:
             "sandbox",
             [self.python, "-m", "devtools", "fnac-sandbox", "serve",
              "--root", str(self.sandbox_root), "--port", str(ports.sftp),
+             "--interval", "2", "--auto-test", "--seed", "2026"],
+        )  # fmt: skip
+        say(
+            f"Ticketnet sandbox: SFTP on 127.0.0.1:{ports.ticketnet_sftp}, Ticketnet answers "
+            "every 2 s"
+        )
+        self.start(
+            "ticketnet-sandbox",
+            [self.python, "-m", "devtools", "ticketnet-sandbox", "serve",
+             "--root", str(self.ticketnet_sandbox_root), "--port", str(ports.ticketnet_sftp),
              "--interval", "2", "--auto-test", "--seed", "2026"],
         )  # fmt: skip
         say(f"Mail sink: SMTP on 127.0.0.1:{ports.smtp}, messages at {self.mail_page}")

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", VAR / "airflow"))
 PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
+TICKETNET_PORT = 2223
+"""The Ticketnet sandbox's SFTP port (its ``serve`` command's default)."""
 
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
@@ -40,7 +42,7 @@ class Demo(Stack):
         super().__init__(
             state_dir=VAR,
             airflow_home=AIRFLOW_HOME,
-            ports=Ports(airflow=PORT),
+            ports=Ports(airflow=PORT, ticketnet_sftp=TICKETNET_PORT),
             poke_seconds=5,
             name="demo",
         )
@@ -73,11 +75,13 @@ class Demo(Stack):
 
     def summary(self) -> None:
         mails = sorted((VAR / "mail").glob("*.eml"))
+        ticketnet = self.ports.ticketnet_sftp
         print(
             f"""
   Airflow UI      {self.base}    login admin / {self.password()}
   Mail sink       {self.mail_page}    ({len(mails)} e-mails in var/mail/)
   FNAC sandbox    sftp://organiser@127.0.0.1:{self.ports.sftp}    files under var/sandbox/
+  Ticketnet       sftp://organiser@127.0.0.1:{ticketnet}    files under var/ticketnet-sandbox/
   Box office      var/boxoffice.sqlite
 
   What to look at:

@@ -43,6 +43,7 @@ from reseller_sync.domain.errors import (
 from reseller_sync.domain.texts import Localized
 from reseller_sync.fnac.inbound import NEW_CATEGORY_ACTION
 from reseller_sync.fnac.settings import FnacSettings, load_settings
+from reseller_sync.ticketnet.inbound import NEW_PRICE_TYPE_ACTION
 
 SITE = TaskSite(
     dag_id="fnac_inbound",
@@ -345,12 +346,18 @@ def test_every_notice_raised_has_its_own_action_in_both_languages() -> None:
         r"notify\(\s*\w+,.*?kind=\"(\w+)\"",
         r"Notice\(\s*ErrorCategory\.\w+,\s*\"(\w+)\"(?:(?!Notice\().)*?\baction=(\w+)?",
         r"Notice\(\s*ErrorCategory\.\w+,\s*\"(\w+)\"",
+        r"_notices\(\s*\w+,\s*\w+,\s*kind=\"(\w+)\",(?:(?!_notices\().)*?\baction=(\w+)",
+        r"_notices\(\s*\w+,\s*\w+,\s*kind=\"(\w+)\"",
     )
     raised: dict[str, set[str | None]] = {}
     for path in plugins.rglob("*.py"):
         text = path.read_text()
-        with_action = {m.group(1): m.group(2) for m in re.finditer(calls[1], text, re.S)}
-        for call in (calls[0], calls[2]):
+        with_action = {
+            m.group(1): m.group(2)
+            for pattern in (calls[1], calls[3])
+            for m in re.finditer(pattern, text, re.S)
+        }
+        for call in (calls[0], calls[2], calls[4]):
             for match in re.finditer(call, text, re.S):
                 raised.setdefault(match.group(1), set()).add(with_action.get(match.group(1)))
     assert {
@@ -358,18 +365,25 @@ def test_every_notice_raised_has_its_own_action_in_both_languages() -> None:
         "seat_lists_differ",
         "price_check",
         "new_customer_category",
+        "new_price_type",
         "price_difference",
     } <= set(raised)
     without_own = {kind for kind, actions in raised.items() if None in actions}
     assert without_own <= set(NOTICE_ACTIONS), "a notice kind without an action of its own"
     assert raised["new_customer_category"] == {"NEW_CATEGORY_ACTION"}
-    actions = {**NOTICE_ACTIONS, "new_customer_category": NEW_CATEGORY_ACTION}
+    assert raised["new_price_type"] == {"NEW_PRICE_TYPE_ACTION"}
+    actions = {
+        **NOTICE_ACTIONS,
+        "new_customer_category": NEW_CATEGORY_ACTION,
+        "new_price_type": NEW_PRICE_TYPE_ACTION,
+    }
     for kind, action in actions.items():
         french, english = action.render("fr", "Acme"), action.render("en", "Acme")
         assert french != english, kind
         for text in (french, english):
             assert "Acme" in text, f"{kind} does not name the reseller"
             assert not re.search(r"\bFNAC\b(?!_ADHERENT)", text), f"{kind} hard-codes FNAC"
+            assert "Ticketnet" not in text, f"{kind} hard-codes Ticketnet"
 
 
 def test_the_subject_and_the_actions_name_the_reseller_of_the_settings() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from devtools.mailsink import MailSink
 from devtools.sandboxes.fnac import SandboxServer, connection_env_var, sandbox_connection_json
@@ -58,6 +59,78 @@ def fnac_world(
     monkeypatch.setenv(
         connection_env_var("fnac_sftp"), sandbox_connection_json(sandbox.host, sandbox.port)
     )
+    mail = _mail_sink(tmp_path, monkeypatch)
+    engine = make_engine(f"sqlite:///{box_office}")
+    yield FnacWorld(engine, sandbox, mail)
+    engine.dispose()
+    mail.stop()
+    db.default_engine.cache_clear()
+
+
+@dataclass
+class TicketnetWorld:
+    engine: Engine
+    server: SandboxServer
+    mail: MailSink
+
+    @property
+    def inbox(self) -> Path:
+        return self.server.home(DEMO_USERNAME) / "from_ticketnet"
+
+    @property
+    def archive(self) -> Path:
+        return self.server.home(DEMO_USERNAME) / "archive" / "from_ticketnet"
+
+    @property
+    def outbox(self) -> Path:
+        return self.server.home(DEMO_USERNAME) / "to_ticketnet"
+
+
+@pytest.fixture
+def ticketnet_world(
+    airflow_db: None,
+    sqlite_demo_template: Path,
+    ticketnet_registered: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[TicketnetWorld]:
+    """Ticketnet's side of a DAG's world: a copy of the demo box office, where Ticketnet's
+    ACK gave its identifiers of the concert's performances; the Ticketnet sandbox over
+    real SFTP as ``ticketnet_sftp``; a real mail sink."""
+    from devtools.sandboxes.sftp import demo_user
+    from devtools.sandboxes.ticketnet import ticketnet_server
+    from reseller_sync.boxoffice.partner_ids import PerformanceIds, record_performance_ids
+    from tests.ticketnet.ticketnet_boxoffice import add_ticketnet
+
+    _forget_dag_runs()
+    box_office = tmp_path / "boxoffice.sqlite"
+    shutil.copy(sqlite_demo_template, box_office)
+    monkeypatch.setenv(db.URL_VARIABLE, f"sqlite:///{box_office}")
+    db.default_engine.cache_clear()
+    engine = make_engine(f"sqlite:///{box_office}")
+    with Session(engine) as session, session.begin():
+        given = add_ticketnet(session).frame
+        record_performance_ids(
+            session,
+            "ticketnet",
+            "Ticketnet",
+            (
+                PerformanceIds(int(row.performance), row.event_id, row.performance_id)
+                for row in given.itertuples()
+            ),
+        )
+    mail = _mail_sink(tmp_path, monkeypatch)
+    with ticketnet_server(tmp_path / "ticketnet", [demo_user()]) as server:
+        monkeypatch.setenv(
+            connection_env_var("ticketnet_sftp"), sandbox_connection_json(server.host, server.port)
+        )
+        yield TicketnetWorld(engine, server, mail)
+    engine.dispose()
+    mail.stop()
+    db.default_engine.cache_clear()
+
+
+def _mail_sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MailSink:
     mail = MailSink(tmp_path / "mail").start()
     monkeypatch.setenv(
         "AIRFLOW_CONN_SMTP_DEFAULT",
@@ -76,11 +149,7 @@ def fnac_world(
             }
         ),
     )
-    engine = make_engine(f"sqlite:///{box_office}")
-    yield FnacWorld(engine, sandbox, mail)
-    engine.dispose()
-    mail.stop()
-    db.default_engine.cache_clear()
+    return mail
 
 
 def _forget_dag_runs() -> None:

@@ -1,7 +1,7 @@
 """The onboarding builder takes a reseller: its DAG ids, words and steps are the adapter's.
 
 Run for every registered reseller type, and for a second reseller made up here
-(Ticketnet-like, declared the way an adapter would), so that the builder is seen
+(Acmetix-like, declared the way an adapter would), so that the builder is seen
 building what another adapter declares. The whole runs against FNAC's sandbox
 are in ``test_fnac_onboarding.py``.
 """
@@ -140,44 +140,44 @@ def _offer_answered(product_code: str, outcome: Any) -> str:
 
 def _ids_not_recorded(product_code: str) -> MappingError:
     return MappingError(
-        f"Ticketnet's ids for {product_code} are not recorded yet (Reject)",
+        f"Acmetix's ids for {product_code} are not recorded yet (Reject)",
         action="Record them, deploy, trigger the onboarding again.",
     )
 
 
-TICKETNET_STEPS: tuple[OnboardingStep, ...] = (
+ACMETIX_STEPS: tuple[OnboardingStep, ...] = (
     PlainStep(task_id="check_product", run=_check_product, doc_md="Check the product."),
     SendAndWaitStep(
         task_id="send_offer",
         send=_send_offer,
         answered=_offer_answered,
-        doc_md="Send the offer; wait for Ticketnet's JSON ACK.",
+        doc_md="Send the offer; wait for Acmetix's JSON ACK.",
     ),
     ApprovalStep(
         task_id="confirm_ids_recorded",
-        subject="Ticketnet's ids for {product} recorded?",
-        body="Record Ticketnet's ids of **{product}**, deploy, then **Approve**.",
+        subject="Acmetix's ids for {product} recorded?",
+        body="Record Acmetix's ids of **{product}**, deploy, then **Approve**.",
         rejected=_ids_not_recorded,
-        doc_md="A person confirms that Ticketnet's ids are recorded.",
+        doc_md="A person confirms that Acmetix's ids are recorded.",
     ),
     SendAndWaitStep(
         task_id="integrate_test_sales",
         send=_send_offer,
         answered=_offer_answered,
         trigger_rule=TriggerRule.NONE_FAILED,
-        doc_md="Wait for Ticketnet's test sales; integrate and cancel them.",
+        doc_md="Wait for Acmetix's test sales; integrate and cancel them.",
     ),
 )
 
 
 @pytest.fixture
-def ticketnet(monkeypatch: pytest.MonkeyPatch) -> Iterator[ResellerType]:
-    """A Ticketnet adapter in the registry, beside the registered ones, for this test."""
-    module = ModuleType("tests_ticketnet_adapter")
+def acmetix(monkeypatch: pytest.MonkeyPatch) -> Iterator[ResellerType]:
+    """An Acmetix adapter in the registry, beside the registered ones, for this test."""
+    module = ModuleType("tests_acmetix_adapter")
     module.RESELLER_TYPE = ResellerType(  # type: ignore[attr-defined]
-        code="ticketnet",
-        name="Ticketnet",
-        contract="ticketnet-exchange-v1",
+        code="acmetix",
+        name="Acmetix",
+        contract="acmetix-exchange-v1",
         interface=InterfaceKind.FILES,
         product_kinds=frozenset({ProductKind.EVENT, ProductKind.COMPETITION}),
         placements=frozenset({Placement.SEATED, Placement.FREE}),
@@ -185,40 +185,40 @@ def ticketnet(monkeypatch: pytest.MonkeyPatch) -> Iterator[ResellerType]:
         sales_reporting=SalesReporting.EVENT_LOG,
         nightly=(),
     )
-    module.onboarding_steps = lambda: TICKETNET_STEPS  # type: ignore[attr-defined]
-    module.onboarding_doc = lambda product: f"### Put {product} on sale at Ticketnet"  # type: ignore[attr-defined]
+    module.onboarding_steps = lambda: ACMETIX_STEPS  # type: ignore[attr-defined]
+    module.onboarding_doc = lambda product: f"### Put {product} on sale at Acmetix"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.setattr(resellers, "ADAPTER_MODULES", (*resellers.ADAPTER_MODULES, module.__name__))
     resellers._adapters.cache_clear()
     CALLS.clear()
     try:
-        yield reseller_type("ticketnet")
+        yield reseller_type("acmetix")
     finally:
         resellers._adapters.cache_clear()
 
 
 def test_another_reseller_gets_its_own_dags_from_the_same_builder(
-    ticketnet: ResellerType, monkeypatch: pytest.MonkeyPatch
+    acmetix: ResellerType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "5")
 
-    dags = build_onboarding_dags(ticketnet, ["EVT-LUMEN", "CMP-LYON-NANTES"])
+    dags = build_onboarding_dags(acmetix, ["EVT-LUMEN", "CMP-LYON-NANTES"])
 
     assert list(dags) == [
-        "ticketnet_onboarding__evt-lumen",
-        "ticketnet_onboarding__cmp-lyon-nantes",
+        "acmetix_onboarding__evt-lumen",
+        "acmetix_onboarding__cmp-lyon-nantes",
     ]
-    dag = dags["ticketnet_onboarding__evt-lumen"]
-    assert_built_as_declared(dag, ticketnet, "EVT-LUMEN", TICKETNET_STEPS)
-    assert dag.doc_md == "### Put EVT-LUMEN on sale at Ticketnet"
+    dag = dags["acmetix_onboarding__evt-lumen"]
+    assert_built_as_declared(dag, acmetix, "EVT-LUMEN", ACMETIX_STEPS)
+    assert dag.doc_md == "### Put EVT-LUMEN on sale at Acmetix"
     assert {task.poll_seconds for task in dag.tasks if isinstance(task, ProductWait)} == {5.0}
     assert build_onboarding_dag(reseller_type("fnac"), "EVT-LUMEN").dag_id == (
         "fnac_onboarding__evt-lumen"
     ), "FNAC's DAGs are unchanged beside another reseller's"
 
 
-def test_another_reseller_s_steps_run_for_their_product(ticketnet: ResellerType) -> None:
-    dag = build_onboarding_dag(ticketnet, "EVT-LUMEN")
+def test_another_reseller_s_steps_run_for_their_product(acmetix: ResellerType) -> None:
+    dag = build_onboarding_dag(acmetix, "EVT-LUMEN")
 
     check, send = dag.get_task("check_product"), dag.get_task("send_offer")
     assert isinstance(check, ProductStep)
@@ -231,9 +231,9 @@ def test_another_reseller_s_steps_run_for_their_product(ticketnet: ResellerType)
 
 @pytest.mark.parametrize(("answer", "approved"), [("Approve", True), ("Reject", False)])
 def test_a_rejected_approval_fails_with_the_adapter_s_error(
-    ticketnet: ResellerType, answer: str, approved: bool
+    acmetix: ResellerType, answer: str, approved: bool
 ) -> None:
-    approval = build_onboarding_dag(ticketnet, "EVT-LUMEN").get_task("confirm_ids_recorded")
+    approval = build_onboarding_dag(acmetix, "EVT-LUMEN").get_task("confirm_ids_recorded")
     assert isinstance(approval, PersonApproval)
     event = {
         "chosen_options": [answer],

@@ -243,20 +243,26 @@ def test_the_plugin_declares_the_app_and_the_nav_link(plugin_module: Any) -> Non
     assert len(plugins) == 1
     plugin = plugins[0]
     assert plugin.name == "reseller_sync"
-    [app] = plugin.fastapi_apps
-    assert isinstance(app["app"], FastAPI)
-    assert app["url_prefix"] == "/fnac"
-    assert not any(app["url_prefix"].startswith(prefix) for prefix in RESERVED_URL_PREFIXES)
-    [view] = plugin.external_views
-    ExternalViewResponse.model_validate(view)
-    assert (view["destination"], view["url_route"], view["href"]) == ("nav", "fnac", "fnac/")
+    apps = plugin.fastapi_apps
+    assert [app["url_prefix"] for app in apps] == ["/fnac", "/ticketnet"]
+    for app in apps:
+        assert isinstance(app["app"], FastAPI)
+        assert not any(app["url_prefix"].startswith(prefix) for prefix in RESERVED_URL_PREFIXES)
+    views = plugin.external_views
+    for view in views:
+        ExternalViewResponse.model_validate(view)
+    assert [(view["destination"], view["url_route"], view["href"]) for view in views] == [
+        ("nav", "fnac", "fnac/"),
+        ("nav", "ticketnet", "ticketnet/"),
+    ]
 
 
-def test_the_plugins_own_app_refuses_anonymous_requests(plugin_module: Any) -> None:
-    [app] = plugin_module.ResellerSyncPlugin.fastapi_apps
-    with TestClient(_mounted(app["app"])) as anonymous:
-        assert anonymous.get("/fnac/journal").status_code == 401
-        assert anonymous.get("/fnac/api/sales").status_code == 401
+def test_the_plugins_own_apps_refuse_anonymous_requests(plugin_module: Any) -> None:
+    for app in plugin_module.ResellerSyncPlugin.fastapi_apps:
+        reseller = app["url_prefix"].strip("/")
+        with TestClient(_mounted(app["app"], reseller)) as anonymous:
+            assert anonymous.get(f"/{reseller}/journal").status_code == 401
+            assert anonymous.get(f"/{reseller}/api/sales").status_code == 401
 
 
 def test_the_plugin_module_is_the_only_one_the_plugins_manager_imports() -> None:

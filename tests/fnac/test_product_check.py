@@ -95,7 +95,9 @@ def test_every_set_up_problem_is_listed_at_once(
             Price.tariff_id == works_council,
         )
     )
-    quota = session.scalars(select(Quota).where(Quota.performance_id == s2.id)).one()
+    quota = session.scalars(
+        select(Quota).where(Quota.performance_id == s2.id, Quota.code == "Q-FNAC")
+    ).one()
     session.execute(delete(QuotaSeat).where(QuotaSeat.quota_id == quota.id))
     session.execute(delete(QuotaFreePlaces).where(QuotaFreePlaces.quota_id == quota.id))
     session.delete(quota)

@@ -101,7 +101,12 @@ def reseller(demo_session: Session) -> Reseller:
     ).one()
     block = session.scalars(select(Block).where(Block.code == "P3")).first()
     assert block is not None
-    seats = session.scalars(select(Seat).where(Seat.block_id == block.id).order_by(Seat.id)).all()
+    held_elsewhere = select(QuotaSeat.seat_id).where(QuotaSeat.performance_id == performance.id)
+    seats = session.scalars(
+        select(Seat)
+        .where(Seat.block_id == block.id, Seat.id.not_in(held_elsewhere))
+        .order_by(Seat.id)
+    ).all()
     held, outside = seats[:3], seats[3]
     pit = session.scalars(select(Block).where(Block.code == "FOSSE")).first()
     assert pit is not None

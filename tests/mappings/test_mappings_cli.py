@@ -48,7 +48,7 @@ def test_check_fails_with_every_problem_and_its_fix(
 ) -> None:
     edit(mappings / "_shared.yaml", '  CAT3: "3"\n', "")
 
-    assert main(["check", "EVT-LUMEN", "PASS-MAH-JOUR"]) == EXIT_PROBLEMS
+    assert main(["check", "EVT-LUMEN", "PASS-MAH-JOUR", "--reseller", "fnac"]) == EXIT_PROBLEMS
 
     out = capsys.readouterr().out
     assert "EVT-LUMEN: 1 problem(s)" in out
@@ -104,12 +104,26 @@ def test_the_reseller_may_be_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no reseller type 'nope' is registered" in capsys.readouterr().err
 
 
-def test_without_a_configured_reseller_it_must_be_named(
+def test_without_a_configured_reseller_there_is_nothing_to_check(
     include: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (include / "config" / "resellers" / "fnac.yaml").unlink()
+    for settings_file in (include / "config" / "resellers").glob("*.yaml"):
+        settings_file.unlink()
 
     assert main(["check", "--no-database"]) == EXIT_CANNOT_CHECK
-    assert "say which reseller with --reseller CODE: none is configured" in (
+    assert "No reseller is configured" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("include")
+def test_every_configured_reseller_is_checked_in_turn_and_products_need_a_reseller(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "--no-database"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "FNAC" in out
+    assert "Ticketnet" in out
+
+    assert main(["check", "--no-database", "EVT-LUMEN"]) == EXIT_CANNOT_CHECK
+    assert "say which reseller with --reseller CODE: 2 are: fnac, ticketnet" in (
         capsys.readouterr().err
     )

@@ -36,6 +36,29 @@ def _rows(rows: Iterable[str], seats: int) -> dict[str, tuple[str, ...]]:
     return {row: tuple(str(n) for n in range(1, seats + 1)) for row in rows}
 
 
+def _numbered(rows: int) -> tuple[str, ...]:
+    """Rows numbered from 1."""
+    return tuple(str(n) for n in range(1, rows + 1))
+
+
+DEMO_ARENA = Venue(
+    "ARENA-PARIS-C",
+    "Paris Arena (concert)",
+    "Paris",
+    sections={
+        **{f"ORCH-{code}": _rows(_numbered(20), 25) for code in "ABCD"},
+        **{f"BAS-{code}": _rows(_numbered(15), 20) for code in "ABCDEF"},
+        **{f"HAUT-{code}": _rows(_numbered(14), 20) for code in "JKLMN"},
+    },
+    areas={"FOSSE": 1200},
+)
+"""The demo box office's concert hall (Paris Arena, configuration ARENA-CONCERT) as
+Ticketnet mapped it at set-up, under the codes of ``include/mappings/ticketnet/``: the
+floor's four blocks of 20 rows × 25 seats (``ORCH-A`` to ``ORCH-D``), the lower stand's six
+of 15 × 20 (``BAS-A`` to ``BAS-F``), the upper stand's five of 14 × 20 (``HAUT-J`` to
+``HAUT-N``) and the standing pit (``FOSSE``, 1,200 places)."""
+
+
 DEFAULT_VENUES: tuple[Venue, ...] = (
     Venue(
         "ZENITH-PARIS-A",
@@ -64,6 +87,7 @@ DEFAULT_VENUES: tuple[Venue, ...] = (
         sections={"GRADIN-N": _rows(("1", "2", "3", "4"), 20)},
         areas={"FOSSE": 1500, "CARRE-OR": 200},
     ),
+    DEMO_ARENA,
     Venue(
         "STADE-ROAZHON",
         "Roazhon Park",

@@ -231,9 +231,10 @@ def build_nightly_dag(
                         kind="places_sold_not_withdrawn",
                         message=Localized(
                             fr=f"{{reseller}} avait vendu {sold} des places demandées en retour "
-                            "(E07) : elles restent dans le contingent de {reseller}.",
-                            en=f"{{reseller}} had sold {sold} of the places asked back (E07): "
-                            "they stay in {reseller}'s quota.",
+                            "(son code de réponse est donné pour chacune) : elles restent dans "
+                            "le contingent de {reseller}.",
+                            en=f"{{reseller}} had sold {sold} of the places asked back (its "
+                            "answer's code is given for each): they stay in {reseller}'s quota.",
                         ),
                         problems=answer.sold,
                         site=task_site(get_current_context()),

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from reseller_sync.dashboard.queries import StreamExpectation
     from reseller_sync.integration.settings import IntegrationSettings
 
-ADAPTER_MODULES: tuple[str, ...] = ("reseller_sync.fnac.adapter",)
+ADAPTER_MODULES: tuple[str, ...] = ("reseller_sync.fnac.adapter", "reseller_sync.ticketnet.adapter")
 """The registered reseller types' adapter modules, each exposing ``RESELLER_TYPE``."""
 
 PARTNER_PACKAGES: tuple[str, ...] = ("reseller_sync.fnac", "reseller_sync.ticketnet")

@@ -6,7 +6,7 @@
   a failed inbound file aside (the reseller sent its lines again under the
   next sequence), recorded with who (default: the OS user), when and why, and
   announced to the alert addresses. ``--reseller`` may be left out when one
-  reseller is configured.
+  reseller is configured, or when the file's name is of one reseller's contract.
 
 Exit status: 0 done; 1 refused (unknown file, a file not in a state that can
 be set aside, no reason: nothing changed, the message says why); 2 the
@@ -67,7 +67,8 @@ def register(subparsers: Any) -> None:
         "--reseller",
         metavar="CODE",
         default=None,
-        help="the reseller's code (default: the only reseller configured)",
+        help="the reseller's code (default: the one whose contract names files so, or the "
+        "only reseller configured)",
     )
     set_aside.set_defaults(handler=set_aside_file)
 
@@ -110,18 +111,28 @@ def list_files(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reseller_naming(name: str) -> str:
+    """The one configured reseller whose names ``name`` is, when ``--reseller`` is left out;
+    the only one configured otherwise (a ``ConfigurationError`` when that says nothing)."""
+    from reseller_sync.config import paths
+    from reseller_sync.core.resellers import adapter
+
+    configured = paths.configured_resellers()
+    naming = [code for code in configured if adapter(code).naming().parse(name) is not None]
+    return naming[0] if len(naming) == 1 else paths.only_configured_reseller()
+
+
 def set_aside_file(args: argparse.Namespace) -> int:
     """Set the file aside, say what was done and what to do next."""
     from reseller_sync.airflow.notifier import smtp_sender
     from reseller_sync.boxoffice.db import default_engine
-    from reseller_sync.config import paths
     from reseller_sync.core.resellers import UnknownResellerError, adapter
     from reseller_sync.domain.errors import ConfigurationError
     from reseller_sync.exchange.journal import SetAsideRefusedError
     from reseller_sync.pipelines import set_aside
 
     try:
-        reseller = adapter(args.reseller or paths.only_configured_reseller())
+        reseller = adapter(args.reseller or _reseller_naming(args.name))
         settings = reseller.load_settings()
     except (ConfigurationError, UnknownResellerError) as error:
         print(error, file=sys.stderr)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reseller_sync.alerts.compose import Notice
-from reseller_sync.domain.errors import ErrorCategory, Problem
 from reseller_sync.domain.texts import Localized
+from reseller_sync.pipelines.notices import price_difference_notices, unmapped_category_notices
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -112,57 +112,24 @@ NEW_CATEGORY_ACTION = Localized(
 
 
 def _new_categories(file_name: str, outcome: Any) -> list[Notice]:
-    unmapped = outcome.unmapped
-    if unmapped.ok:
-        return []
-    count = len(unmapped.categories)
-    return [
-        Notice(
-            ErrorCategory.MAPPING,
-            "new_customer_category",
-            Localized(
-                fr=f"{{reseller}} a {count} catégorie(s) de client active(s) qu'aucun tarif "
-                "ne représente : leurs ventes ne peuvent pas être intégrées tant qu'elles ne "
-                "sont pas rattachées.",
-                en=f"{{reseller}} has {count} active customer category(ies) that no tariff "
-                "stands for: their sales cannot be integrated until they are mapped.",
-            ),
-            [Problem(f.reason, file=f.file, value=f.value) for f in unmapped.faults],
-            file_name,
-            hint=unmapped.faults[0].fix,
-            action=NEW_CATEGORY_ACTION,
-        )
-    ]
+    count = len(outcome.unmapped.categories)
+    return unmapped_category_notices(
+        file_name,
+        outcome,
+        kind="new_customer_category",
+        message=Localized(
+            fr=f"{{reseller}} a {count} catégorie(s) de client active(s) qu'aucun tarif ne "
+            "représente : leurs ventes ne peuvent pas être intégrées tant qu'elles ne sont "
+            "pas rattachées.",
+            en=f"{{reseller}} has {count} active customer category(ies) that no tariff "
+            "stands for: their sales cannot be integrated until they are mapped.",
+        ),
+        action=NEW_CATEGORY_ACTION,
+    )
 
 
 def _price_differences(file_name: str, outcome: Any) -> list[Notice]:
-    differences = getattr(outcome, "price_differences", ())
-    if not differences:
-        return []
-    count = len(differences)
-    return [
-        Notice(
-            ErrorCategory.EXTERNAL,
-            "price_difference",
-            Localized(
-                fr=f"{count} billet(s) intégré(s) au prix de {{reseller}}, qui diffère de celui "
-                "de la billetterie (politique de prix warn).",
-                en=f"{count} ticket(s) integrated at {{reseller}}'s price, which differs from "
-                "the box office's (price policy warn).",
-            ),
-            [
-                Problem(
-                    f"{d.product} {d.performance} {d.category} {d.tariff}: "
-                    f"box office {d.expected}, FNAC {d.received} {d.currency}",
-                    file=file_name,
-                    line=d.line,
-                    column="prix_ttc",
-                )
-                for d in differences
-            ],
-            file_name,
-        )
-    ]
+    return price_difference_notices(file_name, outcome, reseller_name="FNAC", column="prix_ttc")
 
 
 def watch_for_late_files(session: Session, settings: FnacSettings, now: dt.datetime) -> None:

@@ -30,30 +30,23 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from reseller_sync.boxoffice.models import (
     Block,
     Direction,
     FileState,
-    Order,
     Performance,
     PlaceWithdrawal,
     Product,
     Quota,
-    QuotaFreePlaces,
-    QuotaSeat,
     ResellerProduct,
     SalesChannel,
     Seat,
     SeatCategory,
-    Ticket,
-    TicketState,
     Venue,
     WithdrawalReason,
     WithdrawalState,
@@ -74,44 +67,40 @@ from reseller_sync.fnac.outbound import (
     session_factory,
 )
 from reseller_sync.fnac.places import PLACES_COLUMNS, _mapped
-from reseller_sync.fnac.product import load_fnac_product, performance_label
+from reseller_sync.fnac.product import load_fnac_product
 from reseller_sync.fnac.reconciliation import PLACES_GIVEN
 from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.fnac.writer import write_file
+from reseller_sync.integration import withdrawal
+from reseller_sync.integration.withdrawal import (
+    OPEN_STATES,
+    FreePlacesRef,
+    SeatRef,
+    WithdrawalRequestError,
+    WithdrawalScope,
+)
 from reseller_sync.mappings.repository import MappingRepository
+
+__all__ = [
+    "OPEN_STATES",
+    "SOLD_CODE",
+    "FreePlacesRef",
+    "SeatRef",
+    "WithdrawalRequestError",
+    "plan_automatic_withdrawals",
+    "record_withdrawal_ack",
+    "request_withdrawal",
+    "send_withdrawals",
+]
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = (WithdrawalState.REQUESTED, WithdrawalState.SENT)
 SOLD_CODE = "E07"
 
 
-class SeatRef(NamedTuple):
-    """A seat in the organiser's words."""
-
-    zone: str
-    block: str
-    row: str
-    number: str
-
-
-class FreePlacesRef(NamedTuple):
-    """Places of a free-placement block."""
-
-    zone: str
-    block: str
-    places: int
-
-
-class WithdrawalRequestError(ValueError):
-    """Places that cannot be asked back, each with the reason."""
-
-    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join([message, *(f"  {problem}" for problem in problems)]))
-        self.problems = tuple(problems)
-
-
-# --------------------------------------------------------------------------- requests
+def scope(settings: FnacSettings) -> WithdrawalScope:
+    """FNAC's quota, as the settings name its channel and quota."""
+    return WithdrawalScope.of(settings, RESELLER_TYPE.name)
 
 
 def request_withdrawal(
@@ -137,54 +126,15 @@ def request_withdrawal(
                                seats=[("PARTERRE", "P2", "1", "3")],
                                free_places=[("FOSSE", "FOSSE", 20)])
     """
-    quota, configuration_id = _quota(session, settings, product_code, performance_code)
-    performance_id = quota.performance_id
-    wanted_seats = [SeatRef(*seat) for seat in seats]
-    wanted_free = [FreePlacesRef(*places) for places in free_places]
-    problems: list[Problem] = []
-    created: list[PlaceWithdrawal] = []
-    if wanted_seats:
-        found = _seat_ids(session, configuration_id, wanted_seats)
-        held = set(session.scalars(select(QuotaSeat.seat_id).where(QuotaSeat.quota_id == quota.id)))
-        sold = _sold_seats(session, performance_id)
-        open_requests = _open_by(session, performance_id, PlaceWithdrawal.seat_id)
-        for seat in wanted_seats:
-            seat_id = found.get(seat)
-            where = f"zone {seat.zone}, block {seat.block}, row {seat.row}, seat {seat.number}"
-            if seat_id is None:
-                problems.append(Problem("no such seat in the product's configuration", value=where))
-            elif seat_id not in held:
-                problems.append(Problem("this seat is not in FNAC's quota", value=where))
-            elif seat_id in sold:
-                problems.append(Problem("this seat is sold: it cannot be taken back", value=where))
-            elif seat_id in open_requests:
-                created.append(open_requests[seat_id])
-            else:
-                created.append(
-                    PlaceWithdrawal(
-                        quota_id=quota.id,
-                        performance_id=performance_id,
-                        seat_id=seat_id,
-                        places=1,
-                        reason=reason,
-                        state=WithdrawalState.REQUESTED,
-                    )
-                )
-    for wanted in wanted_free:
-        withdrawal, problem = _free_request(session, quota, configuration_id, wanted, reason)
-        if problem is not None:
-            problems.append(problem)
-        elif withdrawal is not None:
-            created.append(withdrawal)
-    if problems:
-        raise WithdrawalRequestError(
-            f"{len(problems)} place(s) of {product_code} {performance_code} cannot be asked "
-            "back from FNAC",
-            problems,
-        )
-    session.add_all(created)
-    session.flush()
-    return created
+    return withdrawal.request_withdrawal(
+        session,
+        scope(settings),
+        product_code,
+        performance_code,
+        seats=seats,
+        free_places=free_places,
+        reason=reason,
+    )
 
 
 def plan_automatic_withdrawals(
@@ -198,60 +148,8 @@ def plan_automatic_withdrawals(
     days = settings.nightly.withdraw_unsold_days_before_performance
     if days is None:
         return []
-    horizon = now + dt.timedelta(days=days)
-    created: list[PlaceWithdrawal] = []
-    for quota, starts_at, timezone in _quotas_of_products_at_fnac(session, settings):
-        start = starts_at.replace(tzinfo=ZoneInfo(timezone))
-        if not now < start <= horizon:
-            continue
-        performance_id = quota.performance_id
-        sold = _sold_seats(session, performance_id)
-        taken = set(_open_by(session, performance_id, PlaceWithdrawal.seat_id))
-        refused = _refused_sold(session, performance_id, PlaceWithdrawal.seat_id)
-        for seat_id in session.scalars(
-            select(QuotaSeat.seat_id).where(QuotaSeat.quota_id == quota.id).order_by(QuotaSeat.id)
-        ):
-            if seat_id in sold or seat_id in taken or seat_id in refused:
-                continue
-            created.append(
-                PlaceWithdrawal(
-                    quota_id=quota.id,
-                    performance_id=performance_id,
-                    seat_id=seat_id,
-                    places=1,
-                    reason=WithdrawalReason.AUTOMATIC,
-                    state=WithdrawalState.REQUESTED,
-                )
-            )
-        refused_blocks = _refused_sold(session, performance_id, PlaceWithdrawal.block_id)
-        for free in session.scalars(
-            select(QuotaFreePlaces).where(QuotaFreePlaces.quota_id == quota.id)
-        ):
-            if free.block_id in refused_blocks:
-                continue
-            left = _free_left(session, quota, free)
-            if left > 0:
-                open_request = _open_by(session, performance_id, PlaceWithdrawal.block_id).get(
-                    free.block_id
-                )
-                if open_request is not None and open_request.state is WithdrawalState.REQUESTED:
-                    open_request.places += left
-                elif open_request is None:
-                    created.append(
-                        PlaceWithdrawal(
-                            quota_id=quota.id,
-                            performance_id=performance_id,
-                            block_id=free.block_id,
-                            places=left,
-                            reason=WithdrawalReason.AUTOMATIC,
-                            state=WithdrawalState.REQUESTED,
-                        )
-                    )
-    session.add_all(created)
-    session.flush()
-    if created:
-        log.info("Asked back %d unsold FNAC place(s) within %d day(s)", len(created), days)
-    return created
+    quotas = _quotas_of_products_at_fnac(session, settings)
+    return withdrawal.plan_unsold(session, scope(settings), quotas, now, days)
 
 
 # --------------------------------------------------------------------------- the DECONT file
@@ -341,13 +239,7 @@ def send_withdrawals(
     with factory.begin() as session:
         if automatic:
             planned = len(plan_automatic_withdrawals(session, settings, now))
-        requested = list(
-            session.scalars(
-                select(PlaceWithdrawal.id)
-                .where(PlaceWithdrawal.state == WithdrawalState.REQUESTED)
-                .order_by(PlaceWithdrawal.id)
-            )
-        )
+        requested = withdrawal.requested_withdrawals(session, scope(settings))
         if requested:
             decont = build_decont(session, settings, repository, requested)
             sequence = journal.next_outbound_sequence(session, RESELLER_TYPE.code, FileType.DECONT)
@@ -362,11 +254,11 @@ def send_withdrawals(
                 line_count=len(decont.records),
             )
             for line, withdrawal_id in enumerate(decont.withdrawal_ids, start=1):
-                withdrawal = session.get_one(PlaceWithdrawal, withdrawal_id)
-                withdrawal.state = WithdrawalState.SENT
-                withdrawal.file_id = entry.id
-                withdrawal.line = line
-                withdrawal.sent_at = now
+                request = session.get_one(PlaceWithdrawal, withdrawal_id)
+                request.state = WithdrawalState.SENT
+                request.file_id = entry.id
+                request.line = line
+                request.sent_at = now
             prepared = (entry.id, name, data, len(decont.records))
     if prepared is not None:
         file_id, name, data, _ = prepared
@@ -440,12 +332,12 @@ def record_withdrawal_ack(
     now = dt.datetime.now(dt.UTC)
     sent = journal.find_file(session, RESELLER_TYPE.code, Direction.OUTBOUND, file_name)
     file_id = sent.id if sent is not None else None
-    for withdrawal in session.scalars(
+    for request in session.scalars(
         select(PlaceWithdrawal).where(
             PlaceWithdrawal.file_id == file_id, PlaceWithdrawal.state == WithdrawalState.SENT
         )
     ):
-        _apply_answer(session, withdrawal, _refusal_of(outcome, withdrawal.line), now)
+        _apply_answer(session, request, _refusal_of(outcome, request.line), now)
     session.flush()
     return withdrawal_answer(session, outcome, file_id)
 
@@ -459,7 +351,7 @@ def withdrawal_answer(
         .where(PlaceWithdrawal.file_id == file_id)
         .order_by(PlaceWithdrawal.line)
     ).all()
-    described = _described(session, [row.id for row in rows])
+    described = withdrawal.described_places(session, [row.id for row in rows])
 
     def problems(state: WithdrawalState) -> tuple[Problem, ...]:
         return tuple(
@@ -514,205 +406,27 @@ def _refusal_of(outcome: AckOutcome, line: int | None) -> RefusedLine | None:
 
 
 def _apply_answer(
-    session: Session, withdrawal: PlaceWithdrawal, refusal: RefusedLine | None, now: dt.datetime
+    session: Session, request: PlaceWithdrawal, refusal: RefusedLine | None, now: dt.datetime
 ) -> None:
-    withdrawal.answered_at = now
+    request.answered_at = now
     if refusal is not None:
-        withdrawal.error_code = refusal.code
-        withdrawal.message = refusal.message or refusal.meaning
+        request.error_code = refusal.code
+        request.message = refusal.message or refusal.meaning
     if refusal is None or refusal.verdict is Verdict.FINE:
-        withdrawal.state = WithdrawalState.WITHDRAWN
-        _give_back(session, withdrawal)
+        request.state = WithdrawalState.WITHDRAWN
+        withdrawal.give_back(session, request)
     elif refusal.code == SOLD_CODE:
-        withdrawal.state = WithdrawalState.REFUSED_SOLD
+        request.state = WithdrawalState.REFUSED_SOLD
     elif refusal.verdict is Verdict.TEMPORARY:
-        withdrawal.state = WithdrawalState.REQUESTED
-        withdrawal.file_id = None
-        withdrawal.line = None
-        withdrawal.answered_at = None
+        request.state = WithdrawalState.REQUESTED
+        request.file_id = None
+        request.line = None
+        request.answered_at = None
     else:
-        withdrawal.state = WithdrawalState.FAILED
-
-
-def _give_back(session: Session, withdrawal: PlaceWithdrawal) -> None:
-    """The places leave FNAC's quota."""
-    if withdrawal.seat_id is not None:
-        session.execute(
-            delete(QuotaSeat).where(
-                QuotaSeat.quota_id == withdrawal.quota_id,
-                QuotaSeat.seat_id == withdrawal.seat_id,
-            )
-        )
-        return
-    free = session.scalar(
-        select(QuotaFreePlaces).where(
-            QuotaFreePlaces.quota_id == withdrawal.quota_id,
-            QuotaFreePlaces.block_id == withdrawal.block_id,
-        )
-    )
-    if free is not None:
-        free.places = max(0, free.places - withdrawal.places)
+        request.state = WithdrawalState.FAILED
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _quota(
-    session: Session, settings: FnacSettings, product_code: str, performance_code: str
-) -> tuple[Quota, int]:
-    """FNAC's quota on the performance, and the product's configuration id."""
-    row = session.execute(
-        select(Quota, Product.kind, Product.configuration_id)
-        .join(Performance, Performance.id == Quota.performance_id)
-        .join(Product, Product.id == Performance.product_id)
-        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
-        .where(
-            Product.code == product_code,
-            Performance.code == performance_code,
-            SalesChannel.code == settings.boxoffice.channel,
-            Quota.code == settings.boxoffice.quota,
-        )
-    ).first()
-    where = f"{product_code} {performance_code}"
-    if row is None:
-        raise WithdrawalRequestError(
-            f"FNAC holds no quota on {where}", [Problem("no FNAC quota", value=where)]
-        )
-    quota, kind, configuration_id = row
-    if kind not in SEATED_KINDS or configuration_id is None:
-        raise WithdrawalRequestError(
-            f"{product_code} is a pass: it has no places to take back (its quota is the sale "
-            "sheet's contingent)",
-            [Problem("a pass has no places", value=where)],
-        )
-    return quota, configuration_id
-
-
-def _seat_ids(session: Session, configuration_id: int, seats: list[SeatRef]) -> dict[SeatRef, int]:
-    rows = session.execute(
-        select(Zone.code, Block.code, Seat.row, Seat.number, Seat.id)
-        .join(Block, Block.id == Seat.block_id)
-        .join(Zone, Zone.id == Block.zone_id)
-        .where(
-            Zone.configuration_id == configuration_id,
-            Block.code.in_({seat.block for seat in seats}),
-        )
-    )
-    return {
-        SeatRef(zone, block, row, number): seat_id for zone, block, row, number, seat_id in rows
-    }
-
-
-def _sold_seats(session: Session, performance_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(Ticket.seat_id).where(
-                Ticket.performance_id == performance_id,
-                Ticket.state == TicketState.VALID,
-                Ticket.seat_id.is_not(None),
-            )
-        )
-    )
-
-
-def _open_by(session: Session, performance_id: int, column) -> dict[int, PlaceWithdrawal]:
-    """Open requests of the performance, by seat or by block."""
-    return {
-        getattr(row, column.key): row
-        for row in session.scalars(
-            select(PlaceWithdrawal).where(
-                PlaceWithdrawal.performance_id == performance_id,
-                PlaceWithdrawal.state.in_(OPEN_STATES),
-                column.is_not(None),
-            )
-        )
-    }
-
-
-def _refused_sold(session: Session, performance_id: int, column) -> set[int]:
-    return set(
-        session.scalars(
-            select(column).where(
-                PlaceWithdrawal.performance_id == performance_id,
-                PlaceWithdrawal.state == WithdrawalState.REFUSED_SOLD,
-                column.is_not(None),
-            )
-        )
-    )
-
-
-def _free_left(session: Session, quota: Quota, free: QuotaFreePlaces) -> int:
-    """Free places of FNAC's quota in the block, neither sold nor being taken back."""
-    sold = session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .join(Order, Order.id == Ticket.order_id)
-        .where(
-            Ticket.performance_id == quota.performance_id,
-            Ticket.block_id == free.block_id,
-            Ticket.state == TicketState.VALID,
-            Order.channel_id == quota.channel_id,
-        )
-    )
-    asked = session.scalar(
-        select(func.coalesce(func.sum(PlaceWithdrawal.places), 0)).where(
-            PlaceWithdrawal.quota_id == quota.id,
-            PlaceWithdrawal.block_id == free.block_id,
-            PlaceWithdrawal.state.in_(OPEN_STATES),
-        )
-    )
-    return free.places - (sold or 0) - (asked or 0)
-
-
-def _free_request(
-    session: Session,
-    quota: Quota,
-    configuration_id: int,
-    wanted: FreePlacesRef,
-    reason: WithdrawalReason,
-) -> tuple[PlaceWithdrawal | None, Problem | None]:
-    where = f"zone {wanted.zone}, block {wanted.block}, {wanted.places} place(s)"
-    block = session.scalar(
-        select(Block)
-        .join(Zone, Zone.id == Block.zone_id)
-        .where(
-            Zone.configuration_id == configuration_id,
-            Zone.code == wanted.zone,
-            Block.code == wanted.block,
-        )
-    )
-    if block is None or not block.free_placement:
-        return None, Problem("no such free-placement block in the configuration", value=where)
-    free = session.scalar(
-        select(QuotaFreePlaces).where(
-            QuotaFreePlaces.quota_id == quota.id, QuotaFreePlaces.block_id == block.id
-        )
-    )
-    if wanted.places < 1:
-        return None, Problem("ask back at least one place", value=where)
-    left = _free_left(session, quota, free) if free is not None else 0
-    if wanted.places > left:
-        return None, Problem(f"FNAC's quota has {left} unsold place(s) left here", value=where)
-    open_request = _open_by(session, quota.performance_id, PlaceWithdrawal.block_id).get(block.id)
-    if open_request is not None and open_request.state is WithdrawalState.SENT:
-        return None, Problem(
-            "places of this block are being taken back already: ask again once FNAC has answered",
-            value=where,
-        )
-    if open_request is not None:
-        open_request.places += wanted.places
-        return open_request, None
-    return (
-        PlaceWithdrawal(
-            quota_id=quota.id,
-            performance_id=quota.performance_id,
-            block_id=block.id,
-            places=wanted.places,
-            reason=reason,
-            state=WithdrawalState.REQUESTED,
-        ),
-        None,
-    )
 
 
 def _quotas_of_products_at_fnac(
@@ -793,35 +507,3 @@ def _request_lines(session: Session, withdrawal_ids: Sequence[int]) -> pd.DataFr
     lines["date_seance"] = pd.to_datetime(lines["date_seance"]).astype("datetime64[us]")
     lines["free"] = lines["rang"].isna()
     return lines.astype({"quantite": "int64", "zone": "str", "block": "str", "category": "str"})
-
-
-def _described(session: Session, withdrawal_ids: list[int]) -> dict[int, str]:
-    """Each request's place as a person reads it: product, performance, block, seat."""
-    if not withdrawal_ids:
-        return {}
-    seat_block = aliased(Block)
-    rows = session.execute(
-        select(
-            PlaceWithdrawal.id,
-            Product.code,
-            Performance,
-            Zone.code,
-            seat_block.code,
-            Seat.row,
-            Seat.number,
-            PlaceWithdrawal.places,
-        )
-        .join(Performance, Performance.id == PlaceWithdrawal.performance_id)
-        .join(Product, Product.id == Performance.product_id)
-        .outerjoin(Seat, Seat.id == PlaceWithdrawal.seat_id)
-        .join(seat_block, seat_block.id == func.coalesce(Seat.block_id, PlaceWithdrawal.block_id))
-        .join(Zone, Zone.id == seat_block.zone_id)
-        .where(PlaceWithdrawal.id.in_(withdrawal_ids))
-    )
-    described = {}
-    for withdrawal_id, product, performance, zone, block, row, number, places in rows:
-        spot = f"row {row}, seat {number}" if row is not None else f"{places} free place(s)"
-        described[withdrawal_id] = (
-            f"{product} {performance_label(performance)}: zone {zone}, block {block}, {spot}"
-        )
-    return described

@@ -1,7 +1,8 @@
 """``python -m reseller_sync mappings check [PRODUCT...] [--reseller CODE] [--no-database]``.
 
-For people and CI. The reseller defaults to the only one configured; its
-adapter's ``check_mappings`` does the check. Exit status: 0 when every mapping
+For people and CI. Without ``--reseller`` every configured reseller is checked
+in turn (products named then need ``--reseller`` when several are configured);
+each adapter's ``check_mappings`` does the check. Exit status: 0 when every mapping
 is correct, 1 when there are problems (each printed with its fix), 2 when the
 check could not run (reseller unknown, settings invalid, box office unreadable).
 """
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from reseller_sync.config.paths import only_configured_reseller
+from reseller_sync.config.paths import configured_resellers, only_configured_reseller
 from reseller_sync.core.resellers import MappingVerdict, UnknownResellerError, adapter
 from reseller_sync.domain.errors import ConfigurationError
 
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
     check.add_argument(
         "--reseller",
         metavar="CODE",
-        help="the reseller type's code (default: the only reseller configured)",
+        help="the reseller type's code (default: every reseller configured)",
     )
     check.add_argument(
         "--no-database",
@@ -53,25 +54,34 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``mappings check`` and print its report; return the exit status."""
+    """Run ``mappings check`` for the reseller asked, else for every reseller configured,
+    print each report; return the worst exit status."""
     try:
-        code = args.reseller or only_configured_reseller()
-        reseller = adapter(code)
-        settings = reseller.load_settings()
+        codes = [args.reseller] if args.reseller else list(configured_resellers())
+        if args.products and len(codes) > 1:
+            only_configured_reseller()
+        instances = [(adapter(code), adapter(code).load_settings()) for code in codes]
     except (ConfigurationError, UnknownResellerError) as error:
         print(error, file=sys.stderr)
         return EXIT_CANNOT_CHECK
-    check = reseller.check_mappings
+    if not instances:
+        print("No reseller is configured: nothing to check.", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
     products = args.products or None
-    if args.no_database:
-        result = check(settings, None, products)
-    else:
+    results = []
+    for reseller, settings in instances:
+        if len(instances) > 1:
+            print(f"{reseller.RESELLER_TYPE.name} ({reseller.RESELLER_TYPE.code}):")
+        check = reseller.check_mappings
+        if args.no_database:
+            results.append(check(settings, None, products))
+            continue
         from reseller_sync.boxoffice.db import default_engine
 
         engine = default_engine()
         try:
             with Session(engine) as session:
-                result = check(settings, session, products)
+                results.append(check(settings, session, products))
         except SQLAlchemyError as error:
             shown = engine.url.render_as_string(hide_password=True)
             print(
@@ -81,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_CANNOT_CHECK
-    return _print(result)
+    return max(_print(result) for result in results)
 
 
 def _print(result: MappingVerdict) -> int:

@@ -1,0 +1,202 @@
+"""Price verification: Ticketnet's prices, as its sales show them, against the box office's
+(``ticketnet-exchange-v1`` sections 7.1, 8.1 and 9.1 points 8 and 10).
+
+For each performance, price level (the box office's seat category) and price type of the
+settings' products, the price of Ticketnet's latest sale (test tickets aside) is compared
+with the box-office price of the tariff the price type stands for. A ticket's price is
+recorded as the settings say (``prices.includes_commission``): ``amount``, Ticketnet's
+face value, or ``amount`` + ``fees``; the box-office price is on the same basis. Past
+performances are left out. A difference, or a sale at a combination the box office does
+not price, is a finding for an external alert; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reseller_sync.boxoffice.catalogue import performance_prices
+from reseller_sync.boxoffice.models import (
+    Currency,
+    Order,
+    Performance,
+    Product,
+    SeatCategory,
+    Tariff,
+    Ticket,
+)
+from reseller_sync.domain.errors import Problem
+from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
+from reseller_sync.ticketnet.settings import TicketnetSettings
+
+PRICE_KEY = ["performance_id", "category_id", "tariff_id"]
+SALE_KEY = ["performance_id", "category_id", "price_type"]
+"""Ticketnet's latest sale is taken per performance × price level × price type."""
+
+
+def _euros(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+@dataclass(frozen=True)
+class PriceFinding:
+    """Ticketnet's latest price for a performance, price level and price type, when it is
+    not the box office's."""
+
+    product: str
+    performance: str
+    category: str
+    """The box office's seat category (Ticketnet's price level)."""
+    price_type: str
+    tariff: str
+    """The tariff the price type stands for."""
+    price: int
+    """Ticketnet's price as the box office records it, in cents."""
+    fees: int
+    """Ticketnet's fees on the sale, in cents."""
+    currency: str
+    box_office_price: int | None
+    """None when the box office has no price for this combination."""
+    box_office_currency: str | None
+    tickets: int
+    """Ticketnet tickets sold at this price."""
+    last_sold_at: dt.datetime
+
+    def to_problem(self, includes_commission: bool) -> Problem:
+        basis = "fees included" if includes_commission else "fees excluded"
+        ours = (
+            "no box-office price"
+            if self.box_office_price is None
+            else f"box office {_euros(self.box_office_price)} {self.box_office_currency}"
+        )
+        return Problem(
+            f"{self.product} {self.performance}, category {self.category}, price type "
+            f"{self.price_type} (tariff {self.tariff}): Ticketnet {_euros(self.price)} "
+            f"{self.currency} ({basis}; fees {_euros(self.fees)}), {ours}; {self.tickets} "
+            f"ticket(s), last sold {self.last_sold_at:%Y-%m-%d %H:%M}",
+            value=_euros(self.price),
+        )
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    products: tuple[str, ...]
+    compared: int
+    """Performance × price level × price type combinations sold at Ticketnet and compared."""
+    findings: tuple[PriceFinding, ...] = ()
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "products": list(self.products),
+            "compared": self.compared,
+            "differences": len(self.findings),
+        }
+
+
+def verify_prices(
+    session: Session,
+    settings: TicketnetSettings,
+    today: dt.date,
+    products: Sequence[str] | None = None,
+) -> PriceCheck:
+    """Compare Ticketnet's latest sale price with the box office's, per performance, price
+    level and price type, for ``products`` (default: the settings') on performances not past
+    ``today``."""
+    codes = tuple(products) if products is not None else tuple(settings.product_codes)
+    sales = _latest_sales(session, codes, today)
+    if sales.empty:
+        return PriceCheck(codes, 0)
+    prices = performance_prices(session, sales["performance_id"].unique()).rename(
+        columns={"amount": "box_office_price", "currency": "box_office_currency"}
+    )
+    compared = sales.merge(prices, on=PRICE_KEY, how="left")
+    differs = (
+        compared["box_office_price"].isna()
+        | (compared["box_office_price"] != compared["price"])
+        | (compared["box_office_currency"] != compared["currency"])
+    )
+    findings = tuple(
+        PriceFinding(
+            product=row.product,
+            performance=row.performance,
+            category=row.category,
+            price_type=row.price_type,
+            tariff=row.tariff,
+            price=int(row.price),
+            fees=int(row.commission),
+            currency=row.currency,
+            box_office_price=None if pd.isna(row.box_office_price) else int(row.box_office_price),
+            box_office_currency=None
+            if pd.isna(row.box_office_currency)
+            else str(row.box_office_currency),
+            tickets=int(row.tickets),
+            last_sold_at=row.sold_at,
+        )
+        for row in compared[differs].itertuples(index=False)
+    )
+    return PriceCheck(codes, len(compared), findings)
+
+
+def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> pd.DataFrame:
+    """Per performance, price level and price type: Ticketnet's latest sale and how many
+    tickets were sold at its price."""
+    rows = session.execute(
+        select(
+            Ticket.performance_id,
+            Ticket.category_id,
+            Ticket.tariff_id,
+            Ticket.reseller_category,
+            Product.code,
+            Performance.code,
+            Performance.starts_at,
+            SeatCategory.code,
+            Tariff.code,
+            Ticket.price,
+            Ticket.commission,
+            Ticket.currency,
+            Order.sold_at,
+            Ticket.id,
+        )
+        .join(Order, Order.id == Ticket.order_id)
+        .join(Performance, Performance.id == Ticket.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(SeatCategory, SeatCategory.id == Ticket.category_id)
+        .join(Tariff, Tariff.id == Ticket.tariff_id)
+        .where(
+            Product.code.in_(list(products)),
+            Ticket.reseller_code == RESELLER_TYPE.code,
+            Ticket.is_test.is_(False),
+        )
+    ).all()
+    sales = pd.DataFrame(
+        [tuple(row) for row in rows],
+        columns=[
+            *PRICE_KEY,
+            "price_type",
+            "product",
+            "performance",
+            "starts_at",
+            "category",
+            "tariff",
+            "price",
+            "commission",
+            "currency",
+            "sold_at",
+            "ticket_id",
+        ],
+    )
+    if sales.empty:
+        return sales
+    sales["currency"] = sales["currency"].map(lambda c: Currency(c).value)
+    sales["price_type"] = sales["price_type"].fillna("")
+    starts = pd.to_datetime(sales["starts_at"])
+    upcoming = starts.isna() | (starts >= pd.Timestamp(today))
+    sales = sales[upcoming.astype(bool)].sort_values(["sold_at", "ticket_id"])
+    latest = sales.drop_duplicates(SALE_KEY, keep="last")
+    counts = sales.groupby([*SALE_KEY, "price"]).size().rename("tickets").reset_index()
+    return latest.merge(counts, on=[*SALE_KEY, "price"], how="left")
