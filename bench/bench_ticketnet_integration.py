@@ -80,7 +80,6 @@ from reseller_sync.boxoffice.models import (
     ProductChannel,
     SalesChannel,
 )
-from reseller_sync.core import resellers
 
 if TYPE_CHECKING:
     from reseller_sync.ticketnet.identifiers import PartnerPerformances
@@ -126,16 +125,6 @@ SOLD_FROM = pd.Timestamp("2026-11-28T12:05:00")
 """Local time (+01:00) of the first sale; each transaction a second later."""
 CREATED_AT = "2026-12-03T14:10:03+01:00"
 MODES = ("copy", "copy_tables", "integrate")
-
-
-def register_ticketnet() -> None:
-    """Ticketnet's type in the registry for this process, as the tests' fixture does."""
-    if "reseller_sync.ticketnet.reseller_type" not in resellers.ADAPTER_MODULES:
-        resellers.ADAPTER_MODULES = (
-            *resellers.ADAPTER_MODULES,
-            "reseller_sync.ticketnet.reseller_type",
-        )
-        resellers._adapters.cache_clear()
 
 
 def batch_id() -> BatchId:
@@ -465,7 +454,6 @@ def measure(
 
 
 def task(name: str, *arguments: str) -> dict:
-    register_ticketnet()
     if name == "measure":
         mode, url, path, records, mappings, *profile = arguments
         return measure(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 from devtools.sandboxes.ticketnet.contract import DayOfSales, a_day_of_sales
 from reseller_sync.boxoffice.models import Ticket, TicketState
 from reseller_sync.cli import main
-from reseller_sync.core import resellers
 from reseller_sync.ticketnet.ack import Ack, AckStatus, parse_ack
 from reseller_sync.ticketnet.check import check_paths
 from reseller_sync.ticketnet.identifiers import PartnerPerformances, record_ack_ids
@@ -32,24 +30,6 @@ from reseller_sync.ticketnet.settings import load_settings
 
 SEED = 11
 Record = dict[str, str]
-
-
-@pytest.fixture(autouse=True)
-def ticketnet_known(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Ticketnet's type in the registry (its settings are named through it), unless its
-    adapter is registered already."""
-    if "ticketnet" in resellers.reseller_type_codes():
-        yield
-        return
-    monkeypatch.setattr(
-        resellers,
-        "ADAPTER_MODULES",
-        (*resellers.ADAPTER_MODULES, "reseller_sync.ticketnet.reseller_type"),
-    )
-    resellers._adapters.cache_clear()
-    yield
-    monkeypatch.undo()
-    resellers._adapters.cache_clear()
 
 
 _DAYS: dict[str, DayOfSales] = {}
