@@ -1,26 +1,20 @@
-"""Where a product's onboarding at FNAC stands (``ResellerProduct``), updated as steps complete."""
+"""Where a product's onboarding at FNAC stands: the neutral record
+(:mod:`reseller_sync.pipelines.onboarding_state`) for FNAC."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import OnboardingState, Product, ResellerProduct
-from reseller_sync.domain.errors import MappingError
+from reseller_sync.boxoffice.models import OnboardingState
 from reseller_sync.fnac.adapter import RESELLER_TYPE
+from reseller_sync.pipelines import onboarding_state as neutral
 
-ORDER: tuple[OnboardingState, ...] = tuple(OnboardingState)
-"""The states in the order onboarding goes through them."""
+ORDER = neutral.ORDER
 
 
 def onboarding_state(session: Session, product_code: str) -> OnboardingState:
     """The product's onboarding state at FNAC (``not_started`` when none is recorded)."""
-    state = session.scalar(
-        select(ResellerProduct.state)
-        .join(Product, Product.id == ResellerProduct.product_id)
-        .where(ResellerProduct.reseller_code == RESELLER_TYPE.code, Product.code == product_code)
-    )
-    return OnboardingState(state) if state is not None else OnboardingState.NOT_STARTED
+    return neutral.onboarding_state(session, RESELLER_TYPE.code, product_code)
 
 
 def set_onboarding_state(
@@ -30,22 +24,7 @@ def set_onboarding_state(
     *,
     allow_backwards: bool = False,
 ) -> OnboardingState:
-    """Record that the product reached ``state``; return the state it now has.
-
-    A step re-run later (a resent sale sheet once places were sent) does not
-    move the product back, unless ``allow_backwards`` (a person restarting an
-    onboarding). Runs in the caller's transaction.
-    """
-    product_id = session.scalar(select(Product.id).where(Product.code == product_code))
-    if product_id is None:
-        raise MappingError(f"product {product_code} does not exist in the box office")
-    entry = session.get(ResellerProduct, (RESELLER_TYPE.code, product_id))
-    if entry is None:
-        entry = ResellerProduct(
-            reseller_code=RESELLER_TYPE.code, product_id=product_id, state=state
-        )
-        session.add(entry)
-    elif allow_backwards or ORDER.index(state) > ORDER.index(OnboardingState(entry.state)):
-        entry.state = state
-    session.flush()
-    return OnboardingState(entry.state)
+    """Record that the product reached ``state`` at FNAC; the state it now has."""
+    return neutral.set_onboarding_state(
+        session, RESELLER_TYPE.code, product_code, state, allow_backwards=allow_backwards
+    )

@@ -40,13 +40,13 @@ from reseller_sync.boxoffice.models import (
     OnboardingState,
     Performance,
     Product,
-    ResellerProduct,
     Ticket,
     TicketState,
 )
 from reseller_sync.domain.errors import ExternalError, MappingError, Problem, TechnicalError
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange.watch import Wanted, WatchOutcome
+from reseller_sync.pipelines import onboarding_state as neutral_state
 from reseller_sync.ticketnet.names import Stream
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 
@@ -63,7 +63,7 @@ an ACK is an incident."""
 TEST_TICKETS_TIMEOUT = dt.timedelta(days=14)
 """Ticketnet sells its test tickets once it has set the event up, and refunds them within
 7 days (section 7.1)."""
-ORDER: tuple[OnboardingState, ...] = tuple(OnboardingState)
+ORDER = neutral_state.ORDER
 """The states in the order onboarding goes through them."""
 
 DOC = """
@@ -571,31 +571,15 @@ def _sequence(name: str) -> int:
 
 def onboarding_state(session: Session, product_code: str) -> OnboardingState:
     """The product's onboarding state at Ticketnet (``not_started`` when none is recorded)."""
-    state = session.scalar(
-        select(ResellerProduct.state)
-        .join(Product, Product.id == ResellerProduct.product_id)
-        .where(ResellerProduct.reseller_code == RESELLER, Product.code == product_code)
-    )
-    return OnboardingState(state) if state is not None else OnboardingState.NOT_STARTED
+    return neutral_state.onboarding_state(session, RESELLER, product_code)
 
 
 def set_onboarding_state(
     session: Session, product_code: str, state: OnboardingState
 ) -> OnboardingState:
     """Record that the product reached ``state`` at Ticketnet (never moving it back: a
-    CATALOG resent once live leaves it live); the state it now has. In the caller's
-    transaction."""
-    product_id = session.scalar(select(Product.id).where(Product.code == product_code))
-    if product_id is None:
-        raise MappingError(f"product {product_code} does not exist in the box office")
-    entry = session.get(ResellerProduct, (RESELLER, product_id))
-    if entry is None:
-        entry = ResellerProduct(reseller_code=RESELLER, product_id=product_id, state=state)
-        session.add(entry)
-    elif ORDER.index(state) > ORDER.index(OnboardingState(entry.state)):
-        entry.state = state
-    session.flush()
-    return OnboardingState(entry.state)
+    CATALOG resent once live leaves it live); the state it now has."""
+    return neutral_state.set_onboarding_state(session, RESELLER, product_code, state)
 
 
 def _advance(product_code: str, state: OnboardingState) -> None:
