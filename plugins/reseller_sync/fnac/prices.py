@@ -20,7 +20,6 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.catalogue import performance_prices
 from reseller_sync.boxoffice.models import (
     Currency,
     OnboardingState,
@@ -35,6 +34,7 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.domain.errors import Problem
 from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.settings import FnacSettings
+from reseller_sync.integration.prices import prices_that_differ
 
 KEY = ["performance_id", "category_id", "tariff_id"]
 
@@ -116,15 +116,7 @@ def verify_prices(
     sales = _latest_sales(session, codes, today)
     if sales.empty:
         return PriceCheck(codes, 0)
-    prices = performance_prices(session, sales["performance_id"].unique()).rename(
-        columns={"amount": "box_office_price", "currency": "box_office_currency"}
-    )
-    compared = sales.merge(prices, on=KEY, how="left")
-    differs = (
-        compared["box_office_price"].isna()
-        | (compared["box_office_price"] != compared["price"])
-        | (compared["box_office_currency"] != compared["currency"])
-    )
+    differing, compared = prices_that_differ(session, sales)
     findings = tuple(
         PriceFinding(
             product=row.product,
@@ -141,9 +133,9 @@ def verify_prices(
             tickets=int(row.tickets),
             last_sold_at=row.sold_at,
         )
-        for row in compared[differs].itertuples(index=False)
+        for row in differing.itertuples(index=False)
     )
-    return PriceCheck(codes, len(compared), findings)
+    return PriceCheck(codes, compared, findings)
 
 
 def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> pd.DataFrame:

@@ -20,7 +20,6 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.catalogue import performance_prices
 from reseller_sync.boxoffice.models import (
     Currency,
     Order,
@@ -31,6 +30,7 @@ from reseller_sync.boxoffice.models import (
     Ticket,
 )
 from reseller_sync.domain.errors import Problem
+from reseller_sync.integration.prices import prices_that_differ
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 from reseller_sync.ticketnet.settings import TicketnetSettings
 
@@ -111,15 +111,7 @@ def verify_prices(
     sales = _latest_sales(session, codes, today)
     if sales.empty:
         return PriceCheck(codes, 0)
-    prices = performance_prices(session, sales["performance_id"].unique()).rename(
-        columns={"amount": "box_office_price", "currency": "box_office_currency"}
-    )
-    compared = sales.merge(prices, on=PRICE_KEY, how="left")
-    differs = (
-        compared["box_office_price"].isna()
-        | (compared["box_office_price"] != compared["price"])
-        | (compared["box_office_currency"] != compared["currency"])
-    )
+    differing, compared = prices_that_differ(session, sales)
     findings = tuple(
         PriceFinding(
             product=row.product,
@@ -137,9 +129,9 @@ def verify_prices(
             tickets=int(row.tickets),
             last_sold_at=row.sold_at,
         )
-        for row in compared[differs].itertuples(index=False)
+        for row in differing.itertuples(index=False)
     )
-    return PriceCheck(codes, len(compared), findings)
+    return PriceCheck(codes, compared, findings)
 
 
 def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> pd.DataFrame:
