@@ -58,10 +58,15 @@ NOW = dt.datetime(2026, 11, 28, 13, 0, tzinfo=dt.UTC)
 
 def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0006"
+    assert migrate.current_revision(empty_boxoffice_url) == "0007"
     engine = make_engine(empty_boxoffice_url)
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
+    engine.dispose()
+
+    migrate.downgrade(empty_boxoffice_url, "0006")
+    engine = make_engine(empty_boxoffice_url)
+    assert "place_allocation" not in inspect(engine).get_table_names()
     engine.dispose()
 
     migrate.downgrade(empty_boxoffice_url, "0002")
@@ -85,7 +90,7 @@ def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     engine.dispose()
 
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0006"
+    assert migrate.current_revision(empty_boxoffice_url) == "0007"
 
 
 def test_migration_matches_the_models(boxoffice_engine: Engine) -> None:

@@ -179,6 +179,42 @@ def test_a_batch_replaced_after_an_external_error_is_applied_once_and_those_behi
     assert len(tickets(world)) == 2, "nothing applied twice"
 
 
+def test_a_batch_number_applied_then_sent_again_with_another_manifest_raises_r08(
+    ticketnet_world: TicketnetWorld,
+) -> None:
+    """Section 10.2: the batch stays on the server, unapplied and unarchived, and each run
+    tells people (external) until Ticketnet takes it back; the same manifest again is a
+    repeated delivery, archived without a word."""
+    world = ticketnet_world
+    applied = sales_batch(1, [SEATED])
+    applied.write_to(world.inbox)
+    hourly_steps()
+    archived = {path.name: path.read_bytes() for path in world.archive.iterdir()}
+    assert tickets(world) == {SEATED["barcode"]: TicketState.VALID}
+
+    sales_batch(1, [SEATED, STANDING]).write_to(world.inbox)
+    run = build_inbound_dag(TICKETNET).test()
+
+    assert task_states(run)["report_refused_files"] == "failed"
+    assert task_states(run)["integrate_sales"] == "success"
+    assert tickets(world) == {SEATED["barcode"]: TicketState.VALID}, "nothing of it applied"
+    assert (world.inbox / applied.manifest.name).exists(), "left on the server"
+    assert {path.name: path.read_bytes() for path in world.archive.iterdir()} == archived
+    [mail] = world.mail.messages()
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "R08" in body
+    assert applied.manifest.name in body
+    with Session(world.engine) as session:
+        assert session.scalars(select(Alert.category)).all() == ["external"]
+
+    for path in list(world.inbox.iterdir()):
+        path.unlink()
+    applied.write_to(world.inbox)
+    hourly_steps()
+    assert list(world.inbox.iterdir()) == [], "a repeated delivery is archived"
+    assert tickets(world) == {SEATED["barcode"]: TicketState.VALID}
+
+
 def test_a_manifest_before_its_files_fails_the_batch_until_the_files_come(
     ticketnet_world: TicketnetWorld,
 ) -> None:

@@ -141,8 +141,33 @@ def test_an_integrated_batch_is_not_replaced(
         path.unlink()
     write_sales(inbox(server), 1, [SOLD, OTHER])
 
-    assert land_all(demo_session, transport) == []
+    fetched = transport.fetch_new(journal.JournalIndex(demo_session, RESELLER))
+    assert fetched.landed == ()
+    [refused] = fetched.refused
+    assert refused.file == "SALES_PR04127_00000001.manifest.json"
+    assert refused.reason.startswith("R08: ")
     assert demo_session.get_one(ExchangeFile, first.file_id).state is FileState.INTEGRATED
+    assert transport.closing_files_changed({first.name: first_sha256(demo_session, first)}) == [
+        first.name
+    ]
+
+
+@pytest.mark.usefixtures("ticketnet_registered")
+def test_an_integrated_batch_delivered_again_the_same_is_not_refused(
+    server: SandboxServer, transport: SftpTransport, demo_session: Session
+) -> None:
+    write_sales(inbox(server), 1, [SOLD])
+    [first] = land_all(demo_session, transport)
+    journal.mark_integrated(demo_session, first.file_id, 1)
+
+    fetched = transport.fetch_new(journal.JournalIndex(demo_session, RESELLER))
+    assert (fetched.landed, fetched.refused) == ((), ())
+    assert fetched.already_landed == (first.name,)
+    assert transport.closing_files_changed({first.name: first_sha256(demo_session, first)}) == []
+
+
+def first_sha256(session: Session, outcome: journal.LandingOutcome) -> str:
+    return journal.sha256_of(session, outcome.file_id)
 
 
 @pytest.mark.usefixtures("ticketnet_registered")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devtools.sandboxes.connection import connection_env_var, sandbox_connection_json
@@ -23,11 +23,15 @@ from devtools.sandboxes.ticketnet import TicketnetPartner, ticketnet_server
 from devtools.sandboxes.ticketnet.intake import rejected
 from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
+    AllocationState,
+    Block,
     Direction,
     ExchangeFile,
     ExchangeFileMember,
     FileState,
+    PlaceAllocation,
     ResellerPerformance,
+    Seat,
 )
 from reseller_sync.domain.errors import (
     MappingError,
@@ -90,6 +94,19 @@ class World:
                     .order_by(ExchangeFile.sequence)
                 )
             ]
+
+    def places(self, batch: str) -> dict[int, tuple[AllocationState, str | None]]:
+        """The state of each record's places of ``batch`` (sent, allocated, refused) and
+        Ticketnet's code, by record."""
+        with Session(self.engine) as session:
+            return {
+                line: (state, code)
+                for line, state, code in session.execute(
+                    select(PlaceAllocation.line, PlaceAllocation.state, PlaceAllocation.error_code)
+                    .join(ExchangeFile, ExchangeFile.id == PlaceAllocation.file_id)
+                    .where(ExchangeFile.name == batch)
+                )
+            }
 
     def publish_ack(self, ack: Ack) -> None:
         """Ticketnet's ACK written in /from_ticketnet/ (``.tmp``, then renamed)."""
@@ -195,8 +212,20 @@ def test_the_catalog_s_ack_records_ticketnet_s_ids_and_the_allocation_takes_the_
         assert ack.state is FileState.INTEGRATED
 
     allocation = world.send_allocation()
+    assert set(world.places(allocation.batch).values()) == {(AllocationState.SENT, None)}
     world.partner.process_offers()
     allocated = world.answer(allocation.batch)
+    assert set(world.places(allocation.batch).values()) == {(AllocationState.ALLOCATED, None)}
+    with Session(world.engine) as session:
+        given = session.execute(
+            select(PlaceAllocation.line, Seat.row, Seat.number, Block.code, PlaceAllocation.places)
+            .outerjoin(Seat, Seat.id == PlaceAllocation.seat_id)
+            .join(Block, Block.id == func.coalesce(Seat.block_id, PlaceAllocation.block_id))
+            .order_by(PlaceAllocation.line)
+        ).all()
+    assert [tuple(row) for row in given[:2]] == [(1, "1", "1", "P3", 1), (2, "1", "2", "P3", 1)]
+    pit = [row for row in given if row.row is None]
+    assert [(row.line, row.places) for row in pit] == [(51, 100), (102, 100), (153, 100)]
 
     assert (allocation.number, allocation.records) == (2, ALLOCATION_RECORDS)
     assert allocated is not None
@@ -384,6 +413,24 @@ def test_a_rejected_batch_raises_its_category(
     assert world.send_catalog().number == 2, "corrected content goes as the next number"
 
 
+def test_the_places_of_an_allocation_rejected_whole_are_not_ticketnet_s(world: World) -> None:
+    world.answer(_catalog_applied(world))
+    sent = world.send_allocation()
+    [answered] = world.partner.process_offers(fault="technical-error")
+    assert (answered.status, answered.codes) == ("REJECTED", ("Z99",))
+
+    answer = world.answer(sent.batch)
+    world.answer(sent.batch)
+
+    assert answer is not None
+    assert set(world.places(sent.batch).values()) == {(AllocationState.REFUSED, "Z99")}
+    again = world.send_allocation()
+    world.partner.process_offers()
+    world.answer(again.batch)
+    assert set(world.places(again.batch).values()) == {(AllocationState.ALLOCATED, None)}
+    assert set(world.places(sent.batch).values()) == {(AllocationState.REFUSED, "Z99")}
+
+
 @pytest.mark.parametrize(("code", "error"), CATALOG_CODES)
 def test_a_refused_catalog_raises_its_category(
     world: World, code: Code, error: type[SyncError]
@@ -436,6 +483,11 @@ def test_refused_places_raise_their_category_and_held_ones_are_fine(
 
     assert answer is not None
     assert answer.status is AckStatus.PARTIAL
+    places = world.places(sent.batch)
+    assert len(places) == ALLOCATION_RECORDS
+    stated = AllocationState.ALLOCATED if error is None else AllocationState.REFUSED
+    assert (places.pop(1), places.pop(3)) == ((stated, code.value), (stated, code.value))
+    assert set(places.values()) == {(AllocationState.ALLOCATED, None)}
     if error is None:
         assert answer.raise_for_errors() is answer
         assert [r.record for r in answer.outcomes] == [1, 3]

@@ -155,6 +155,15 @@ class WithdrawalState(StrEnum):
     """The reseller refused the line for another reason (mapping, technical): a person acts."""
 
 
+class AllocationState(StrEnum):
+    SENT = "sent"
+    """In a batch the reseller has not answered yet."""
+    ALLOCATED = "allocated"
+    """The reseller's answer says the place is its (given now, or already)."""
+    REFUSED = "refused"
+    """The reseller refused the record: the place is not its; a person acts."""
+
+
 class OnboardingState(StrEnum):
     NOT_STARTED = "not_started"
     SALE_SHEET_SENT = "sale_sheet_sent"
@@ -511,6 +520,43 @@ class PlaceWithdrawal(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     quota: Mapped[Quota] = relationship()
+    performance: Mapped[Performance] = relationship()
+    seat: Mapped[Seat | None] = relationship()
+    block: Mapped[Block | None] = relationship()
+
+
+class PlaceAllocation(Base):
+    """A place given to a reseller's quota, one per record sent, and what the reseller's
+    answer said of it: a seat (``seat_id``) or free places of a block (``block_id`` and
+    ``places``). The record of the places a reseller holds as it stated them."""
+
+    __tablename__ = "place_allocation"
+    __table_args__ = (
+        CheckConstraint(
+            "(seat_id IS NOT NULL AND block_id IS NULL AND places = 1)"
+            " OR (seat_id IS NULL AND block_id IS NOT NULL AND places > 0)",
+            name="seat_or_free_places",
+        ),
+        UniqueConstraint("file_id", "line"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_code: Mapped[str] = mapped_column(String(32))
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), index=True)
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("seat.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    places: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[AllocationState] = mapped_column(_enum(AllocationState, "allocation_state"))
+    file_id: Mapped[int] = mapped_column(ForeignKey("exchange_file.id"))
+    """The batch that carries the record."""
+    line: Mapped[int] = mapped_column(Integer)
+    """The record's number in that batch, counted across its files."""
+    error_code: Mapped[str | None] = mapped_column(String(8))
+    """The reseller's code when it refused the record, or said the place was its already."""
+    message: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
     performance: Mapped[Performance] = relationship()
     seat: Mapped[Seat | None] = relationship()
     block: Mapped[Block | None] = relationship()

@@ -111,6 +111,12 @@ class ExchangeNaming(Protocol):
         """The partner's error code for a sequence used twice, quoted when it is told."""
         ...
 
+    @property
+    def changed_batch_code(self) -> str | None:
+        """The box office's error code for a batch already landed that the partner's folder
+        now holds with another closing file; None when the partner sends no batches."""
+        ...
+
     def parse(self, name: str) -> ExchangeName | None:
         """``name`` parsed, or None when it is not a name of the contract."""
         ...

@@ -115,6 +115,30 @@ class JournalIndex:
         """A failed entry, not set aside: its partner may replace it under its name."""
         return self._replaceable.get(name)
 
+    def landed_sha256(self, name: str) -> str | None:
+        return self._sha256_by_name.get(name)
+
+
+class OnlyFileIndex:
+    """A landed-file index that makes the transport download one file name only (an
+    answer awaited), and compare nothing else."""
+
+    def __init__(self, index: JournalIndex, name: str) -> None:
+        self._index = index
+        self._name = name
+
+    def is_landed(self, name: str) -> bool:
+        return name != self._name or self._index.is_landed(name)
+
+    def name_with_sha256(self, sha256: str) -> str | None:
+        return self._index.name_with_sha256(sha256)
+
+    def replaceable(self, name: str) -> str | None:
+        return None
+
+    def landed_sha256(self, name: str) -> str | None:
+        return None
+
 
 @dataclass(frozen=True)
 class LandingOutcome:
@@ -1182,22 +1206,38 @@ def last_landed_at(
     return _aware(_as_datetime(at)) if at is not None else None
 
 
-def integrated_still_listed(session: Session, reseller: str, names: Iterable[str]) -> list[str]:
-    """Of ``names`` (files in the partner's folder), those of units the journal says were
-    integrated, with their members, members first: what may be archived."""
+@dataclass(frozen=True)
+class IntegratedUnit:
+    """A unit the journal says was integrated: its name, the SHA-256 of its bytes as they
+    landed, and its members' names (none for a file on its own)."""
+
+    name: str
+    sha256: str
+    members: tuple[str, ...]
+
+    @property
+    def names_to_archive(self) -> tuple[str, ...]:
+        """Members first, the closing file last (what makes a batch visible goes last)."""
+        return (*self.members, self.name)
+
+
+def integrated_still_listed(
+    session: Session, reseller: str, names: Iterable[str]
+) -> list[IntegratedUnit]:
+    """Of ``names`` (files in the partner's folder), the units the journal says were
+    integrated: what may be archived."""
     rows = session.execute(
-        select(ExchangeFile.id, ExchangeFile.name).where(
+        select(ExchangeFile.id, ExchangeFile.name, ExchangeFile.sha256).where(
             ExchangeFile.reseller_code == reseller,
             ExchangeFile.direction == Direction.INBOUND,
             ExchangeFile.state == FileState.INTEGRATED,
             ExchangeFile.name.in_(list(names)),
         )
     ).all()
-    found: list[str] = []
-    for file_id, name in rows:
-        found.extend(member_names(session, file_id))
-        found.append(name)
-    return found
+    return [
+        IntegratedUnit(name, sha256, tuple(member_names(session, file_id)))
+        for file_id, name, sha256 in rows
+    ]
 
 
 def first_failed(session: Session, reseller: str, direction: Direction, stream: str) -> str | None:

@@ -27,7 +27,11 @@ file of the same stream and sequence in the folder (its *members*), and
 leaves data files without a closing file where they are (a batch still being
 written). A batch the journal says the partner may replace (it failed and was
 not set aside: ``replaceable(name)``) is downloaded again at each call and
-returned, marked ``replaces``, when its bytes differ from the landed ones'.
+returned, marked ``replaces``, when its bytes differ from the landed ones'. The
+closing file of any other batch already landed and still in the folder is read
+again (``landed_sha256(name)``): other bytes under a landed batch's name are
+refused, left on the server and reported with the naming's
+``changed_batch_code``.
 
 Failures are sorted into the package's error family:
 
@@ -51,7 +55,7 @@ import logging
 import posixpath
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -255,6 +259,11 @@ class LandedIndex(Protocol):
         failed and was not set aside); None for any other name."""
         ...
 
+    def landed_sha256(self, name: str) -> str | None:
+        """The SHA-256 of the bytes landed under ``name``, for the transport to compare the
+        closing file in the folder with; None when it is not landed, or not to compare."""
+        ...
+
 
 @dataclass
 class KnownFiles:
@@ -274,6 +283,9 @@ class KnownFiles:
 
     def replaceable(self, name: str) -> str | None:
         return None
+
+    def landed_sha256(self, name: str) -> str | None:
+        return self.by_name.get(name)
 
 
 class _FileTooLargeError(Exception):
@@ -336,6 +348,7 @@ class SftpTransport:
             new_files: list[RemoteFile] = []
             replaceable: list[tuple[RemoteFile, str]] = []
             already: list[str] = []
+            changed_since: list[tuple[RemoteFile, str]] = []
             for item in listing.files:
                 if item.parsed.unit is Unit.BATCH_DATA:
                     continue
@@ -343,6 +356,11 @@ class SftpTransport:
                     new_files.append(item)
                 elif (fingerprint := _replaceable(landed, item)) is not None:
                     replaceable.append((item, fingerprint))
+                elif (
+                    item.parsed.unit is Unit.BATCH_CLOSING
+                    and (sha256 := landed.landed_sha256(item.name)) is not None
+                ):
+                    changed_since.append((item, sha256))
                 else:
                     already.append(item.name)
             batch = new_files if max_files is None else new_files[:max_files]
@@ -383,6 +401,11 @@ class SftpTransport:
                     continue
                 log.warning("%s was replaced by the partner since it failed", item.name)
                 files.append(again)
+            for item, sha256 in changed_since:
+                if self._same_as_landed(sftp, item, sha256):
+                    already.append(item.name)
+                else:
+                    refused.append(self._changed_after_landing(item.name))
             return FetchResult(
                 landed=tuple(files),
                 already_landed=tuple(already),
@@ -392,6 +415,20 @@ class SftpTransport:
                 remaining=len(new_files) - len(batch),
                 unclosed=_unclosed(listing),
             )
+
+    def closing_files_changed(self, landed_sha256: Mapping[str, str]) -> list[str]:
+        """Of the closing files named (with the SHA-256 of their landed bytes), those the
+        partner's folder now holds with other bytes, or too large to read: a batch that
+        must not be archived, nor taken for the one landed."""
+        if not landed_sha256:
+            return []
+        with self._session() as sftp:
+            by_name = {item.name: item for item in self._list(sftp).files}
+            return [
+                name
+                for name, sha256 in landed_sha256.items()
+                if name in by_name and not self._same_as_landed(sftp, by_name[name], sha256)
+            ]
 
     def unclosed_batch_files(self) -> tuple[RemoteFile, ...]:
         """The data files in the partner's folder whose batch has no closing file yet."""
@@ -698,6 +735,23 @@ class SftpTransport:
             refused=tuple(refused),
             ignored=tuple(ignored),
             in_progress=tuple(in_progress),
+        )
+
+    def _same_as_landed(
+        self, sftp: paramiko.SFTPClient, item: RemoteFile, landed_sha256: str | None
+    ) -> bool:
+        try:
+            data = self._download(sftp, item)
+        except _FileTooLargeError:
+            return False
+        return hashlib.sha256(data).hexdigest() == landed_sha256
+
+    def _changed_after_landing(self, name: str) -> Problem:
+        code = self.naming.changed_batch_code
+        return Problem(
+            reason=f"{code + ': ' if code else ''}a batch already landed under this number "
+            "is on the server with another closing file; left there, not applied",
+            file=name,
         )
 
     def _too_large(self, name: str, size: int | None = None) -> Problem:

@@ -259,7 +259,7 @@ def await_ack(
     wanted = str(ack_name(sent_file_name))
     ack = journal.find_file(session, RESELLER_TYPE.code, Direction.INBOUND, wanted)
     if ack is None:
-        index = _OnlyFile(journal.JournalIndex(session, RESELLER_TYPE.code), wanted)
+        index = journal.OnlyFileIndex(journal.JournalIndex(session, RESELLER_TYPE.code), wanted)
         fetched = transport.fetch_new(index)
         for landed in fetched.landed:
             if landed.name == wanted:
@@ -299,23 +299,6 @@ def record_ack(
         ],
         ack_line_count=ack_lines,
     )
-
-
-class _OnlyFile:
-    """A landed-file index that makes the transport download one file name only."""
-
-    def __init__(self, index: journal.JournalIndex, name: str) -> None:
-        self._index = index
-        self._name = name
-
-    def is_landed(self, name: str) -> bool:
-        return name != self._name or self._index.is_landed(name)
-
-    def name_with_sha256(self, sha256: str) -> str | None:
-        return self._index.name_with_sha256(sha256)
-
-    def replaceable(self, name: str) -> str | None:
-        return None
 
 
 def _sent_file(session: Session, name: str) -> journal.JournaledFile:

@@ -19,6 +19,8 @@ class FnacNaming:
     """FICHE, PLACES and DECONT."""
     reused_sequence_code = "E02"
     """FNAC's sequence error (gap or reuse): spec section 9, rule 6."""
+    changed_batch_code = None
+    """FNAC sends files on their own, no batches."""
 
     def parse(self, name: str) -> FileName | None:
         try:

@@ -46,7 +46,9 @@ minute 15:
 4. **watch_for_late_files**: no SALES batch for too long, a batch missing, or
    data files without their manifest for too long: *external* alert R07.
 5. **report_refused_files**: files on the server that were not downloaded
-   (unsafe name, too large): *external* alert.
+   (unsafe name, too large), and a batch number already applied that is back with
+   another manifest (R08, left on the server, never applied nor archived): *external*
+   alert at each run until Ticketnet takes it back.
 
 **When a task fails**, the e-mail gives the batch, the file, the record, the
 column and the code:
@@ -103,8 +105,9 @@ def land_new_files(settings: TicketnetSettings) -> dict[str, Any]:
 
 def archive_applied(transport: SftpTransport, settings: TicketnetSettings) -> list[str]:
     """Move the files of every applied batch still in ``/from_ticketnet/`` to the archive
-    (section 3 point 7): data files first, manifest last. A failure is logged: the next
-    landing moves them."""
+    (section 3 point 7): data files first, manifest last. A batch whose manifest is no
+    longer the one applied (R08, which the landing reports) stays where it is. A failure is
+    logged: the next landing moves them."""
     from reseller_sync.boxoffice.db import session_scope
     from reseller_sync.exchange import journal
 
@@ -112,7 +115,9 @@ def archive_applied(transport: SftpTransport, settings: TicketnetSettings) -> li
         listed = [file.name for file in transport.list_incoming().files]
         with session_scope() as session:
             applied = journal.integrated_still_listed(session, settings.reseller_code, listed)
-        return transport.archive(applied) if applied else []
+        changed = set(transport.closing_files_changed({u.name: u.sha256 for u in applied}))
+        names = [n for unit in applied if unit.name not in changed for n in unit.names_to_archive]
+        return transport.archive(names) if names else []
     except Exception:
         log.warning("Applied batches not archived; the next landing moves them", exc_info=True)
         return []

@@ -9,6 +9,7 @@ files as they arrived.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +21,18 @@ from reseller_sync.core.exchange import InboundUnit
 from reseller_sync.core.lines import InboundLines
 from reseller_sync.domain.errors import ExternalError, TechnicalError
 from reseller_sync.exchange import journal
+from reseller_sync.integration import allocation as allocated
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.ticketnet.ack import Ack, AckStatus, match_ack, parse_ack
 from reseller_sync.ticketnet.identifiers import PartnerPerformances, record_ack_ids
 from reseller_sync.ticketnet.lines import batch_lines
-from reseller_sync.ticketnet.names import FileName, FileType, NameKind, Stream
+from reseller_sync.ticketnet.names import (
+    MAX_RECORDS_PER_PART,
+    FileName,
+    FileType,
+    NameKind,
+    Stream,
+)
 from reseller_sync.ticketnet.price_types import integrate_price_types
 from reseller_sync.ticketnet.reader import Batch, read_batch
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
@@ -137,7 +145,37 @@ def apply_ack(
         errors=refused,
         ack_line_count=sum(file.records for file in ack.files),
     )
+    record_allocation_answer(session, sent.id, ack)
     return AckOutcome(str(ack.batch), ack.status, new, len(refused)), len(ack.files)
+
+
+def record_allocation_answer(
+    session: Session, sent_id: int, ack: Ack
+) -> allocated.AllocationAnswer:
+    """The places of an ALLOCATION batch as its ACK states them (section 9.1 point 12): a
+    record refused (A01 to A03, or the batch ``REJECTED``) is not Ticketnet's; any other,
+    A04 included, is. Nothing changes for a batch without ALLOCATION records."""
+    whole = None
+    if ack.status is AckStatus.REJECTED:
+        reason = ack.error
+        whole = allocated.RecordAnswer(
+            reason.code.value if reason else "REJECTED",
+            reason.message if reason else "the batch was rejected",
+            refused=True,
+        )
+    answers: dict[int, allocated.RecordAnswer] = {}
+    for file in ack.files:
+        parsed = FileName.parse(file.name)
+        if file.type is not FileType.ALLOCATION or parsed is None or parsed.part is None:
+            continue
+        for error in file.errors:
+            line = (parsed.part - 1) * MAX_RECORDS_PER_PART + error.record
+            answers[line] = allocated.RecordAnswer(
+                error.code.value, error.message, refused=error.code.category is not None
+            )
+    return allocated.record_answer(
+        session, sent_id, answers, whole=whole, now=dt.datetime.now(dt.UTC)
+    )
 
 
 def _refused_rows(ack: Ack) -> list[journal.FileErrorRow]:

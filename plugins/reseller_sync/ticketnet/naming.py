@@ -76,6 +76,8 @@ class TicketnetNaming:
     """The files of an OFFER batch."""
     reused_sequence_code = "B07"
     """Ticketnet's answer to an OFFER batch number already processed (section 9.2)."""
+    changed_batch_code = "R08"
+    """A batch number already applied, with a different manifest (section 10.2)."""
 
     def parse(self, name: str) -> TicketnetName | None:
         parsed = FileName.parse(name)

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -578,6 +579,15 @@ _PLACE_FRAME = {
 }
 
 
+@dataclass(frozen=True)
+class PlaceRecords:
+    """ALLOCATION or RELEASE records, and the box office's place of each, in record order
+    (``performance_id``, ``seat_id``, ``block_id`` for free places, ``places``)."""
+
+    records: pa.Table
+    places: pd.DataFrame
+
+
 def allocation(
     session: Session,
     settings: TicketnetSettings,
@@ -585,6 +595,18 @@ def allocation(
     performances: PartnerPerformances,
     product_code: str,
 ) -> pa.Table:
+    """The ALLOCATION records of the places of Ticketnet's quota (see
+    :func:`allocation_records`)."""
+    return allocation_records(session, settings, repository, performances, product_code).records
+
+
+def allocation_records(
+    session: Session,
+    settings: TicketnetSettings,
+    repository: MappingRepository,
+    performances: PartnerPerformances,
+    product_code: str,
+) -> PlaceRecords:
     """The ALLOCATION records of the places of Ticketnet's quota on each performance of
     ``product_code`` (section 8.2): its seats one by one, its free places block by block.
 
@@ -668,7 +690,9 @@ def release(
             "places": places.get("places", 1),
         }
     )
-    return _place_records(session, repository, performances, frame, FileType.RELEASE, "RELEASE")
+    return _place_records(
+        session, repository, performances, frame, FileType.RELEASE, "RELEASE"
+    ).records
 
 
 def _place_records(
@@ -678,7 +702,7 @@ def _place_records(
     places: pd.DataFrame,
     file_type: FileType,
     what: str,
-) -> pa.Table:
+) -> PlaceRecords:
     """ALLOCATION or RELEASE records of places (:data:`PLACE_COLUMNS`), performance by
     performance in date order, seats (in seat order) before free-placement blocks."""
     seated = places["seat_id"].notna()
@@ -712,6 +736,14 @@ def _place_records(
     mapped = pd.concat([part for part in parts if isinstance(part, pd.DataFrame)])
     mapped = mapped.sort_values(["starts_at", "performance_id", "free", "zone", "block", "seat_id"])
     free = mapped["free"].to_numpy()
+    places_in_order = pd.DataFrame(
+        {
+            "performance_id": mapped["performance_id"].astype("int64").to_numpy(),
+            "seat_id": mapped["seat_id"].astype("Int64").where(~free).to_numpy(),
+            "block_id": mapped["block_id"].astype("Int64").where(free).to_numpy(),
+            "places": mapped["places"].astype("int64").to_numpy(),
+        }
+    )
     records = {
         "event_id": mapped["event_id"].tolist(),
         "performance_id": mapped["partner_performance_id"].tolist(),
@@ -722,7 +754,7 @@ def _place_records(
         "area": mapped["code"].where(free, "").tolist(),
         "quantity": mapped["places"].astype("int64").tolist(),
     }
-    return text_table(file_type, records, file=what)
+    return PlaceRecords(text_table(file_type, records, file=what), places_in_order)
 
 
 def _locate(session: Session, places: pd.DataFrame) -> pd.DataFrame:

@@ -94,8 +94,9 @@ content goes as a new OFFER batch, with the next number.
    *Fails*: a mapping error saying what to add where.
 5. **send_allocation**: the seats and standing places of Ticketnet's quota
    (ALLOCATION), named by Ticketnet's ids, in an OFFER batch; the step then
-   waits for the ACK (deferred). Places Ticketnet holds already (A04) are fine;
-   any other refusal fails with the records.
+   waits for the ACK (deferred). Each place is recorded as the ACK states it
+   (Ticketnet's, or refused with its code); places Ticketnet holds already (A04)
+   are fine; any other refusal fails with the records.
 6. **integrate_test_tickets**: Ticketnet sells a few test tickets in its
    ordinary SALES batches (`test=true`), which the hourly DAG
    `ticketnet_inbound` integrates as test tickets. The step waits (deferred,
@@ -207,14 +208,36 @@ def send_allocation(product_code: str) -> dict[str, Any] | Wait:
     return _acknowledged(
         product_code,
         OnboardingState.PLACES_SENT,
-        _ack_or_wait(settings, sent.batch, look=not sent.sent_now),
+        _with_places(_ack_or_wait(settings, sent.batch, look=not sent.sent_now)),
     )
 
 
 def allocation_answered(product_code: str, outcome: WatchOutcome) -> dict[str, Any] | Wait:
     """Step 5, resumed: Ticketnet's ACK of the ALLOCATION applied (A04 is fine)."""
     answer = _ack_or_wait(_settings(), _batch_of(outcome), outcome)
-    return _acknowledged(product_code, OnboardingState.PLACES_SENT, answer)
+    return _acknowledged(product_code, OnboardingState.PLACES_SENT, _with_places(answer))
+
+
+def _with_places(answer: dict[str, Any] | Wait) -> dict[str, Any] | Wait:
+    """An ALLOCATION's answer with the places Ticketnet holds of it, as its ACK stated them
+    (recorded place by place when the ACK was applied)."""
+    from reseller_sync.boxoffice.db import session_scope
+    from reseller_sync.exchange import journal
+    from reseller_sync.integration.allocation import allocation_answer
+
+    if isinstance(answer, Wait):
+        return answer
+    with session_scope() as session:
+        sent = journal.find_file(session, RESELLER, Direction.OUTBOUND, answer["batch"])
+        assert sent is not None  # the ACK was matched with it
+        places = allocation_answer(session, sent.id)
+    log.info(
+        "%s: %d record(s), %d place(s), are Ticketnet's",
+        answer["batch"],
+        places.allocated,
+        places.places,
+    )
+    return {**answer, "allocated_records": places.allocated, "allocated_places": places.places}
 
 
 def integrate_test_tickets(product_code: str) -> dict[str, Any] | Wait:

@@ -70,16 +70,19 @@ from reseller_sync.domain.errors import (
 )
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
+from reseller_sync.integration import allocation as allocated
 from reseller_sync.ticketnet.ack import Ack, AckStatus, parse_ack
 from reseller_sync.ticketnet.errors import Code, TicketnetProblem
 from reseller_sync.ticketnet.names import FileName, FileType, NameKind, Stream
 from reseller_sync.ticketnet.naming import NAMING
-from reseller_sync.ticketnet.offer import offer_batch
+from reseller_sync.ticketnet.offer import PlaceRecords, offer_batch
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 from reseller_sync.ticketnet.settings import TicketnetSettings
 from reseller_sync.ticketnet.writer import BuiltBatch
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from reseller_sync.exchange.transport import SftpTransport
 
 log = logging.getLogger(__name__)
@@ -88,8 +91,9 @@ RESELLER = RESELLER_TYPE.code
 STREAM = Stream.OFFER.value
 SessionSource = Engine | sessionmaker[Session]
 """Where sending opens its own transactions: an engine or a session factory."""
-RecordsBuilder = Callable[[Session], pa.Table]
-"""Builds a file's records from the box office, called only when a batch is written."""
+RecordsBuilder = Callable[[Session], "pa.Table | PlaceRecords"]
+"""Builds a file's records from the box office, called only when a batch is written; for
+places, with the box office's place of each record."""
 PREVIEW_LINES = 12
 """Records of each data file shown in a dry run's preview."""
 NUMBERING_ATTEMPTS = 3
@@ -154,7 +158,7 @@ def send_offer(
     factory = session_factory(sessions)
     if dry_run:
         with factory() as session:
-            records = build(session)
+            records, _ = _records_and_places(build(session))
             number = journal.next_outbound_sequence(session, RESELLER, STREAM)
         built = offer_batch(number, settings, {content: records}, created_at=_stamp(created))
         return OfferSent(
@@ -182,8 +186,8 @@ def send_offer(
                 standing.id,
                 completed_leftovers=tuple(completed),
             )
-        records = build(session)
-    file_id, built = _prepare(factory, settings, product_code, content, records, created)
+        records, places = _records_and_places(build(session))
+    file_id, built = _prepare(factory, settings, product_code, content, records, created, places)
     transport.upload_all(uploads(built.manifest.name, built.manifest_bytes, built.files.items()))
     with factory.begin() as session:
         journal.mark_sent(session, file_id)
@@ -247,14 +251,15 @@ def send_allocation(
     dry_run: bool = False,
 ) -> OfferSent:
     """The ALLOCATION of Ticketnet's quota on the product (section 8.2) in an OFFER batch, sent
-    once; the performances are named by the identifiers Ticketnet's ACKs gave."""
+    once; the performances are named by the identifiers Ticketnet's ACKs gave. Each record's
+    place is recorded ``sent`` with the batch, for its ACK to state (section 9.1 point 12)."""
     from reseller_sync.ticketnet.identifiers import PartnerPerformances
     from reseller_sync.ticketnet.mappings import load_repository
-    from reseller_sync.ticketnet.offer import allocation
+    from reseller_sync.ticketnet.offer import allocation_records
 
-    def build(session: Session) -> pa.Table:
+    def build(session: Session) -> PlaceRecords:
         performances = PartnerPerformances.load(session)
-        return allocation(session, settings, load_repository(), performances, product_code)
+        return allocation_records(session, settings, load_repository(), performances, product_code)
 
     return send_offer(
         sessions, transport, settings, product_code, FileType.ALLOCATION, build, dry_run=dry_run
@@ -346,6 +351,12 @@ def _stamp(created: dt.datetime | None) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
+def _records_and_places(built: pa.Table | PlaceRecords) -> tuple[pa.Table, pd.DataFrame | None]:
+    if isinstance(built, PlaceRecords):
+        return built.records, built.places
+    return built, None
+
+
 def _prepare(
     factory: sessionmaker[Session],
     settings: TicketnetSettings,
@@ -353,8 +364,10 @@ def _prepare(
     content: FileType,
     records: pa.Table,
     created: dt.datetime | None,
+    places: pd.DataFrame | None = None,
 ) -> tuple[int, BuiltBatch]:
-    """Number, build and journal a new batch as ``prepared``, committed."""
+    """Number, build and journal a new batch as ``prepared``, committed; with the places its
+    records give (``places``, in record order) in the same transaction."""
     attempt = 0
     while True:
         attempt += 1
@@ -375,6 +388,10 @@ def _prepare(
                     line_count=records.num_rows,
                     members=list(built.files.items()),
                 )
+                if places is not None:
+                    allocated.record_sent(
+                        session, RESELLER, entry.id, places, dt.datetime.now(dt.UTC)
+                    )
                 return entry.id, built
         except IntegrityError:
             if attempt >= NUMBERING_ATTEMPTS:
@@ -602,7 +619,8 @@ def await_ack(session: Session, transport: SftpTransport, batch: str) -> OfferAn
     wanted = _ack_name(batch)
     ack = journal.find_file(session, RESELLER, Direction.INBOUND, wanted)
     if ack is None:
-        fetched = transport.fetch_new(_OnlyFile(journal.JournalIndex(session, RESELLER), wanted))
+        index = journal.OnlyFileIndex(journal.JournalIndex(session, RESELLER), wanted)
+        fetched = transport.fetch_new(index)
         for landed in fetched.landed:
             if landed.name == wanted:
                 landing = journal.land(session, RESELLER, landed)
@@ -655,20 +673,3 @@ def _describe(members: Mapping[str, bytes], file: str, record: int) -> str | Non
         return None
     fields = dict(zip(rows[0], rows[record], strict=False))
     return ", ".join(f"{name} {fields[name]}" for name in DESCRIBED if fields.get(name)) or None
-
-
-class _OnlyFile:
-    """A landed-file index that makes the transport download one file name only."""
-
-    def __init__(self, index: journal.JournalIndex, name: str) -> None:
-        self._index = index
-        self._name = name
-
-    def is_landed(self, name: str) -> bool:
-        return name != self._name or self._index.is_landed(name)
-
-    def name_with_sha256(self, sha256: str) -> str | None:
-        return self._index.name_with_sha256(sha256)
-
-    def replaceable(self, name: str) -> str | None:
-        return None
