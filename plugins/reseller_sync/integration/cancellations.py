@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import BigInteger, DateTime, String, bindparam, case, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import batches, insert_frame
+from reseller_sync.boxoffice.bulk import insert_frame, matching
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Currency,
@@ -146,7 +147,7 @@ def _ticket_rows(
 ) -> pd.DataFrame:
     wanted = lines["reseller_ticket_ref" if key == "ticket_ref" else "barcode"]
     rows: list[Any] = []
-    for batch in batches(wanted.unique().tolist()):
+    for condition in matching(session, column, wanted.unique().tolist()):
         rows.extend(
             session.execute(
                 select(
@@ -163,7 +164,7 @@ def _ticket_rows(
                     Order.contact_id,
                 )
                 .join(Order, Ticket.order_id == Order.id)
-                .where(Ticket.reseller_code == reseller, column.in_(batch))
+                .where(Ticket.reseller_code == reseller, condition)
             )
         )
     tickets = pd.DataFrame(rows, columns=_TICKET_COLUMNS)
@@ -179,13 +180,9 @@ def _cancelled_tickets(session: Session, references: list[str]) -> pd.Series:
     """The ticket that each cancellation reference already cancelled (the box office keeps a
     reference on one ticket only)."""
     rows: list[tuple[str | None, int]] = []
-    for batch in batches(references):
+    for condition in matching(session, Ticket.reseller_cancellation_id, references):
         rows.extend(
-            session.execute(
-                select(Ticket.reseller_cancellation_id, Ticket.id).where(
-                    Ticket.reseller_cancellation_id.in_(batch)
-                )
-            )
+            session.execute(select(Ticket.reseller_cancellation_id, Ticket.id).where(condition))
         )
     return pd.Series(dict(rows), dtype="float64")
 
@@ -283,31 +280,11 @@ def _apply(session: Session, settings: IntegrationSettings, lines: pd.DataFrame)
     if lines.empty:
         return
     now = dt.datetime.now(dt.UTC)
-    connection = session.connection()
-    connection.execute(
-        update(Ticket)
-        .where(Ticket.id == bindparam("b_id"))
-        .values(
-            state=TicketState.CANCELLED,
-            cancelled_at=bindparam("b_at"),
-            reseller_cancellation_id=bindparam("b_cancellation"),
-        ),
-        [
-            {"b_id": int(ticket_id), "b_at": at.to_pydatetime(), "b_cancellation": cancellation}
-            for ticket_id, at, cancellation in zip(
-                lines["ticket_id"],
-                lines["cancelled_at"],
-                lines["reseller_cancellation_ref"],
-                strict=True,
-            )
-        ],
-    )
-    connection.execute(
-        update(AccessControlEntry)
-        .where(AccessControlEntry.barcode == bindparam("b_barcode"))
-        .values(allowed=False, updated_at=now),
-        [{"b_barcode": barcode} for barcode in lines["ticket_barcode"]],
-    )
+    _cancel_tickets(session, lines)
+    for condition in matching(session, AccessControlEntry.barcode, list(lines["ticket_barcode"])):
+        session.execute(
+            update(AccessControlEntry).where(condition).values(allowed=False, updated_at=now)
+        )
     refunded = lines[~lines["is_test"].astype(bool)]
     if not refunded.empty:
         accounts = {
@@ -332,27 +309,56 @@ def _apply(session: Session, settings: IntegrationSettings, lines: pd.DataFrame)
         )
         insert_frame(session, PendingAccountMovement.__table__, refunds)  # type: ignore[arg-type]
     order_ids = [int(o) for o in lines["order_id"].unique()]
-    for batch in batches(order_ids):
-        counts = session.execute(
-            select(
-                Ticket.order_id,
-                func.count(),
-                func.sum(case((Ticket.state == TicketState.VALID, 1), else_=0)),
-            )
-            .where(Ticket.order_id.in_(batch))
+    cancelled: list[int] = []
+    partly: list[int] = []
+    for condition in matching(session, Ticket.order_id, order_ids):
+        for order_id, valid in session.execute(
+            select(Ticket.order_id, func.sum(case((Ticket.state == TicketState.VALID, 1), else_=0)))
+            .where(condition)
             .group_by(Ticket.order_id)
-        )
-        states = [
-            {
-                "b_id": order_id,
-                "b_state": (OrderState.CANCELLED if not valid else OrderState.PARTLY_CANCELLED),
-            }
-            for order_id, _total, valid in counts
-        ]
-        if states:
-            connection.execute(
-                update(Order)
-                .where(Order.id == bindparam("b_id"))
-                .values(state=bindparam("b_state")),
-                states,
+        ):
+            (partly if valid else cancelled).append(order_id)
+    for state, ids in ((OrderState.CANCELLED, cancelled), (OrderState.PARTLY_CANCELLED, partly)):
+        for condition in matching(session, Order.id, ids):
+            session.execute(update(Order).where(condition).values(state=state))
+
+
+def _cancel_tickets(session: Session, lines: pd.DataFrame) -> None:
+    """Each line's ticket cancelled, with its moment and the cancellation's reference: on
+    PostgreSQL one ``UPDATE ... FROM`` the lines' arrays, elsewhere one statement a line."""
+    ids = [int(ticket_id) for ticket_id in lines["ticket_id"]]
+    moments = [at.to_pydatetime() for at in lines["cancelled_at"]]
+    given_refs = lines["reseller_cancellation_ref"]
+    references = given_refs.astype(object).where(given_refs.notna(), None).tolist()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        given = select(
+            func.unnest(bindparam("ids", ids, type_=ARRAY(BigInteger))).label("id"),
+            func.unnest(bindparam("ats", moments, type_=ARRAY(DateTime(timezone=True)))).label(
+                "at"
+            ),
+            func.unnest(bindparam("refs", references, type_=ARRAY(String))).label("ref"),
+        ).subquery("given")
+        connection.execute(
+            update(Ticket)
+            .where(Ticket.id == given.c.id)
+            .values(
+                state=TicketState.CANCELLED,
+                cancelled_at=given.c.at,
+                reseller_cancellation_id=given.c.ref,
             )
+        )
+        return
+    connection.execute(
+        update(Ticket)
+        .where(Ticket.id == bindparam("b_id"))
+        .values(
+            state=TicketState.CANCELLED,
+            cancelled_at=bindparam("b_at"),
+            reseller_cancellation_id=bindparam("b_cancellation"),
+        ),
+        [
+            {"b_id": ticket_id, "b_at": at, "b_cancellation": reference}
+            for ticket_id, at, reference in zip(ids, moments, references, strict=True)
+        ],
+    )
