@@ -27,7 +27,7 @@ from reseller_sync.ticketnet.adapter import load_settings
 from reseller_sync.ticketnet.names import BatchId, FileType, Stream
 from reseller_sync.ticketnet.writer import BuiltBatch, build_batch
 from tests.dags.conftest import TicketnetWorld
-from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale
+from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale, standing_sale
 
 SEATED = sale(
     transaction_id="TX1",
@@ -41,17 +41,9 @@ SEATED = sale(
     fees="6.85",
     barcode="8142000000000001",
 )
-STANDING = sale(
+STANDING = standing_sale(
     transaction_id="TX2",
     line_id="1",
-    section="",
-    row="",
-    seat="",
-    area="FOSSE",
-    price_level="FO",
-    price_type="CSE",
-    amount="38.25",
-    fees="3.80",
     barcode="8142000000000002",
     attendee_first_name="",
     attendee_last_name="",

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,34 @@ def kill_mid_transaction(engine: Engine, tmp_path: Path, reseller: str, stream: 
         while workers & {row.pid for row in pg_activity(admin, database)}:
             assert time.monotonic() < deadline, "the killed worker's backend is still there"
             time.sleep(0.1)  # the server rolls the dead client's transaction back
+        admin.dispose()
+
+
+@contextmanager
+def connection_killed_at_the_first_tickets(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[int]]:
+    """While in the block, the first insert of tickets of the sales integration has its
+    database connection killed (``pg_terminate_backend`` from another connection) once the
+    rows are sent; yields the backends killed."""
+    admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+    insert_frame = sales_module.insert_frame
+    killed: list[int] = []
+
+    def insert_then_lose_the_connection(session: Session, table: Any, frame: pd.DataFrame) -> int:
+        inserted = insert_frame(session, table, frame)
+        if table.name == "ticket" and not killed:
+            pid = session.connection().connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
+            with admin.connect() as connection:
+                assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed.append(pid)
+        return inserted
+
+    monkeypatch.setattr(sales_module, "insert_frame", insert_then_lose_the_connection)
+    try:
+        yield killed
+    finally:
+        monkeypatch.setattr(sales_module, "insert_frame", insert_frame)
         admin.dispose()
 
 
@@ -222,28 +252,16 @@ def test_the_database_connection_killed_mid_file_is_retried_and_integrated_once(
         FnacInboundFiles(world.settings, world.repository),
         world.entry(first or "").id,
     )
-    admin = create_engine(world.engine.url, isolation_level="AUTOCOMMIT")
-    insert_frame = sales_module.insert_frame
-    killed: list[int] = []
-
-    def insert_then_lose_the_connection(session: Session, table: Any, frame: pd.DataFrame) -> int:
-        inserted = insert_frame(session, table, frame)
-        if table.name == "ticket" and not killed:
-            pid = session.connection().connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
-            with admin.connect() as connection:
-                assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            killed.append(pid)
-        return inserted
-
-    monkeypatch.setattr(sales_module, "insert_frame", insert_then_lose_the_connection)
-    with pytest.raises(sqlalchemy.exc.OperationalError) as raised:
+    with (
+        connection_killed_at_the_first_tickets(world.engine, monkeypatch) as killed,
+        pytest.raises(sqlalchemy.exc.OperationalError) as raised,
+    ):
         inbound.integrate_pending(
             world.engine,
             world.settings,
             FnacInboundFiles(world.settings, world.repository),
             FileType.VENTES,
         )
-    admin.dispose()
     assert killed
 
     # Not half-integrated: the box office holds the first file only.
@@ -255,7 +273,6 @@ def test_the_database_connection_killed_mid_file_is_retried_and_integrated_once(
     assert decision.action.value == "retry", decision
 
     # The retry: the failed file comes first, is integrated once; nothing more afterwards.
-    monkeypatch.setattr(sales_module, "insert_frame", insert_frame)
     result = inbound.integrate_pending(
         world.engine,
         world.settings,

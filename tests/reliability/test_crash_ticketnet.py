@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.airflow.failures import RETRY_POLICY
@@ -31,15 +30,17 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.boxoffice.partner_ids import PerformanceIds, record_performance_ids
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import LandedFile, LandedMember
-from reseller_sync.integration import sales as sales_module
 from reseller_sync.pipelines import inbound
 from reseller_sync.ticketnet.adapter import inbound_files, load_settings
 from reseller_sync.ticketnet.names import BatchId, FileType, Stream
 from reseller_sync.ticketnet.naming import NAMING
 from reseller_sync.ticketnet.writer import build_batch
-from tests.reliability.test_crash import kill_mid_transaction
+from tests.reliability.test_crash import (
+    connection_killed_at_the_first_tickets,
+    kill_mid_transaction,
+)
 from tests.ticketnet.ticketnet_boxoffice import add_ticketnet
-from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale
+from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale, standing_sale
 
 RESELLER = "ticketnet"
 PERFORMANCES = ("P01", "P02", "P03")
@@ -87,17 +88,9 @@ def every_place_sold() -> list[dict[str, str]]:
             )
         for n in range(PIT):
             sales.append(
-                sale(
+                standing_sale(
                     transaction_id=f"A{performance}{n:03d}",
                     performance_id=performance,
-                    section="",
-                    row="",
-                    seat="",
-                    area="FOSSE",
-                    price_level="FO",
-                    price_type="CSE",
-                    amount="38.25",
-                    fees="3.80",
                     barcode=f"81420{len(sales):011d}",
                 )
             )
@@ -208,23 +201,11 @@ def test_the_database_connection_killed_mid_batch_is_retried_and_applied_once(
     integrate(engine)
     land(engine, second)
     applied_first = holdings(engine)
-    admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
-    insert_frame = sales_module.insert_frame
-    killed: list[int] = []
-
-    def insert_then_lose_the_connection(session: Session, table: Any, frame: pd.DataFrame) -> int:
-        inserted = insert_frame(session, table, frame)
-        if table.name == "ticket" and not killed:
-            pid = session.connection().connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
-            with admin.connect() as connection:
-                assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            killed.append(pid)
-        return inserted
-
-    monkeypatch.setattr(sales_module, "insert_frame", insert_then_lose_the_connection)
-    with pytest.raises(sqlalchemy.exc.OperationalError) as raised:
+    with (
+        connection_killed_at_the_first_tickets(engine, monkeypatch) as killed,
+        pytest.raises(sqlalchemy.exc.OperationalError) as raised,
+    ):
         integrate(engine)
-    admin.dispose()
     assert killed
 
     assert holdings(engine) == applied_first, "nothing of the second batch"
@@ -234,7 +215,6 @@ def test_the_database_connection_killed_mid_batch_is_retried_and_applied_once(
     decision = RETRY_POLICY.evaluate(raised.value, try_number=1, max_tries=5)
     assert decision.action.value == "retry", decision
 
-    monkeypatch.setattr(sales_module, "insert_frame", insert_frame)
     assert [f.name for f in integrate(engine).files] == [second.name]
     assert integrate(engine).files == ()
     assert holdings(engine)["valid"] == SOLD

@@ -34,7 +34,7 @@ from reseller_sync.ticketnet.reader import Batch, FolderSource, read_batch
 from reseller_sync.ticketnet.settings import TicketnetSettings
 from reseller_sync.ticketnet.writer import build_batch
 from tests.ticketnet.ticketnet_boxoffice import add_ticketnet
-from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale
+from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale, standing_sale
 
 MAPPINGS = Path(__file__).with_name("mappings")
 
@@ -84,17 +84,9 @@ SEATED = sale(
     fees="6.85",
     barcode="8142000000000001",
 )
-STANDING = sale(
+STANDING = standing_sale(
     transaction_id="TX1",
     line_id="2",
-    section="",
-    row="",
-    seat="",
-    area="FOSSE",
-    price_level="FO",
-    price_type="CSE",
-    amount="38.25",
-    fees="3.80",
     barcode="8142000000000002",
     attendee_first_name="",
     attendee_last_name="",

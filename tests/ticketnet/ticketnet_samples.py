@@ -180,6 +180,24 @@ def sale(**overrides: str) -> dict[str, str]:
     return record
 
 
+def standing_sale(**overrides: str) -> dict[str, str]:
+    """A valid SALE record of a place of the demo concert's pit (area FOSSE), with
+    ``overrides``."""
+    return sale(
+        **{
+            "section": "",
+            "row": "",
+            "seat": "",
+            "area": "FOSSE",
+            "price_level": "FO",
+            "price_type": "CSE",
+            "amount": "38.25",
+            "fees": "3.80",
+            **overrides,
+        }
+    )
+
+
 def refund(of: dict[str, str], **overrides: str) -> dict[str, str]:
     """A valid REFUND record of the sale record ``of``."""
     record = dict(of)
