@@ -21,22 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
-    Currency,
     OnboardingState,
-    Order,
-    Performance,
     Product,
     ResellerProduct,
-    SeatCategory,
-    Tariff,
-    Ticket,
 )
 from reseller_sync.domain.errors import Problem
 from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.settings import FnacSettings
-from reseller_sync.integration.prices import prices_that_differ
-
-KEY = ["performance_id", "category_id", "tariff_id"]
+from reseller_sync.integration.prices import latest_sales, prices_that_differ
 
 
 @dataclass(frozen=True)
@@ -113,7 +105,7 @@ def verify_prices(
     """Compare FNAC's latest sale price with the box office's, per performance, category and
     tariff, for ``products`` (default: the live products) on performances not past ``today``."""
     codes = tuple(products) if products is not None else live_products(session, settings)
-    sales = _latest_sales(session, codes, today)
+    sales = latest_sales(session, RESELLER_TYPE.code, codes, today)
     if sales.empty:
         return PriceCheck(codes, 0)
     differing, compared = prices_that_differ(session, sales)
@@ -136,63 +128,3 @@ def verify_prices(
         for row in differing.itertuples(index=False)
     )
     return PriceCheck(codes, compared, findings)
-
-
-def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> pd.DataFrame:
-    """Per performance, category and tariff: FNAC's latest sale price and its ticket count."""
-    rows = session.execute(
-        select(
-            Ticket.performance_id,
-            Ticket.category_id,
-            Ticket.tariff_id,
-            Product.code,
-            Performance.code,
-            Performance.starts_at,
-            Performance.valid_until,
-            SeatCategory.code,
-            Tariff.code,
-            Ticket.price,
-            Ticket.commission,
-            Ticket.currency,
-            Order.sold_at,
-            Ticket.id,
-        )
-        .join(Order, Order.id == Ticket.order_id)
-        .join(Performance, Performance.id == Ticket.performance_id)
-        .join(Product, Product.id == Performance.product_id)
-        .join(SeatCategory, SeatCategory.id == Ticket.category_id)
-        .join(Tariff, Tariff.id == Ticket.tariff_id)
-        .where(
-            Product.code.in_(list(products)),
-            Ticket.reseller_code == RESELLER_TYPE.code,
-            Ticket.is_test.is_(False),
-        )
-    ).all()
-    sales = pd.DataFrame(
-        [tuple(row) for row in rows],
-        columns=[
-            *KEY,
-            "product",
-            "performance",
-            "starts_at",
-            "valid_until",
-            "category",
-            "tariff",
-            "price",
-            "commission",
-            "currency",
-            "sold_at",
-            "ticket_id",
-        ],
-    )
-    if sales.empty:
-        return sales
-    sales["currency"] = sales["currency"].map(lambda c: Currency(c).value)
-    starts = pd.to_datetime(sales["starts_at"])
-    until = pd.to_datetime(sales["valid_until"])
-    day = pd.Timestamp(today)
-    upcoming = (starts.isna() | (starts >= day)) & (until.isna() | (until >= day))
-    sales = sales[upcoming.astype(bool)].sort_values(["sold_at", "ticket_id"])
-    latest = sales.drop_duplicates(KEY, keep="last")
-    counts = sales.groupby([*KEY, "price"]).size().rename("tickets").reset_index()
-    return latest.merge(counts, on=[*KEY, "price"], how="left")

@@ -3,10 +3,23 @@ nightly price verification's comparison."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.catalogue import performance_prices
+from reseller_sync.boxoffice.models import (
+    Currency,
+    Order,
+    Performance,
+    Product,
+    SeatCategory,
+    Tariff,
+    Ticket,
+)
 
 PRICE_KEY = ["performance_id", "category_id", "tariff_id"]
 """What a price is the price of: a performance, a seat category and a tariff."""
@@ -27,3 +40,78 @@ def prices_that_differ(session: Session, sales: pd.DataFrame) -> tuple[pd.DataFr
         | (compared["box_office_currency"] != compared["currency"])
     )
     return compared[differs], len(compared)
+
+
+def latest_sales(
+    session: Session,
+    reseller: str,
+    products: Sequence[str],
+    today: dt.date,
+    key: Sequence[str] = PRICE_KEY,
+) -> pd.DataFrame:
+    """Per ``key`` (default :data:`PRICE_KEY`; ``reseller_category``, the reseller's own
+    category of the ticket, may stand in it), the reseller's latest sale of ``products``
+    on performances not past ``today`` (test tickets left out), with how many ``tickets``
+    it sold at that sale's price. Columns: the three of :data:`PRICE_KEY`,
+    ``reseller_category`` (empty when none), ``product``, ``performance``, ``starts_at``,
+    ``valid_until``, ``category``, ``tariff``, ``price``, ``commission``, ``currency``,
+    ``sold_at``, ``ticket_id``, ``tickets``."""
+    rows = session.execute(
+        select(
+            Ticket.performance_id,
+            Ticket.category_id,
+            Ticket.tariff_id,
+            Ticket.reseller_category,
+            Product.code,
+            Performance.code,
+            Performance.starts_at,
+            Performance.valid_until,
+            SeatCategory.code,
+            Tariff.code,
+            Ticket.price,
+            Ticket.commission,
+            Ticket.currency,
+            Order.sold_at,
+            Ticket.id,
+        )
+        .join(Order, Order.id == Ticket.order_id)
+        .join(Performance, Performance.id == Ticket.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(SeatCategory, SeatCategory.id == Ticket.category_id)
+        .join(Tariff, Tariff.id == Ticket.tariff_id)
+        .where(
+            Product.code.in_(list(products)),
+            Ticket.reseller_code == reseller,
+            Ticket.is_test.is_(False),
+        )
+    ).all()
+    sales = pd.DataFrame(
+        [tuple(row) for row in rows],
+        columns=[
+            *PRICE_KEY,
+            "reseller_category",
+            "product",
+            "performance",
+            "starts_at",
+            "valid_until",
+            "category",
+            "tariff",
+            "price",
+            "commission",
+            "currency",
+            "sold_at",
+            "ticket_id",
+        ],
+    )
+    if sales.empty:
+        return sales.assign(tickets=pd.Series(dtype="int64"))
+    sales["currency"] = sales["currency"].map(lambda c: Currency(c).value)
+    sales["reseller_category"] = sales["reseller_category"].fillna("")
+    starts = pd.to_datetime(sales["starts_at"])
+    until = pd.to_datetime(sales["valid_until"])
+    day = pd.Timestamp(today)
+    upcoming = (starts.isna() | (starts >= day)) & (until.isna() | (until >= day))
+    sales = sales[upcoming.astype(bool)].sort_values(["sold_at", "ticket_id"])
+    latest = sales.drop_duplicates(list(key), keep="last")
+    counts = sales.groupby([*key, "price"]).size().rename("tickets").reset_index()
+    return latest.merge(counts, on=[*key, "price"], how="left")

@@ -17,25 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.models import (
-    Currency,
-    Order,
-    Performance,
-    Product,
-    SeatCategory,
-    Tariff,
-    Ticket,
-)
 from reseller_sync.domain.errors import Problem
-from reseller_sync.integration.prices import prices_that_differ
+from reseller_sync.integration.prices import latest_sales, prices_that_differ
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 from reseller_sync.ticketnet.settings import TicketnetSettings
 
-PRICE_KEY = ["performance_id", "category_id", "tariff_id"]
-SALE_KEY = ["performance_id", "category_id", "price_type"]
+SALE_KEY = ["performance_id", "category_id", "reseller_category"]
 """Ticketnet's latest sale is taken per performance × price level × price type."""
 
 
@@ -108,7 +97,7 @@ def verify_prices(
     level and price type, for ``products`` (default: the settings') on performances not past
     ``today``."""
     codes = tuple(products) if products is not None else tuple(settings.product_codes)
-    sales = _latest_sales(session, codes, today)
+    sales = latest_sales(session, RESELLER_TYPE.code, codes, today, SALE_KEY)
     if sales.empty:
         return PriceCheck(codes, 0)
     differing, compared = prices_that_differ(session, sales)
@@ -117,7 +106,7 @@ def verify_prices(
             product=row.product,
             performance=row.performance,
             category=row.category,
-            price_type=row.price_type,
+            price_type=row.reseller_category,
             tariff=row.tariff,
             price=int(row.price),
             fees=int(row.commission),
@@ -132,63 +121,3 @@ def verify_prices(
         for row in differing.itertuples(index=False)
     )
     return PriceCheck(codes, compared, findings)
-
-
-def _latest_sales(session: Session, products: Sequence[str], today: dt.date) -> pd.DataFrame:
-    """Per performance, price level and price type: Ticketnet's latest sale and how many
-    tickets were sold at its price."""
-    rows = session.execute(
-        select(
-            Ticket.performance_id,
-            Ticket.category_id,
-            Ticket.tariff_id,
-            Ticket.reseller_category,
-            Product.code,
-            Performance.code,
-            Performance.starts_at,
-            SeatCategory.code,
-            Tariff.code,
-            Ticket.price,
-            Ticket.commission,
-            Ticket.currency,
-            Order.sold_at,
-            Ticket.id,
-        )
-        .join(Order, Order.id == Ticket.order_id)
-        .join(Performance, Performance.id == Ticket.performance_id)
-        .join(Product, Product.id == Performance.product_id)
-        .join(SeatCategory, SeatCategory.id == Ticket.category_id)
-        .join(Tariff, Tariff.id == Ticket.tariff_id)
-        .where(
-            Product.code.in_(list(products)),
-            Ticket.reseller_code == RESELLER_TYPE.code,
-            Ticket.is_test.is_(False),
-        )
-    ).all()
-    sales = pd.DataFrame(
-        [tuple(row) for row in rows],
-        columns=[
-            *PRICE_KEY,
-            "price_type",
-            "product",
-            "performance",
-            "starts_at",
-            "category",
-            "tariff",
-            "price",
-            "commission",
-            "currency",
-            "sold_at",
-            "ticket_id",
-        ],
-    )
-    if sales.empty:
-        return sales
-    sales["currency"] = sales["currency"].map(lambda c: Currency(c).value)
-    sales["price_type"] = sales["price_type"].fillna("")
-    starts = pd.to_datetime(sales["starts_at"])
-    upcoming = starts.isna() | (starts >= pd.Timestamp(today))
-    sales = sales[upcoming.astype(bool)].sort_values(["sold_at", "ticket_id"])
-    latest = sales.drop_duplicates(SALE_KEY, keep="last")
-    counts = sales.groupby([*SALE_KEY, "price"]).size().rename("tickets").reset_index()
-    return latest.merge(counts, on=[*SALE_KEY, "price"], how="left")
