@@ -144,7 +144,7 @@ def test_the_ack_decides_line_by_line_and_places_come_back_once_acknowledged(
     sent = send_withdrawals(sessions, transport, sandbox_settings, repository, automatic=False)
 
     assert sent.sent is not None
-    assert sent.lines == 3
+    assert sent.requests == 3
     assert sent.awaiting == (sent.sent,)
     assert (fnac_home / "depot" / sent.sent).exists()
     assert read_file(sent.sent, (fnac_home / "depot" / sent.sent).read_bytes()).frame.shape[0] == 3
@@ -198,7 +198,7 @@ def test_another_refusal_is_an_error_of_its_category_and_fnac_s_failure_is_sent_
     resent = send_withdrawals(sessions, transport, sandbox_settings, repository, automatic=False)
     assert resent.sent is not None
     assert resent.sent != sent.sent
-    assert resent.lines == 1
+    assert resent.requests == 1
 
 
 def test_unsold_places_are_asked_back_days_before_the_performance(

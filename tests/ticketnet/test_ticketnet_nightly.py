@@ -453,7 +453,7 @@ def test_ticketnet_s_answer_decides_record_by_record(world: TicketnetWorld) -> N
     )
 
     assert sent.sent == "OFFER_PR04127_00000003.manifest.json"
-    assert (sent.records, sent.awaiting) == (6, (sent.sent,))
+    assert (sent.requests, sent.awaiting) == (6, (sent.sent,))
     assert (world.home / "to_ticketnet" / sent.sent).exists()
     with world.sessions.begin() as session:
         assert record_release_ack(session, transport_for(world.settings), sent.sent) is None
@@ -513,7 +513,7 @@ def test_ticketnet_s_answer_decides_record_by_record(world: TicketnetWorld) -> N
         world.repository,
         automatic=False,
     )
-    assert (again.sent, again.records) == ("OFFER_PR04127_00000004.manifest.json", 1)
+    assert (again.sent, again.requests) == ("OFFER_PR04127_00000004.manifest.json", 1)
     [answer] = world.partner.process_offers()
     assert answer.status == "ACCEPTED"
     [second] = nightly.withdrawal_answers(world.settings, [again.sent])
@@ -564,7 +564,7 @@ def test_a_batch_ticketnet_failed_goes_again_and_a_mapping_refusal_fails(
     second = send_withdrawals(
         world.engine, transport, world.settings, world.repository, automatic=False
     )
-    assert (second.records, second.awaiting) == (2, (second.sent,))
+    assert (second.requests, second.awaiting) == (2, (second.sent,))
     assert second.sent != first.sent
     world.partner.process_offers()
     [answer] = nightly.withdrawal_answers(world.settings, [second.sent or ""])
@@ -637,7 +637,7 @@ def test_unsold_places_are_taken_back_days_before_the_performance(
         now=two_days_before,
     )
     assert sent.automatic == 0  # planned already
-    assert sent.records == len(planned)
+    assert sent.requests == len(planned)
     world.partner.process_offers()
     [answer] = nightly.withdrawal_answers(world.settings, [sent.sent or ""])
     assert (answer.withdrawn, answer.error) == (len(planned), None)

@@ -78,6 +78,7 @@ from reseller_sync.integration.withdrawal import (
     SeatRef,
     WithdrawalRequestError,
     WithdrawalScope,
+    WithdrawalSend,
 )
 from reseller_sync.mappings.repository import MappingRepository
 
@@ -87,6 +88,7 @@ __all__ = [
     "FreePlacesRef",
     "SeatRef",
     "WithdrawalRequestError",
+    "WithdrawalSend",
     "plan_automatic_withdrawals",
     "record_withdrawal_ack",
     "request_withdrawal",
@@ -196,30 +198,6 @@ def build_decont(
     return DecontBuild(pd.concat(records, ignore_index=True), tuple(order))
 
 
-@dataclass(frozen=True)
-class WithdrawalSend:
-    """What a run sent, and which DECONT files still await FNAC's ACK."""
-
-    sent: str | None = None
-    """The DECONT file sent now, if any."""
-    lines: int = 0
-    automatic: int = 0
-    """Requests the run added for unsold places close to their performance."""
-    completed: tuple[str, ...] = ()
-    """DECONT files left prepared by a crash, uploaded now."""
-    awaiting: tuple[str, ...] = ()
-    """Every DECONT sent whose ACK is not recorded yet, this one included."""
-
-    def summary(self) -> dict[str, object]:
-        return {
-            "sent": self.sent,
-            "lines": self.lines,
-            "automatic": self.automatic,
-            "completed": list(self.completed),
-            "awaiting": list(self.awaiting),
-        }
-
-
 def send_withdrawals(
     sessions: SessionSource,
     transport: SftpTransport,
@@ -253,12 +231,7 @@ def send_withdrawals(
                 data,
                 line_count=len(decont.records),
             )
-            for line, withdrawal_id in enumerate(decont.withdrawal_ids, start=1):
-                request = session.get_one(PlaceWithdrawal, withdrawal_id)
-                request.state = WithdrawalState.SENT
-                request.file_id = entry.id
-                request.line = line
-                request.sent_at = now
+            withdrawal.mark_sent(session, entry.id, decont.withdrawal_ids, now)
             prepared = (entry.id, name, data, len(decont.records))
     if prepared is not None:
         file_id, name, data, _ = prepared
@@ -270,7 +243,7 @@ def send_withdrawals(
         awaiting = awaiting_decont(session)
     return WithdrawalSend(
         sent=prepared[1] if prepared else None,
-        lines=prepared[3] if prepared else 0,
+        requests=prepared[3] if prepared else 0,
         automatic=planned,
         completed=tuple(completed),
         awaiting=awaiting,

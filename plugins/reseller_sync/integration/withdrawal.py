@@ -239,6 +239,47 @@ def requested_withdrawals(session: Session, scope: WithdrawalScope) -> list[int]
     )
 
 
+def mark_sent(
+    session: Session, file_id: int, withdrawal_ids: Sequence[int], now: dt.datetime
+) -> None:
+    """The requests ``sent`` in the file ``file_id``, request ``withdrawal_ids[n]`` as its
+    line (or record) ``n + 1``; any earlier refusal's code and message forgotten."""
+    for line, withdrawal_id in enumerate(withdrawal_ids, start=1):
+        request = session.get_one(PlaceWithdrawal, withdrawal_id)
+        request.state = WithdrawalState.SENT
+        request.file_id = file_id
+        request.line = line
+        request.sent_at = now
+        request.error_code = None
+        request.message = None
+
+
+@dataclass(frozen=True)
+class WithdrawalSend:
+    """What a run sent of the places asked back, and which of its files still await the
+    reseller's answer."""
+
+    sent: str | None = None
+    """The file (or batch) sent now, if any."""
+    requests: int = 0
+    """The requests it carries, one a line or record."""
+    automatic: int = 0
+    """Requests the run added for unsold places close to their performance."""
+    completed: tuple[str, ...] = ()
+    """Files left prepared by a crash, uploaded now."""
+    awaiting: tuple[str, ...] = ()
+    """Every file of requests sent whose answer is not applied yet, this one included."""
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "sent": self.sent,
+            "requests": self.requests,
+            "automatic": self.automatic,
+            "completed": list(self.completed),
+            "awaiting": list(self.awaiting),
+        }
+
+
 def give_back(session: Session, withdrawal: PlaceWithdrawal, places: int | None = None) -> None:
     """The request's places (or ``places`` of them) leave the reseller's quota."""
     if withdrawal.seat_id is not None:

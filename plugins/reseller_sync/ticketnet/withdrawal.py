@@ -76,6 +76,7 @@ from reseller_sync.integration.withdrawal import (
     SeatRef,
     WithdrawalRequestError,
     WithdrawalScope,
+    WithdrawalSend,
 )
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.ticketnet.ack import AckStatus, parse_ack
@@ -100,9 +101,9 @@ from reseller_sync.ticketnet.writer import MAX_RECORDS_PER_PART, BuiltBatch
 __all__ = [
     "FreePlacesRef",
     "ReleaseAnswer",
-    "ReleaseSend",
     "SeatRef",
     "WithdrawalRequestError",
+    "WithdrawalSend",
     "awaiting_release",
     "plan_automatic_withdrawals",
     "record_release_ack",
@@ -308,30 +309,6 @@ def _check_order(records: pa.Table, places: pd.DataFrame) -> None:
         )
 
 
-@dataclass(frozen=True)
-class ReleaseSend:
-    """What a run sent, and which batches still await Ticketnet's ACK."""
-
-    sent: str | None = None
-    """The batch sent now (its manifest name), if any."""
-    records: int = 0
-    automatic: int = 0
-    """Requests the run added for unsold places close to their performance."""
-    completed: tuple[str, ...] = ()
-    """OFFER batches left prepared by a crash, uploaded now."""
-    awaiting: tuple[str, ...] = ()
-    """Every batch of RELEASE records sent whose ACK is not applied yet, this one included."""
-
-    def summary(self) -> dict[str, object]:
-        return {
-            "sent": self.sent,
-            "records": self.records,
-            "automatic": self.automatic,
-            "completed": list(self.completed),
-            "awaiting": list(self.awaiting),
-        }
-
-
 def send_withdrawals(
     sessions: SessionSource,
     transport: SftpTransport,
@@ -340,7 +317,7 @@ def send_withdrawals(
     *,
     now: dt.datetime | None = None,
     automatic: bool = True,
-) -> ReleaseSend:
+) -> WithdrawalSend:
     """Send every request in one OFFER batch of RELEASE records, once; ``automatic`` plans
     the unsold places first. A mapping error changes nothing: the requests wait."""
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
@@ -361,9 +338,9 @@ def send_withdrawals(
         )
     with factory() as session:
         awaiting = awaiting_release(session, settings)
-    return ReleaseSend(
+    return WithdrawalSend(
         sent=prepared[1].manifest.name if prepared else None,
-        records=sum(f.records for f in prepared[1].manifest.files) if prepared else 0,
+        requests=sum(f.records for f in prepared[1].manifest.files) if prepared else 0,
         automatic=planned,
         completed=tuple(completed),
         awaiting=awaiting,
@@ -409,14 +386,7 @@ def _prepare(
                     line_count=built_release.records.num_rows,
                     members=list(built.files.items()),
                 )
-                for line, withdrawal_id in enumerate(built_release.withdrawal_ids, start=1):
-                    request = session.get_one(PlaceWithdrawal, withdrawal_id)
-                    request.state = WithdrawalState.SENT
-                    request.file_id = entry.id
-                    request.line = line
-                    request.sent_at = now
-                    request.error_code = None
-                    request.message = None
+                withdrawal.mark_sent(session, entry.id, built_release.withdrawal_ids, now)
                 return planned, (entry.id, built)
         except IntegrityError:
             if attempt == NUMBERING_ATTEMPTS:
