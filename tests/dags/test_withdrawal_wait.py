@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseller_sync.airflow.triggers import PartnerFileTrigger
+from reseller_sync.airflow.withdrawal_wait import AwaitWithdrawalAcks
 from reseller_sync.boxoffice.models import (
     ExchangeFile,
     FileState,
@@ -27,7 +28,7 @@ from reseller_sync.fnac.mappings import load_repository
 from reseller_sync.fnac.outbound import transport_for
 from reseller_sync.fnac.settings import load_settings
 from reseller_sync.fnac.withdrawal import request_withdrawal, send_withdrawals
-from reseller_sync.fnac.withdrawal_wait import AwaitWithdrawalAcks
+from reseller_sync.fnac.withdrawal_wait import DecontAnswers
 from tests.dags.conftest import FnacWorld
 from tests.dags.test_fnac_nightly import fnac_holds_the_concert
 from tests.dags.test_partner_trigger import first_event
@@ -56,6 +57,7 @@ def decont_sent(world: FnacWorld) -> dict[str, Any]:
 def waiting(sent: dict[str, Any], seconds: float) -> AwaitWithdrawalAcks:
     return AwaitWithdrawalAcks(
         task_id="await_withdrawal_acks",
+        answers=DecontAnswers(),
         sent=sent,
         ack_timeout=dt.timedelta(seconds=seconds),
         poll_seconds=0.2,
@@ -117,5 +119,5 @@ def test_no_ack_by_the_deadline_fails_the_task_naming_the_decont(fnac_world: Fna
         task.execute_complete(context={}, event=event)
     assert failed.value.file == decont
     assert f"FNAC sent no ACK of {decont}" in failed.value.message
-    assert "call FNAC with the file name" in failed.value.action
+    assert "call it with the file name" in failed.value.action
     assert decont_state(fnac_world, decont) is FileState.SENT, "its places stay FNAC's"

@@ -25,6 +25,7 @@ from devtools.sandboxes.ticketnet import Fault, PartnerLoop, TicketnetPartner, t
 from devtools.sandboxes.ticketnet.state import SeatHolding, area_key
 from reseller_sync.airflow.nightly_dag import build_nightly_dag
 from reseller_sync.airflow.waiting import Wait
+from reseller_sync.airflow.withdrawal_wait import AwaitWithdrawalAcks
 from reseller_sync.boxoffice import db
 from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
@@ -70,7 +71,7 @@ from reseller_sync.ticketnet.withdrawal import (
     request_withdrawal,
     send_withdrawals,
 )
-from reseller_sync.ticketnet.withdrawal_wait import AwaitReleaseAcks
+from reseller_sync.ticketnet.withdrawal_wait import ReleaseAnswers
 from tests.dags.conftest import _forget_dag_runs as forget_dag_runs
 
 SECTION = "ORCH-A"
@@ -653,8 +654,9 @@ def test_the_wait_defers_until_the_ack_then_applies_it(world: TicketnetWorld) ->
             session, world.settings, EVENT_PRODUCT, "S2", seats=[("PARTERRE", "P3", "2", "7")]
         )
     sent = nightly.send_withdrawals(world.settings)
-    task = AwaitReleaseAcks(
+    task = AwaitWithdrawalAcks(
         task_id="await_withdrawal_acks",
+        answers=ReleaseAnswers(),
         sent=sent,
         ack_timeout=dt.timedelta(minutes=1),
         poll_seconds=0.2,
