@@ -27,6 +27,7 @@ from reseller_sync.ticketnet.adapter import load_settings
 from reseller_sync.ticketnet.names import BatchId, FileType, Stream
 from reseller_sync.ticketnet.writer import BuiltBatch, build_batch
 from tests.dags.conftest import TicketnetWorld
+from tests.reliability.implied import assert_box_office_holds_facts, implied_by_ticketnet
 from tests.ticketnet.ticketnet_samples import TRANSACTION_COLUMNS, refund, sale, standing_sale
 
 SEATED = sale(
@@ -98,8 +99,10 @@ def test_an_hourly_run_applies_price_types_then_sales_and_refunds_then_archives_
 ) -> None:
     world = ticketnet_world
     price_types_batch(1, [("ADULT", "Plein tarif"), ("CSE", "CSE")]).write_to(world.inbox)
-    sales_batch(1, [SEATED, STANDING]).write_to(world.inbox)
-    sales_batch(2, [refund(STANDING)]).write_to(world.inbox)
+    sold = sales_batch(1, [SEATED, STANDING])
+    sold.write_to(world.inbox)
+    refunded = sales_batch(2, [refund(STANDING)])
+    refunded.write_to(world.inbox)
 
     run = build_inbound_dag(TICKETNET).test()
 
@@ -111,6 +114,7 @@ def test_an_hourly_run_applies_price_types_then_sales_and_refunds_then_archives_
     assert set(states(world).values()) == {FileState.INTEGRATED}
     assert list(world.inbox.iterdir()) == []
     assert len(list(world.archive.iterdir())) == 6, "3 manifests and 3 data files archived"
+    assert_box_office_holds_facts(world.engine, implied_by_ticketnet([sold.files, refunded.files]))
     with Session(world.engine) as session:
         entries = dict(
             session.execute(select(AccessControlEntry.barcode, AccessControlEntry.allowed)).all()
@@ -145,7 +149,8 @@ def test_a_batch_replaced_after_an_external_error_is_applied_once_and_those_behi
     world = ticketnet_world
     first = sales_batch(1, [SEATED])
     first.write_to(world.inbox)
-    sales_batch(2, [STANDING]).write_to(world.inbox)
+    second = sales_batch(2, [STANDING])
+    second.write_to(world.inbox)
     [part] = first.files
     damaged = bytearray((world.inbox / part).read_bytes())
     damaged[-9] ^= 0xFF
@@ -169,6 +174,7 @@ def test_a_batch_replaced_after_an_external_error_is_applied_once_and_those_behi
     assert set(states(world).values()) == {FileState.INTEGRATED}
     hourly_steps()
     assert len(tickets(world)) == 2, "nothing applied twice"
+    assert_box_office_holds_facts(world.engine, implied_by_ticketnet([first.files, second.files]))
 
 
 def test_a_batch_number_applied_then_sent_again_with_another_manifest_raises_r08(
@@ -204,7 +210,7 @@ def test_a_batch_number_applied_then_sent_again_with_another_manifest_raises_r08
     applied.write_to(world.inbox)
     hourly_steps()
     assert list(world.inbox.iterdir()) == [], "a repeated delivery is archived"
-    assert tickets(world) == {SEATED["barcode"]: TicketState.VALID}
+    assert_box_office_holds_facts(world.engine, implied_by_ticketnet([applied.files]))
 
 
 def test_a_manifest_before_its_files_fails_the_batch_until_the_files_come(
@@ -224,6 +230,7 @@ def test_a_manifest_before_its_files_fails_the_batch_until_the_files_come(
     hourly_steps()
 
     assert sorted(tickets(world)) == [SEATED["barcode"], STANDING["barcode"]]
+    assert_box_office_holds_facts(world.engine, implied_by_ticketnet([batch.files]))
 
 
 def test_data_files_without_their_manifest_wait_and_raise_r07_after_two_hours(

@@ -8,13 +8,17 @@ access-control entry (barcode allowed or refused). :func:`box_office_state`
 reads the same from the database, checking on the way that each access entry
 points at the ticket of its barcode and each movement at the order it names.
 :func:`assert_box_office_holds` compares both, identities and counts: nothing
-lost, nothing twice, nothing let in.
+lost, nothing twice, nothing let in. :func:`implied_by_ticketnet` says the same of
+Ticketnet's SALES batches.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
@@ -36,7 +40,7 @@ from reseller_sync.fnac.codec import FileName, FileType, read_file
 class TicketFact:
     barcode: str
     order: str
-    """FNAC's order id (``id_vente``)."""
+    """The reseller's order id (FNAC's ``id_vente``, Ticketnet's ``transaction_id``)."""
     state: str
     price: int
     is_test: bool
@@ -60,14 +64,16 @@ class MovementFact:
 
 @dataclass
 class BoxOfficeFacts:
-    """What the box office holds (or must hold) of FNAC's sales, keyed by FNAC's ids."""
+    """What the box office holds (or must hold) of a reseller's sales, keyed by its ids."""
 
     tickets: dict[str, TicketFact] = field(default_factory=dict)
-    """FNAC ticket id (``id_billet``) → ticket."""
+    """The reseller's ticket id (FNAC's ``id_billet``, Ticketnet's ``transaction_id/line_id``)
+    → ticket."""
     orders: dict[str, OrderFact] = field(default_factory=dict)
-    """FNAC order id (``id_vente``) → order."""
+    """The reseller's order id → order."""
     movements: dict[str, MovementFact] = field(default_factory=dict)
-    """Movement reference (``fnac:sale:<id_vente>``, ``fnac:refund:<id_annulation>``)."""
+    """Movement reference (``fnac:sale:<id_vente>``, ``fnac:refund:<id_annulation>``,
+    ``ticketnet:sale:<transaction_id>``...)."""
     access: dict[str, bool] = field(default_factory=dict)
     """Barcode → allowed at access control."""
     rows: dict[str, int] = field(default_factory=dict)
@@ -126,6 +132,12 @@ def implied_by(files: Iterable[tuple[str, bytes]]) -> BoxOfficeFacts:
                 facts.movements[f"fnac:sale:{order}"] = MovementFact(
                     MovementKind.SALE.value, total, currency, str(order)
                 )
+    _settle_orders(facts)
+    return facts
+
+
+def _settle_orders(facts: BoxOfficeFacts) -> None:
+    """Each order's state from its tickets': all cancelled, some, or none."""
     by_order: dict[str, list[str]] = {}
     for ticket in facts.tickets.values():
         by_order.setdefault(ticket.order, []).append(ticket.state)
@@ -138,7 +150,6 @@ def implied_by(files: Iterable[tuple[str, bytes]]) -> BoxOfficeFacts:
         else:
             state = OrderState.PAID.value
         facts.orders[order] = OrderFact(state, fact.total, fact.currency, fact.is_test)
-    return facts
 
 
 def box_office_state(engine: Engine) -> BoxOfficeFacts:
@@ -226,10 +237,75 @@ def _differences(name: str, expected: dict, actual: dict, shown: int = 5) -> lis
     return out
 
 
+def implied_by_ticketnet(
+    batches: Iterable[Mapping[str, bytes]], *, includes_commission: bool = False
+) -> BoxOfficeFacts:
+    """What applying Ticketnet's SALES batches (each its data files by name, read here with
+    the ``csv`` module, not the codec), in this order, must leave in the box office
+    (``ticketnet-exchange-v1`` section 9.1 points 5 to 10): each SALE record a ticket
+    ``transaction_id/line_id`` priced ``amount`` (plus ``fees`` when prices include them),
+    each transaction an order paid by a ``ticketnet:sale:`` movement (none for test records),
+    then each REFUND record its sale's ticket cancelled, refused at access control, and a
+    ``ticketnet:refund:`` movement. A record applied before implies nothing more."""
+    facts = BoxOfficeFacts()
+    for batch in batches:
+        records = [
+            row
+            for name in sorted(batch)
+            for row in csv.DictReader(io.StringIO(gzip.decompress(batch[name]).decode()))
+        ]
+        sales = [r for r in records if r["type"] == "SALE"]
+        fresh = [r for r in sales if f"{r['transaction_id']}/{r['line_id']}" not in facts.tickets]
+        totals: dict[str, int] = {}
+        for r in fresh:
+            price = _cents(r["amount"]) + (_cents(r["fees"]) if includes_commission else 0)
+            is_test = r["test"] == "true"
+            facts.tickets[f"{r['transaction_id']}/{r['line_id']}"] = TicketFact(
+                r["barcode"], r["transaction_id"], TicketState.VALID.value, price, is_test
+            )
+            facts.access[r["barcode"]] = True
+            totals[r["transaction_id"]] = totals.get(r["transaction_id"], 0) + price
+            facts.orders[r["transaction_id"]] = OrderFact(
+                OrderState.PAID.value, totals[r["transaction_id"]], r["currency"], is_test
+            )
+            if not is_test:
+                facts.movements[f"ticketnet:sale:{r['transaction_id']}"] = MovementFact(
+                    MovementKind.SALE.value,
+                    totals[r["transaction_id"]],
+                    r["currency"],
+                    r["transaction_id"],
+                )
+        for r in records:
+            reference = f"{r['transaction_id']}/{r['line_id']}"
+            if r["type"] != "REFUND" or f"ticketnet:refund:{reference}" in facts.movements:
+                continue
+            sold = f"{r['original_transaction_id']}/{r['original_line_id']}"
+            ticket = facts.tickets[sold]
+            facts.tickets[sold] = TicketFact(
+                ticket.barcode, ticket.order, TicketState.CANCELLED.value, ticket.price, False
+            )
+            facts.access[ticket.barcode] = False
+            refunded = _cents(r["amount"]) + (_cents(r["fees"]) if includes_commission else 0)
+            facts.movements[f"ticketnet:refund:{reference}"] = MovementFact(
+                MovementKind.REFUND.value, refunded, r["currency"], ticket.order
+            )
+    _settle_orders(facts)
+    return facts
+
+
+def _cents(amount: str) -> int:
+    euros, _, cents = amount.partition(".")
+    return int(euros) * 100 + int(cents.ljust(2, "0"))
+
+
 def assert_box_office_holds(engine: Engine, files: Iterable[tuple[str, bytes]]) -> BoxOfficeFacts:
-    """The box office holds exactly what ``files`` imply: nothing lost, nothing twice, nothing
-    let in. Returns the facts (their counts may be asserted on as well)."""
-    expected = implied_by(files)
+    """The box office holds exactly what FNAC's ``files`` imply: nothing lost, nothing twice,
+    nothing let in. Returns the facts (their counts may be asserted on as well)."""
+    return assert_box_office_holds_facts(engine, implied_by(files))
+
+
+def assert_box_office_holds_facts(engine: Engine, expected: BoxOfficeFacts) -> BoxOfficeFacts:
+    """The box office holds exactly the ``expected`` facts."""
     actual = box_office_state(engine)
     problems = [
         *_differences("ticket", expected.tickets, actual.tickets),
