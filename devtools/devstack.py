@@ -1,12 +1,13 @@
-"""The whole FNAC interface on one machine: what ``make demo`` and the browser test start.
+"""The whole interface (FNAC, Ticketnet) on one machine: what ``make demo`` and the browser
+test start.
 
 A :class:`Stack` starts, each in its own process group:
 
 - the FNAC sandbox (a real SFTP server playing FNAC, answering every 2 s, sending
   the TEST file of each product it onboards);
 - the Ticketnet sandbox (the same SFTP server with Ticketnet's home, Ticketnet
-  answering its OFFER batches every 2 s and selling test tickets of each
-  performance it is given places in);
+  answering its OFFER batches every 2 s; its test tickets, their refunds and its
+  SALES batches are played by :class:`TicketnetAtWork`);
 - the mail sink (SMTP, with a page listing the messages);
 - Airflow (``airflow standalone``) over a box office seeded with the demo data,
   with the connections ``fnac_sftp``, ``ticketnet_sftp`` and ``smtp_default``
@@ -16,9 +17,10 @@ A :class:`Stack` starts, each in its own process group:
   PostgreSQL metadata database and result backend), see ``docs/distributed.md``.
 
 It then talks to Airflow's REST API (login through ``/auth/token``, trigger a
-DAG, answer a human step, wait for a run) and stops everything it started,
-children included. Nothing here is imported by Airflow itself: this is a
-developer's tool, outside ``plugins/``, in the top-level ``devtools`` package.
+DAG, answer a human step, wait for a run, playing the partner's part meanwhile:
+:class:`TicketnetAtWork`) and stops everything it started, children included.
+Nothing here is imported by Airflow itself: this is a developer's tool, outside
+``plugins/``, in the top-level ``devtools`` package.
 
 ``make demo`` uses the fixed ports of the README under ``var/``;
 ``tests/browser`` uses free ports of 127.0.0.1 under a temporary folder.
@@ -42,13 +44,25 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from devtools.sandboxes.ticketnet import TicketnetPartner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APPROVAL_TASK = "confirm_fnac_codes_recorded"
 """The step of FNAC's onboarding where a person approves (declared in
 ``reseller_sync.fnac.onboarding``); written out so that importing this module imports
 no Airflow. ``tests/dags/test_onboarding_builder.py`` checks that the two agree."""
+APPROVAL_TASKS: dict[str, str] = {
+    "fnac": APPROVAL_TASK,
+    "ticketnet": "confirm_offer_at_ticketnet",
+}
+"""Each reseller's onboarding step where a person approves (Ticketnet's is declared in
+``reseller_sync.ticketnet.onboarding``), written out for the same reason;
+:meth:`Stack.finish` checks that the run's DAG has the task it is asked to approve."""
 T = TypeVar("T")
 
 
@@ -90,10 +104,24 @@ def isolated_environment(
     return environment
 
 
-APPROVAL_GRACE_SECONDS = 5
-"""A person takes a moment before answering a human step. An answer within a second
-or two of the task parking can race the scheduler: seen here on Airflow 3.3.2, the
-resumed task was then failed on its parking attempt's stale "success"."""
+APPROVAL_GRACE_SECONDS = 10
+"""A person takes a moment before answering a human step. An answer that comes before
+the scheduler has heard that the parking attempt's process ended races it: seen here on
+Airflow 3.3.2, the resumed task (queued again) was then failed on that attempt's stale
+"success" ("task state changed externally"). That process lingered up to 7 s after
+parking when the machine was busy: 5 s of grace from the first look that saw the task
+waiting were not always enough."""
+
+
+API_ATTEMPTS = 3
+"""Calls of the REST API that answer a server error are tried this many times in all. On
+its SQLite metadata database, ``airflow standalone`` answered 500 for a moment here while
+the scheduled runs of every DAG started with it (a write of the api-server failed, the
+database most likely locked): the demo's first trigger failed on it once."""
+
+PARTNER_GRACE_SECONDS = APPROVAL_GRACE_SECONDS
+"""The same for a partner's answer to a step that waits in the triggerer (the resumed
+task is then failed for a retry): see :class:`TicketnetAtWork`."""
 
 
 def say(text: str) -> None:
@@ -371,7 +399,7 @@ class Stack:
             "ticketnet-sandbox",
             [self.python, "-m", "devtools", "ticketnet-sandbox", "serve",
              "--root", str(self.ticketnet_sandbox_root), "--port", str(ports.ticketnet_sftp),
-             "--interval", "2", "--auto-test", "--seed", "2026"],
+             "--interval", "2", "--seed", "2026"],
         )  # fmt: skip
         say(f"Mail sink: SMTP on 127.0.0.1:{ports.smtp}, messages at {self.mail_page}")
         self.start(
@@ -448,14 +476,27 @@ class Stack:
             self.token = json.load(answer)["access_token"]
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.base}/api/v2{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.load(answer)
+        """One call of the REST API; its JSON answer. A server error (5xx) is tried again,
+        ``API_ATTEMPTS`` times in all, 3 s apart: see :data:`API_ATTEMPTS`."""
+        for attempt in range(1, API_ATTEMPTS + 1):
+            request = urllib.request.Request(
+                f"{self.base}/api/v2{path}",
+                method=method,
+                data=json.dumps(body).encode() if body is not None else None,
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return json.load(answer)
+            except urllib.error.HTTPError as error:
+                if error.code < 500 or attempt == API_ATTEMPTS:
+                    raise
+                error.close()
+            time.sleep(3)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def wait_for(self, ready: Callable[[], T | None], what: str, seconds: float) -> T:
         deadline = time.monotonic() + seconds
@@ -495,14 +536,37 @@ class Stack:
     def awaits_input(self, dag_id: str, run_id: str, task_id: str) -> bool:
         return self.task_state(dag_id, run_id, task_id) == "awaiting_input"
 
+    def has_task(self, dag_id: str, task_id: str) -> bool:
+        """The DAG (parsed) has a task of that id."""
+        try:
+            self.api("GET", f"/dags/{dag_id}/tasks/{task_id}")
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return False
+            raise
+        return True
+
     def finish(
-        self, dag_id: str, run_id: str, approve: str | None = None, seconds: float = 600
+        self,
+        dag_id: str,
+        run_id: str,
+        approve: str | None = None,
+        seconds: float = 600,
+        meanwhile: Callable[[], object] | None = None,
     ) -> str:
-        """Wait for the run to end, approving its human step when it asks."""
+        """Wait for the run to end, approving its human step ``approve`` when it asks.
+
+        ``meanwhile`` is called at each look while the run goes on: the partner's part
+        (see :class:`TicketnetAtWork`).
+        """
+        if approve and not self.has_task(dag_id, approve):
+            raise StackError(f"{dag_id} has no task {approve} to approve (see APPROVAL_TASKS)")
         approved = False
 
         def done() -> str | None:
             nonlocal approved
+            if meanwhile is not None:
+                meanwhile()
             if approve and not approved and self.awaits_input(dag_id, run_id, approve):
                 time.sleep(APPROVAL_GRACE_SECONDS)
                 say(f"  {dag_id}: a person approves '{approve}' (Required Actions)")
@@ -525,6 +589,184 @@ class Stack:
         from devtools.sandboxes.fnac.server import DEMO_USERNAME
 
         return FnacPartner(self.sandbox_root, DEMO_USERNAME, CodeBook.from_mappings(), seed=2026)
+
+    # ------------------------------------------------------------------ Ticketnet
+
+    def ticketnet_partner(self) -> TicketnetPartner:
+        """Ticketnet itself, on the Ticketnet sandbox's folder: to make it answer OFFER
+        batches and send SALES batches (sales, refunds, test tickets...).
+
+        It shares its state with the sandbox server's own loop, under a file lock.
+        """
+        from devtools.sandboxes.sftp import DEMO_USERNAME
+        from devtools.sandboxes.ticketnet import TicketnetPartner
+
+        return TicketnetPartner(self.ticketnet_sandbox_root, DEMO_USERNAME, seed=2026)
+
+    def boxoffice_engine(self) -> Engine:
+        """The box office the stack's Airflow works on (read by the partners' drivers)."""
+        from reseller_sync.boxoffice.db import URL_VARIABLE, database_url, make_engine
+
+        return make_engine(self.environment().get(URL_VARIABLE) or database_url())
+
+
+class TicketnetAtWork:
+    """Ticketnet's part, and the hourly DAG's, in an onboarding run of ``product`` at
+    Ticketnet (:meth:`onboard`), played round by round while the run waits. Sped up, as
+    the real partner and the schedule would play it:
+
+    - Ticketnet answers the OFFER batches (CATALOG, ALLOCATION) with their ACKs;
+    - it sells test tickets of each performance it holds places in;
+    - once the organiser has seen them valid (the product ``tested`` in the box office),
+      it refunds them (reason TEST);
+    - when a SALES batch with records waits in ``/from_ticketnet/``, the hourly DAG runs
+      to its end (triggered through the REST API); then Ticketnet writes its next hourly
+      SALES batch, empty: the waiting step looks at the box office again at each new
+      batch. Once the hourly DAG has run, an empty batch also goes every
+      ``hour_seconds`` (the hour, sped up) when nothing else did.
+
+    Ticketnet writes a SALES batch, and the hourly DAG runs, only once no task of the
+    run has been scheduled, queued or running for ``grace_seconds``: a batch the waiting
+    step finds at its trigger's first look can race the scheduler (seen here on Airflow
+    3.3.2 under load: the deferring attempt's late executor event fails the resumed
+    task, which then waits for its retry). Hence the stack's Ticketnet sandbox does not
+    sell test tickets by itself (no ``--auto-test``). Its loop answers the OFFER batches
+    every 2 s, and so does each round here: both work under the partner's file lock, and
+    whichever comes second finds nothing to do.
+    """
+
+    BUSY = frozenset({"scheduled", "queued", "running", "restarting", "up_for_retry"})
+    """Task states of a step on its way somewhere (to deferring, say)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        product: str,
+        *,
+        hour_seconds: float = 30,
+        grace_seconds: float = PARTNER_GRACE_SECONDS,
+    ) -> None:
+        from reseller_sync.core.resellers import reseller_type
+
+        self.stack, self.product = stack, product
+        self.hour_seconds, self.grace_seconds = hour_seconds, grace_seconds
+        self.partner = stack.ticketnet_partner()
+        reseller = reseller_type("ticketnet")
+        self.dag_id = reseller.dag_id("onboarding", product)
+        self.inbound = reseller.dag_id("inbound")
+        self.run_id = ""
+        self.hourly_runs: list[tuple[str, str]] = []
+        """(run id, state) of each hourly run played meanwhile."""
+        self._engine: Engine | None = None
+        self._last_batch = time.monotonic()
+        self._quiet_since: float | None = None
+        self._hour_due = False
+
+    def onboard(self, seconds: float = 900) -> str:
+        """Trigger the product's onboarding at Ticketnet, approve its human step, play
+        Ticketnet's part until the run ends; the run's state (its id in ``run_id``)."""
+        self.run_id = self.stack.trigger(self.dag_id)
+        return self.stack.finish(
+            self.dag_id,
+            self.run_id,
+            approve=APPROVAL_TASKS["ticketnet"],
+            seconds=seconds,
+            meanwhile=self.play_round,
+        )
+
+    def play_round(self) -> None:
+        """One round: answer the OFFER batches; then, the run settled, one more move."""
+        from devtools.sandboxes.ticketnet import SandboxError
+
+        self.partner.process_offers()
+        if not self.settled():
+            return
+        try:
+            moved = self.move()
+        except SandboxError as error:  # Ticketnet could not: said, and the run goes on
+            say(f"  Ticketnet: {error}")
+            moved = True
+        if moved:  # what went may wake a step: let the run settle again
+            self._quiet_since = None
+
+    def move(self) -> bool:
+        """Ticketnet's next move, or the hourly DAG's, if one is due; whether one was."""
+        partner = self.partner
+        if partner.untested():
+            self.wrote("sells test tickets", partner.emit_tests())
+        elif self.tests_to_refund() and self.tested():
+            self.wrote("refunds its test tickets", partner.emit_test_refunds())
+        elif waiting := self.waiting_sales():
+            self.run_hourly(waiting)
+            self._hour_due = True
+        elif self._hour_due or (
+            self.hourly_runs and time.monotonic() - self._last_batch >= self.hour_seconds
+        ):
+            self.wrote("sends its hourly SALES batch (empty)", partner.emit_sales(tickets=0))
+            self._hour_due = False
+        else:
+            return False
+        return True
+
+    def settled(self) -> bool:
+        """No task of the run scheduled, queued or running for ``grace_seconds``."""
+        path = f"/dags/{self.dag_id}/dagRuns/{self.run_id}/taskInstances"
+        instances = self.stack.api("GET", path)["task_instances"]
+        if any(instance["state"] in self.BUSY for instance in instances):
+            self._quiet_since = None
+            return False
+        now = time.monotonic()
+        if self._quiet_since is None:
+            self._quiet_since = now
+        return now - self._quiet_since >= self.grace_seconds
+
+    def wrote(self, what: str, batch: str) -> None:
+        say(f"  Ticketnet {what}: {batch}")
+        self._last_batch = time.monotonic()
+
+    def run_hourly(self, waiting: list[str]) -> str:
+        """Run the hourly DAG to its end, now; its state. A failed run stops the play."""
+        say(f"  {self.inbound} integrates {', '.join(waiting)} ...")
+        run_id = self.stack.trigger(self.inbound)
+        state = self.stack.finish(self.inbound, run_id)
+        self.hourly_runs.append((run_id, state))
+        say(f"  {self.inbound}: {state}")
+        if state != "success":
+            raise StackError(f"{self.inbound} {run_id} {state}; see its task logs in the UI")
+        return state
+
+    def waiting_sales(self) -> list[str]:
+        """The SALES batches with records that wait in ``/from_ticketnet/`` (not applied)."""
+        from reseller_sync.ticketnet.names import BatchId
+
+        present = {path.name for path in self.partner.outbox.iterdir()}
+        waiting = []
+        for sent in self.partner.snapshot().sent:
+            batch = BatchId.parse(sent.batch_id)
+            if sent.stream != "SALES" or not sent.records or batch is None:
+                continue
+            if batch.manifest_name in present:
+                waiting.append(sent.batch_id)
+        return waiting
+
+    def tests_to_refund(self) -> bool:
+        """Ticketnet has sold test tickets it has not refunded yet."""
+        tickets = self.partner.snapshot().tickets.values()
+        return any(ticket.test and not ticket.refunded_by for ticket in tickets)
+
+    def tested(self) -> bool:
+        """The organiser has seen the test tickets valid: the product is ``tested`` (or
+        further) at Ticketnet in the box office."""
+        from sqlalchemy.orm import Session
+
+        from reseller_sync.boxoffice.models import OnboardingState
+        from reseller_sync.pipelines.onboarding_state import ORDER, onboarding_state
+
+        if self._engine is None:
+            self._engine = self.stack.boxoffice_engine()
+        with Session(self._engine) as session:
+            state = onboarding_state(session, "ticketnet", self.product)
+        return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
 
 
 # ---------------------------------------------------------------------- process tree

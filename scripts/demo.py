@@ -1,26 +1,34 @@
-"""make demo: the whole FNAC flow on one machine, until Ctrl-C.
+"""make demo: the whole FNAC flow, then Ticketnet's, on one machine, until Ctrl-C.
 
-Starts the FNAC sandbox (a real SFTP server playing FNAC), a local mail sink
-(SMTP, with a page listing the messages) and Airflow (standalone) over a
-freshly seeded box office, then plays a short scenario through Airflow's REST
-API so the UI has something to show:
+Starts the FNAC sandbox (a real SFTP server playing FNAC), the Ticketnet sandbox
+(the same server with Ticketnet's home), a local mail sink (SMTP, with a page
+listing the messages) and Airflow (standalone) over a freshly seeded box office,
+then plays a short scenario through Airflow's REST API so the UI has something to
+show:
 
-1. an event (EVT-LUMEN) and a pass (PASS-MAH-JOUR) onboarded, the human step
-   approved by this script as data ops would under Required Actions;
+1. an event (EVT-LUMEN) and a pass (PASS-MAH-JOUR) onboarded at FNAC, the human
+   step approved by this script as data ops would under Required Actions;
 2. an hour of FNAC sales and a few cancellations integrated by fnac_inbound;
 3. FNAC creates a customer category no tariff stands for and sells at it: a
-   mapping alert, then the failed file stops the hourly run, with its e-mail.
+   mapping alert, then the failed file stops the hourly run, with its e-mail;
+4. EVT-LUMEN onboarded at Ticketnet, this script playing Ticketnet while the run
+   waits (ACKs of the CATALOG and ALLOCATION, test tickets sold then refunded,
+   ticketnet_inbound run for each SALES batch) and approving the human step;
+5. Ticketnet's hourly SALES batches (sales, then more sales and a refund or two)
+   integrated by ticketnet_inbound.
 
 Everything lives under var/ and starts afresh at each run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -31,8 +39,20 @@ TICKETNET_PORT = 2223
 
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
-from devtools.devstack import APPROVAL_TASK, Ports, Stack, StackError, say  # noqa: E402
+from devtools.devstack import (  # noqa: E402
+    APPROVAL_TASKS,
+    Ports,
+    Stack,
+    StackError,
+    TicketnetAtWork,
+    say,
+)
 from reseller_sync.core.resellers import reseller_type  # noqa: E402
+
+if TYPE_CHECKING:
+    from devtools.sandboxes.ticketnet import TicketnetPartner
+
+PRODUCT_AT_TICKETNET = "EVT-LUMEN"
 
 
 class Demo(Stack):
@@ -46,6 +66,12 @@ class Demo(Stack):
             poke_seconds=5,
             name="demo",
         )
+        self.runs: list[tuple[str, str, str, str]] = []
+        """(DAG id, run id, state, state expected) of every run the scenario played."""
+        self.took = 0.0
+        """How long the scenario took, in seconds."""
+        self.refunded = 0
+        """Tickets Ticketnet refunded in its last SALES batch."""
 
     def fresh_state(self, *leftovers: Path) -> None:
         super().fresh_state(VAR / "boxoffice.sqlite", *leftovers)
@@ -53,29 +79,73 @@ class Demo(Stack):
     # ------------------------------------------------------------------ scenario
 
     def play(self) -> None:
+        started = time.monotonic()
+        self.play_fnac()
+        self.play_ticketnet()
+        self.took = time.monotonic() - started
+
+    def played(self, dag_id: str, run_id: str, state: str, expected: str = "success") -> None:
+        """Record and show a run's end, and whether it is the one expected."""
+        self.runs.append((dag_id, run_id, state, expected))
+        note = "" if state == expected else f" (expected: {expected}; see var/logs/)"
+        say(f"  {dag_id}: {state}{note}")
+
+    def play_fnac(self) -> None:
+        fnac_type = reseller_type("fnac")
         for product in ("EVT-LUMEN", "PASS-MAH-JOUR"):
-            dag_id = reseller_type("fnac").dag_id("onboarding", product)
+            dag_id = fnac_type.dag_id("onboarding", product)
             say(f"Onboarding {product} at FNAC ({dag_id}) ...")
-            state = self.finish(dag_id, self.trigger(dag_id), approve=APPROVAL_TASK)
-            say(f"  {dag_id}: {state}")
+            run_id = self.trigger(dag_id)
+            self.played(dag_id, run_id, self.finish(dag_id, run_id, approve=APPROVAL_TASKS["fnac"]))
 
         fnac = self.partner()
+        inbound = fnac_type.dag_id("inbound")
         say("FNAC sells for an hour, and a few customers cancel ...")
         for _ in range(3):
             fnac.emit_ventes(lines=40)
         fnac.emit_annul(count=4)
-        state = self.finish("fnac_inbound", self.trigger("fnac_inbound"))
-        say(f"  fnac_inbound: {state}")
+        run_id = self.trigger(inbound)
+        self.played(inbound, run_id, self.finish(inbound, run_id))
 
         say("FNAC creates category 31 'Carte Fnac+ Jeunes' and sells at it ...")
         fnac.emit_catcli(add={"31": "Carte Fnac+ Jeunes"})
         fnac.emit_ventes(lines=10, fault="new-category")
-        state = self.finish("fnac_inbound", self.trigger("fnac_inbound"))
-        say(f"  fnac_inbound: {state} (expected: failed, with a mapping error e-mail)")
+        run_id = self.trigger(inbound)
+        say("  (expected to fail on integrate_sales, with a mapping error e-mail)")
+        self.played(inbound, run_id, self.finish(inbound, run_id), expected="failed")
+
+    def play_ticketnet(self) -> None:
+        ticketnet = TicketnetAtWork(self, PRODUCT_AT_TICKETNET)
+        say(
+            f"Onboarding {ticketnet.product} at Ticketnet ({ticketnet.dag_id}); "
+            "this script plays Ticketnet ..."
+        )
+        state = ticketnet.onboard()
+        self.played(ticketnet.dag_id, ticketnet.run_id, state)
+        for run_id, hourly_state in ticketnet.hourly_runs:  # played while it waited
+            self.runs.append((ticketnet.inbound, run_id, hourly_state, "success"))
+
+        partner = ticketnet.partner
+        say("Ticketnet sends its hourly SALES batches: an hour of sales, then more and a refund")
+        before = _refunded(partner)
+        say(f"  {partner.emit_sales(tickets=24)}: 24 tickets sold")
+        later = partner.emit_sales(tickets=6, refunds=2, reason="CUSTOMER")
+        self.refunded = _refunded(partner) - before
+        say(f"  {later}: 6 tickets sold, {self.refunded} refunded (whole orders)")
+        run_id = self.trigger(ticketnet.inbound)
+        self.played(ticketnet.inbound, run_id, self.finish(ticketnet.inbound, run_id))
 
     def summary(self) -> None:
         mails = sorted((VAR / "mail").glob("*.eml"))
         ticketnet = self.ports.ticketnet_sftp
+        inbound = reseller_type("ticketnet").dag_id("inbound")
+        hourly = sum(1 for dag_id, *_ in self.runs if dag_id == inbound) - 1
+        runs = "\n".join(
+            f"    {dag_id:34} {state:8}"
+            + ("" if state == expected else f" NOT AS EXPECTED ({expected})")
+            + f"  {run_id}"
+            for dag_id, run_id, state, expected in self.runs
+        )
         print(
             f"""
   Airflow UI      {self.base}    login admin / {self.password()}
@@ -83,6 +153,9 @@ class Demo(Stack):
   FNAC sandbox    sftp://organiser@127.0.0.1:{self.ports.sftp}    files under var/sandbox/
   Ticketnet       sftp://organiser@127.0.0.1:{ticketnet}    files under var/ticketnet-sandbox/
   Box office      var/boxoffice.sqlite
+
+  The scenario took {self.took:.0f} s; its runs, in order:
+{runs}
 
   What to look at:
   - DAGs, tag 'fnac': two onboarding runs went through every step (Graph view);
@@ -92,8 +165,16 @@ class Demo(Stack):
     stands for. Its e-mail says what to fix (mail sink). To fix it, add 31 to a
     tariff in include/mappings/fnac/_shared.yaml (e.g. FNAC_ADHERENT: "15|20|31"), then
     Clear the failed task: the stuck file, and every file behind it, go through.
-  - The FNAC dashboard (menu 'FNAC' in the UI, when installed): journal, lateness,
-    today's sales.
+  - DAGs, tag 'ticketnet': ticketnet_onboarding__evt-lumen went through its seven
+    steps: CATALOG and ALLOCATION sent in OFFER batches and acknowledged by Ticketnet,
+    the event confirmed under Required Actions (confirm_offer_at_ticketnet), the test
+    tickets integrated, accepted at access control, then refunded and refused;
+    EVT-LUMEN is live at Ticketnet.
+  - ticketnet_inbound: {hourly} run(s) during the onboarding integrated the test
+    tickets, then their refunds; the last run integrated Ticketnet's SALES batches
+    since: 24 tickets sold, then 6 more and {self.refunded} refunded (whole orders).
+  - The dashboards (menus 'FNAC' and 'Ticketnet' in the UI, when installed): journal,
+    lateness, today's sales.
 
   Ctrl-C stops everything this command started.
 """,
@@ -101,9 +182,20 @@ class Demo(Stack):
         )
 
 
+def _refunded(partner: TicketnetPartner) -> int:
+    """How many tickets (test tickets aside) Ticketnet has refunded so far."""
+    tickets = partner.snapshot().tickets.values()
+    return sum(1 for ticket in tickets if not ticket.test and ticket.refunded_by)
+
+
 def main() -> int:
     demo = Demo()
     demo.fresh_state()
+    logging.basicConfig(  # the partners played here (Ticketnet) log what they do
+        filename=demo.logs / "demo.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     say("Box office: migrating and seeding the demo data ...")
     demo.seed_boxoffice()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
