@@ -8,9 +8,9 @@ partner's reader to the bulk writes:
 * :data:`CANCELLATION_LINES`: one line per ticket cancelled (and refunded);
 * :data:`TICKET_STATE_LINES`: one line per ticket whose state changed, for
   resellers that report ticket states rather than sale and cancellation
-  events (SecuTix's TICKETS). The schema is defined here so that such an
-  adapter has a target; no adapter produces it yet: the one adapter of today
-  reports sales and cancellations as events, and produces the first two kinds.
+  events. The schema is defined here so that such an adapter has a target; no
+  adapter produces it yet: the adapters of today report sales and
+  cancellations as events, and produce the first two kinds.
 
 Identifiers of the box office (performance, seat, block, category, tariff)
 are its integer ids, resolved by the adapter through its mappings; the
@@ -243,7 +243,7 @@ TICKET_STATE_LINES = LineSchema(
     values=(("state", frozenset(state.value for state in LineTicketState)),),
 )
 """One line per ticket whose state changed, with the whole sale: the barcode identifies the
-ticket. Defined for state-based resellers (SecuTix); no adapter produces it yet."""
+ticket. Defined for state-based resellers; no adapter produces it yet."""
 
 
 @dataclass

@@ -41,7 +41,11 @@ if TYPE_CHECKING:
 ADAPTER_MODULES: tuple[str, ...] = ("reseller_sync.fnac.adapter", "reseller_sync.ticketnet.adapter")
 """The registered reseller types' adapter modules, each exposing ``RESELLER_TYPE``."""
 
-PARTNER_PACKAGES: tuple[str, ...] = ("reseller_sync.fnac", "reseller_sync.ticketnet")
+PARTNER_PACKAGES: tuple[str, ...] = (
+    "reseller_sync.fnac",
+    "reseller_sync.ticketnet",
+    "reseller_sync.secutix",
+)
 """Every partner contract's package, with its codec and its operator commands (its ``cli``
 module). A package is a reseller type once its adapter module is in :data:`ADAPTER_MODULES`;
 until then it brings its codec and commands alone."""
