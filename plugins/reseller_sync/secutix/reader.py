@@ -13,6 +13,9 @@ that step:
 5. every field has its format, every required field a value (``T04``).
 
 Then come the rules within the file (:mod:`reseller_sync.secutix.rules`).
+:func:`verify_file` runs the same steps on a file of any type, the organiser's own
+included, into a :class:`ProblemLog` that may rename the codes: the reseller's reading
+(:mod:`reseller_sync.secutix.reseller_side`) reports them as ``F01`` and ``F02``.
 
 Columns whose name starts with ``CONTACT_`` are left out of the parse from
 the header on (Arrow's ``include_columns``): their values are never
@@ -32,7 +35,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +47,7 @@ import pyarrow.csv as pacsv
 
 from reseller_sync.secutix.errors import MAX_PROBLEMS, Code, FileRefusedError, SecutixProblem
 from reseller_sync.secutix.names import FileName, FileType, NameKind
-from reseller_sync.secutix.schema import SCHEMAS, FileSchema, Presence
+from reseller_sync.secutix.schema import ALL_SCHEMAS, SCHEMAS, FileSchema, Presence
 
 BOM = b"\xef\xbb\xbf"
 CONTROL_HEADER = "FILE_NAME;LINE_COUNT;SHA256"
@@ -55,11 +58,16 @@ _CONTROL_RECORD = re.compile(r"(?P<name>[^;]*);(?P<count>0|[1-9][0-9]*);(?P<sha>
 
 
 class ProblemLog:
-    """The problems of one file: all counted, the first :data:`MAX_PROBLEMS` kept."""
+    """The problems of one file: all counted, the first :data:`MAX_PROBLEMS` kept.
 
-    def __init__(self, file: str, cap: int = MAX_PROBLEMS) -> None:
+    ``codes`` renames the codes added (the reseller reports ``T01`` as ``F01``...)."""
+
+    def __init__(
+        self, file: str, cap: int = MAX_PROBLEMS, codes: Mapping[Code, Code] | None = None
+    ) -> None:
         self.file = file
         self.cap = cap
+        self.codes: Mapping[Code, Code] = codes or {}
         self.total = 0
         self.problems: list[SecutixProblem] = []
 
@@ -75,6 +83,7 @@ class ProblemLog:
         column: str | None = None,
         value: str | None = None,
     ) -> None:
+        code = self.codes.get(code, code)
         self.total += 1
         if len(self.problems) < self.cap * 20:
             self.problems.append(
@@ -93,6 +102,7 @@ class ProblemLog:
         """One problem per line number in ``lines`` (ascending); ``values``: the column, indexed
         by line. The first :attr:`cap` of each call are kept, so that sorting the kept problems
         of all calls gives the first ones of the file."""
+        code = self.codes.get(code, code)
         self.total += int(lines.size)
         for line in lines[: self.cap].tolist():
             value = None if values is None else str(values.loc[line])
@@ -196,12 +206,18 @@ def read_file(name: str, data: bytes, control: bytes) -> DataFile:
     Raises :class:`FileRefusedError` with the first failing step's code and every problem
     of that step. The file type's rules across lines are not checked here.
     """
-    log = ProblemLog(name)
+    parsed = FileName.parse(name)
+    if parsed is not None and parsed.type not in SCHEMAS:
+        raise ValueError(f"the organiser does not read {parsed.type} files")
+    return verify_file(name, data, control, ProblemLog(name))
+
+
+def verify_file(name: str, data: bytes, control: bytes, log: ProblemLog) -> DataFile:
+    """:func:`read_file` for a file of any type, its problems added to ``log`` (whose
+    ``codes`` may rename them) before :class:`FileRefusedError` is raised."""
     parsed = FileName.parse(name)
     if parsed is None or parsed.kind is not NameKind.DATA or parsed.partial:
         raise ValueError(f"not the name of a data file: {name!r}")
-    if parsed.type not in SCHEMAS:
-        raise ValueError(f"the organiser does not read {parsed.type} files")
     checked = parse_control(str(parsed.control), control, log)
     if checked is None:
         raise log.refuse()
@@ -221,7 +237,7 @@ def read_file(name: str, data: bytes, control: bytes) -> DataFile:
             f"the file holds {len(frame)} data lines, the control file gives {checked.line_count}",
         )
         raise log.refuse()
-    check_fields(SCHEMAS[parsed.type], frame, log)
+    check_fields(ALL_SCHEMAS[parsed.type], frame, log)
     if log:
         raise log.refuse()
     return DataFile(parsed, frame, actual, len(data))
@@ -229,7 +245,7 @@ def read_file(name: str, data: bytes, control: bytes) -> DataFile:
 
 def decode(name: str, file_type: FileType, data: bytes, log: ProblemLog) -> pd.DataFrame | None:
     """Step 3: the data lines as strings, or None with the problems logged (``T04``)."""
-    schema = SCHEMAS[file_type]
+    schema = ALL_SCHEMAS[file_type]
     buffer = pa.py_buffer(data)
     if data.startswith(BOM):
         buffer = buffer.slice(len(BOM))

@@ -1,5 +1,6 @@
-"""Columns and field formats of the files the organiser reads
-(``secutix-reseller-v1`` sections 2, 5, 7.1, 7.3 and 7.4).
+"""Columns and field formats of the files of ``secutix-reseller-v1`` (sections 2, 5, 7
+and 8): those the organiser reads (:data:`SCHEMAS`) and those it writes
+(:data:`ORGANISER_SCHEMAS`).
 
 Each format is a regular expression over the whole field, checked by Arrow
 (RE2) on a column at once; dates and timestamps are then checked to be real
@@ -64,8 +65,12 @@ SEAT = Format(
     r"^[A-Z0-9_-]{1,10}(/[A-Z0-9]{1,4}/[A-Z0-9]{1,4})?$",
 )
 STATUS = Format("OK or KO", r"^(OK|KO)$")
+QUANTITY = Format("an integer of at least 1", r"^[1-9][0-9]*$")
+COUNTRY = Format("FR or CH", r"^(FR|CH)$")
+BOOLEAN = Format("a boolean: 1 or 0", r"^(0|1)$")
 ANY_VALUE = Format("any value", r"")
-"""``TICKET_STATE``: an unknown state is ``T09`` (a line rule), not a format error."""
+"""``TICKET_STATE``, ``PRODUCT_KIND`` and the OFFER's ``CURRENCY``: an unknown value is a
+line rule's code (``T09``, ``O01``, ``O03``), not a format error."""
 
 
 def text(max_chars: int) -> Format:
@@ -160,6 +165,48 @@ RESULT = FileSchema(
 
 SCHEMAS: Final[dict[FileType, FileSchema]] = {s.type: s for s in (TICKETS, STOCK, RESULT)}
 """The files the organiser reads."""
+
+OFFER = FileSchema(
+    FileType.OFFER,
+    (
+        Column("PRODUCT_CODE", _R, CODE),
+        Column("PRODUCT_NAME", _R, text(120)),
+        Column("PRODUCT_KIND", _R, ANY_VALUE),
+        Column("PERFORMANCE_CODE", _C, CODE),
+        Column("PERFORMANCE_START", _C, TIMESTAMP),
+        Column("VENUE_NAME", _R, text(60)),
+        Column("CITY", _R, text(60)),
+        Column("COUNTRY", _R, COUNTRY),
+        Column("PASS_VALIDITY_START", _O, DATE),
+        Column("PASS_VALIDITY_END", _C, DATE),
+        Column("SEATCAT_CODE", _R, CODE),
+        Column("SEATCAT_NAME", _R, text(60)),
+        Column("TARIFF_CODE", _R, CODE),
+        Column("TARIFF_NAME", _R, text(60)),
+        Column("PRICE", _R, AMOUNT),
+        Column("CURRENCY", _R, ANY_VALUE),
+        Column("SALES_START", _R, TIMESTAMP),
+        Column("SALES_END", _R, TIMESTAMP),
+        Column("ON_SALE", _R, BOOLEAN),
+    ),
+)
+
+_PLACES = (
+    Column("PRODUCT_CODE", _R, CODE),
+    Column("PERFORMANCE_CODE", _C, CODE),
+    Column("SEATCAT_CODE", _R, CODE),
+    Column("SEAT", _C, SEAT),
+    Column("QUANTITY", _R, QUANTITY),
+)
+CONTINGENT = FileSchema(FileType.CONTINGENT, _PLACES)
+WITHDRAW = FileSchema(FileType.WITHDRAW, _PLACES)
+"""Same columns as CONTINGENT (section 8.3)."""
+
+ORGANISER_SCHEMAS: Final[dict[FileType, FileSchema]] = {
+    s.type: s for s in (OFFER, CONTINGENT, WITHDRAW)
+}
+"""The files the organiser writes and the reseller reads (section 8)."""
+ALL_SCHEMAS: Final[dict[FileType, FileSchema]] = {**SCHEMAS, **ORGANISER_SCHEMAS}
 
 IMMUTABLE_COLUMNS: Final = (
     "ORDER_NUMBER",
