@@ -68,6 +68,26 @@ class Problem:
         return f"{where}: {self.reason}{shown}" if where else f"{self.reason}{shown}"
 
 
+@dataclass(frozen=True)
+class CodedProblem(Problem):
+    """A :class:`Problem` with its partner contract's code, as a codec's ``check`` command
+    prints it."""
+
+    code: str = ""
+
+    def located(self) -> str:
+        """``FILE:LINE:COLUMN: CODE reason``; LINE 0 and COLUMN ``-`` when they do not apply
+        (LINE is the record within its file where the contract speaks of records)."""
+        shown = f" (value {self.value!r})" if self.value is not None else ""
+        return (
+            f"{self.file or '-'}:{self.line or 0}:{self.column or '-'}: "
+            f"{self.code} {self.reason}{shown}"
+        )
+
+    def __str__(self) -> str:
+        return self.located()
+
+
 class SyncError(Exception):
     """Base of every error the package raises on purpose."""
 

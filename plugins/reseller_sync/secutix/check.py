@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reseller_sync.core.checks import CheckOutcome, CheckReport
 from reseller_sync.domain.errors import Problem, SyncError
 from reseller_sync.secutix.errors import Code, SecutixProblem
 from reseller_sync.secutix.names import ORGANISER_SEQUENCE, FileName, FileType, NameKind
@@ -56,24 +57,8 @@ from reseller_sync.secutix.rules import check_file, spec_order
 from reseller_sync.secutix.schema import IMMUTABLE_COLUMNS
 from reseller_sync.secutix.states import TicketState, Transition, transitions
 
-
-@dataclass
-class Outcome:
-    """What checking one data file gave: its problems, or a one-line summary."""
-
-    path: Path
-    problems: list[SecutixProblem] = field(default_factory=list)
-    summary: str | None = None
-
-
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-    unreadable: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return not self.unreadable and all(not o.problems for o in self.outcomes)
+Outcome = CheckOutcome[SecutixProblem]
+Report = CheckReport[SecutixProblem]
 
 
 @dataclass

@@ -26,11 +26,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from reseller_sync.core.checks import print_report
 from reseller_sync.secutix.check import check_paths
-
-EXIT_VALID = 0
-EXIT_INVALID = 1
-EXIT_UNREADABLE = 2
 
 
 def register(subparsers: Any) -> None:
@@ -50,14 +47,4 @@ def register(subparsers: Any) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    report = check_paths(args.paths)
-    for path, reason in report.unreadable:
-        print(f"{path}: {reason}")
-    for outcome in report.outcomes:
-        for problem in outcome.problems:
-            print(problem.located())
-        if outcome.summary and not outcome.problems:
-            print(f"{outcome.path}: {outcome.summary}")
-    if report.unreadable:
-        return EXIT_UNREADABLE
-    return EXIT_VALID if report.valid else EXIT_INVALID
+    return print_report(check_paths(args.paths))

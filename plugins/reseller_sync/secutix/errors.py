@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reseller_sync.domain.errors import ErrorCategory, Problem, SyncError
+from reseller_sync.domain.errors import CodedProblem, ErrorCategory, SyncError
 
 MAX_PROBLEMS = 100
 """How many problems a file lists before summing up the rest."""
@@ -112,21 +112,10 @@ RESULT_CODES: frozenset[Code] = frozenset(code for code in Code if not code.is_r
 
 
 @dataclass(frozen=True)
-class SecutixProblem(Problem):
-    """A :class:`Problem` with the contract's code."""
+class SecutixProblem(CodedProblem):
+    """A :class:`~reseller_sync.domain.errors.CodedProblem` with the contract's code."""
 
     code: Code = Code.T90
-
-    def located(self) -> str:
-        """``FILE:LINE:COLUMN: CODE reason``; LINE 0 and COLUMN ``-`` when they do not apply."""
-        shown = f" (value {self.value!r})" if self.value is not None else ""
-        return (
-            f"{self.file or '-'}:{self.line or 0}:{self.column or '-'}: "
-            f"{self.code} {self.reason}{shown}"
-        )
-
-    def __str__(self) -> str:
-        return self.located()
 
 
 class FileRefusedError(SyncError):

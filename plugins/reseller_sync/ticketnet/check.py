@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from reseller_sync.core import checks
 from reseller_sync.domain.errors import Problem
 from reseller_sync.ticketnet.ack import match_ack, parse_ack
 from reseller_sync.ticketnet.errors import (
@@ -71,27 +72,8 @@ _REFUND_REPEATS = (
 _KEY = ["transaction_id", "line_id"]
 
 
-@dataclass
-class Outcome:
-    """What checking one manifest or ACK gave: its problems, or a one-line summary."""
-
-    path: Path
-    problems: list[TicketnetProblem] = field(default_factory=list)
-    summary: str | None = None
-
-
-@dataclass
-class CheckReport:
-    outcomes: list[Outcome] = field(default_factory=list)
-    unreadable: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[TicketnetProblem]:
-        return [p for o in self.outcomes for p in o.problems]
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems and not self.unreadable
+Outcome = checks.CheckOutcome[TicketnetProblem]
+CheckReport = checks.CheckReport[TicketnetProblem]
 
 
 @dataclass

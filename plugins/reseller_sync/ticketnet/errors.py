@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reseller_sync.domain.errors import (
+    CodedProblem,
     ErrorCategory,
     ExternalError,
     Problem,
@@ -135,21 +136,10 @@ def verification_code(step: str, *, from_ticketnet: bool) -> Code:
 
 
 @dataclass(frozen=True)
-class TicketnetProblem(Problem):
-    """A :class:`Problem` with the contract's code."""
+class TicketnetProblem(CodedProblem):
+    """A :class:`~reseller_sync.domain.errors.CodedProblem` with the contract's code."""
 
     code: Code = Code.R90
-
-    def located(self) -> str:
-        """``FILE:RECORD:COLUMN: CODE reason``; RECORD 0 and COLUMN ``-`` when they do not apply."""
-        shown = f" (value {self.value!r})" if self.value is not None else ""
-        return (
-            f"{self.file or '-'}:{self.line or 0}:{self.column or '-'}: "
-            f"{self.code} {self.reason}{shown}"
-        )
-
-    def __str__(self) -> str:
-        return self.located()
 
 
 class BatchRefusedError(ExternalError):
