@@ -43,16 +43,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
+from reseller_sync.core.text_csv import parse_text_columns
 from reseller_sync.secutix.errors import MAX_PROBLEMS, Code, FileRefusedError, SecutixProblem
 from reseller_sync.secutix.names import FileName, FileType, NameKind
 from reseller_sync.secutix.schema import ALL_SCHEMAS, SCHEMAS, FileSchema, Presence
 
 BOM = b"\xef\xbb\xbf"
 CONTROL_HEADER = "FILE_NAME;LINE_COUNT;SHA256"
-BLOCK_SIZE = 4 * 1024 * 1024
-"""Bytes of CSV per block of Arrow's parser."""
 _SHOWN_LENGTH = 80
 _CONTROL_RECORD = re.compile(r"(?P<name>[^;]*);(?P<count>0|[1-9][0-9]*);(?P<sha>[0-9a-f]{64})")
 
@@ -441,28 +439,8 @@ def _parse(body: pa.Buffer, header: list[str], schema: FileSchema) -> pd.DataFra
     kept = [name for name in read if name in header]
     parsed = None
     if body.size:
-        try:
-            parsed = pacsv.read_csv(
-                pa.BufferReader(body),
-                read_options=pacsv.ReadOptions(
-                    column_names=header, use_threads=True, block_size=BLOCK_SIZE
-                ),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=";",
-                    quote_char='"',
-                    double_quote=True,
-                    escape_char=False,
-                    newlines_in_values=True,
-                    ignore_empty_lines=False,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in kept},
-                    include_columns=kept,
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-        except pa.ArrowInvalid:
+        parsed = parse_text_columns(body, header, kept, delimiter=";")
+        if parsed is None:
             return None
     length = 0 if parsed is None else parsed.num_rows
     columns = {

@@ -51,8 +51,8 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
+from reseller_sync.core.text_csv import parse_text_columns
 from reseller_sync.ticketnet.checks import ProblemLog, check_records
 from reseller_sync.ticketnet.errors import (
     BatchRefusedError,
@@ -72,8 +72,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _LF_SEARCH = re.compile(rb"\n")
 _EMPTY_LINE = re.compile(rb"\n\n")
 _MAX_DEFLATE_RATIO = 1032
-BLOCK_SIZE = 4 * 1024 * 1024
-"""Bytes of CSV per block of Arrow's parser."""
 WORKERS = 2
 """Parts decoded at the same time (each parse is multi-threaded too)."""
 
@@ -553,29 +551,8 @@ def _parse(data: pa.Buffer, header: list[str], schema: FileSchema) -> pa.Table |
     kept = [present[c.name] for c in read if c.name in present]
     length = 0
     if data.size:
-        try:
-            parsed = pacsv.read_csv(
-                pa.BufferReader(data),
-                read_options=pacsv.ReadOptions(
-                    column_names=names, use_threads=True, block_size=BLOCK_SIZE
-                ),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=",",
-                    quote_char='"',
-                    double_quote=True,
-                    escape_char=False,
-                    newlines_in_values=True,
-                    ignore_empty_lines=False,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in kept},
-                    include_columns=kept,
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                    check_utf8=False,
-                ),
-            )
-        except pa.ArrowInvalid:
+        parsed = parse_text_columns(data, names, kept, delimiter=",", check_utf8=False)
+        if parsed is None:
             return None
         length = parsed.num_rows
     else:
