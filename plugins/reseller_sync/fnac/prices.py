@@ -28,6 +28,7 @@ from reseller_sync.boxoffice.models import (
 from reseller_sync.domain.errors import Problem
 from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.settings import FnacSettings
+from reseller_sync.integration import prices
 from reseller_sync.integration.prices import latest_sales, prices_that_differ
 
 
@@ -64,19 +65,7 @@ class PriceFinding:
         )
 
 
-@dataclass(frozen=True)
-class PriceCheck:
-    products: tuple[str, ...]
-    compared: int
-    """Performance × category × tariff combinations sold at FNAC and compared."""
-    findings: tuple[PriceFinding, ...] = ()
-
-    def summary(self) -> dict[str, object]:
-        return {
-            "products": list(self.products),
-            "compared": self.compared,
-            "differences": len(self.findings),
-        }
+PriceCheck = prices.PriceCheck[PriceFinding]
 
 
 def live_products(session: Session, settings: FnacSettings) -> tuple[str, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import pandas as pd
 from sqlalchemy import select
@@ -20,6 +22,27 @@ from reseller_sync.boxoffice.models import (
     Tariff,
     Ticket,
 )
+
+F = TypeVar("F")
+
+
+@dataclass(frozen=True)
+class PriceCheck(Generic[F]):
+    """What a nightly price verification compared, and what it found different (each
+    finding in the reseller's words)."""
+
+    products: tuple[str, ...]
+    compared: int
+    """Combinations sold at the reseller and compared with the box office's prices."""
+    findings: tuple[F, ...] = ()
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "products": list(self.products),
+            "compared": self.compared,
+            "differences": len(self.findings),
+        }
+
 
 PRICE_KEY = ["performance_id", "category_id", "tariff_id"]
 """What a price is the price of: a performance, a seat category and a tariff."""

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from reseller_sync.domain.errors import Problem
+from reseller_sync.integration import prices
 from reseller_sync.integration.prices import latest_sales, prices_that_differ
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 from reseller_sync.ticketnet.settings import TicketnetSettings
@@ -72,19 +73,7 @@ class PriceFinding:
         )
 
 
-@dataclass(frozen=True)
-class PriceCheck:
-    products: tuple[str, ...]
-    compared: int
-    """Performance × price level × price type combinations sold at Ticketnet and compared."""
-    findings: tuple[PriceFinding, ...] = ()
-
-    def summary(self) -> dict[str, object]:
-        return {
-            "products": list(self.products),
-            "compared": self.compared,
-            "differences": len(self.findings),
-        }
+PriceCheck = prices.PriceCheck[PriceFinding]
 
 
 def verify_prices(
