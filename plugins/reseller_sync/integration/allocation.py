@@ -82,10 +82,11 @@ def record_answer(
     *,
     whole: RecordAnswer | None = None,
     now: dt.datetime,
-) -> AllocationAnswer:
+) -> None:
     """The partner's answer applied to the batch's records still ``sent``: ``whole`` (the
     batch refused whole) for every record, else each record's in ``answers`` (by record
-    number), the others allocated. Asked again, it changes nothing."""
+    number), the others allocated. Asked again, it changes nothing; where the places stand
+    is :func:`allocation_answer`'s."""
     for allocation in session.scalars(
         select(PlaceAllocation).where(
             PlaceAllocation.file_id == file_id, PlaceAllocation.state == AllocationState.SENT
@@ -98,7 +99,6 @@ def record_answer(
         allocation.message = answer.message if answer is not None else None
         allocation.answered_at = now
     session.flush()
-    return allocation_answer(session, file_id)
 
 
 def allocation_answer(session: Session, file_id: int) -> AllocationAnswer:

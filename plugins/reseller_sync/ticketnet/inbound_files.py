@@ -149,9 +149,7 @@ def apply_ack(
     return AckOutcome(str(ack.batch), ack.status, new, len(refused)), len(ack.files)
 
 
-def record_allocation_answer(
-    session: Session, sent_id: int, ack: Ack
-) -> allocated.AllocationAnswer:
+def record_allocation_answer(session: Session, sent_id: int, ack: Ack) -> None:
     """The places of an ALLOCATION batch as its ACK states them (section 9.1 point 12): a
     record refused (A01 to A03, or the batch ``REJECTED``) is not Ticketnet's; any other,
     A04 included, is. Nothing changes for a batch without ALLOCATION records."""
@@ -173,9 +171,7 @@ def record_allocation_answer(
             answers[line] = allocated.RecordAnswer(
                 error.code.value, error.message, refused=error.code.category is not None
             )
-    return allocated.record_answer(
-        session, sent_id, answers, whole=whole, now=dt.datetime.now(dt.UTC)
-    )
+    allocated.record_answer(session, sent_id, answers, whole=whole, now=dt.datetime.now(dt.UTC))
 
 
 def _refused_rows(ack: Ack) -> list[journal.FileErrorRow]:
