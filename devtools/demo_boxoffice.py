@@ -13,6 +13,10 @@
 - Ticketnet beside FNAC: its channel, point of sale, paying contact (a pending
   account per currency) and quota on every performance of the concert, the one
   product on sale there: rows 1 and 2 of block P3 and 100 places of the pit.
+- A SecuTix box office as a reseller, likewise: the concert, the match and both
+  museum passes on its channel; on the concert rows 3 and 4 of block P3 and 100
+  places of the pit, 200 places of each pass. The match is on its channel
+  without a contingent yet.
 
 Performance dates are placed relative to ``today`` (by default the day the
 seed runs) so that they are always in the future: the same ``today`` gives
@@ -79,6 +83,20 @@ TICKETNET_QUOTA_ROWS = range(1, 3)
 """The concert's seats in Ticketnet's quota: rows 1 and 2 of block P3, on every performance."""
 TICKETNET_PIT_PLACES = 100
 """The concert's pit places in Ticketnet's quota, on every performance."""
+
+SECUTIX_CHANNEL = "SECUTIX"
+SECUTIX_POINT_OF_SALE = "SECUTIX-RESEAU"
+SECUTIX_QUOTA = "Q-SECUTIX"
+SECUTIX_CONTACT = "SECUTIX-TECH"
+SECUTIX_PRODUCTS = (EVENT_PRODUCT, COMPETITION_PRODUCT, DATED_PASS_PRODUCT, UNDATED_PASS_PRODUCT)
+"""The SecuTix reseller sells events, competitions and passes (secutix-reseller-v1 section
+1): the demo puts the concert, the match and both museum passes on its channel."""
+SECUTIX_QUOTA_BLOCK = "P3"
+SECUTIX_QUOTA_ROWS = range(3, 5)
+"""The concert's seats in the SecuTix reseller's contingent: rows 3 and 4 of block P3."""
+SECUTIX_PIT_PLACES = 100
+SECUTIX_PASS_PLACES = 200
+"""Places of each museum pass in its contingent."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +362,7 @@ def seed_demo(session: Session, today: dt.date | None = None) -> bool:
             )
     session.flush()
     _add_ticketnet(session, concert, arena_blocks)
+    _add_secutix(session, [concert, match, day_pass, open_pass], concert, arena_blocks)
     return True
 
 
@@ -383,6 +402,67 @@ def _add_ticketnet(session: Session, concert: Product, arena_blocks: dict[str, B
         free_places={"FOSSE": TICKETNET_PIT_PLACES},
         quota=(TICKETNET_QUOTA, "Contingent Ticketnet"),
     )
+    session.flush()
+
+
+def _add_secutix(
+    session: Session,
+    products: list[Product],
+    concert: Product,
+    arena_blocks: dict[str, Block],
+) -> None:
+    """The SecuTix reseller after Ticketnet: its channel, point of sale, paying contact,
+    products on its channel, and its contingent on the concert and the passes."""
+    channel = SalesChannel(
+        code=SECUTIX_CHANNEL,
+        name="Billetterie partenaire SecuTix (interface automatique)",
+        type=ChannelType.RESELLER_AUTOMATIC,
+        reseller_code="secutix",
+    )
+    contact = Contact(
+        code=SECUTIX_CONTACT,
+        name="Billetterie partenaire — compte technique",
+        email=None,
+        technical=True,
+    )
+    session.add_all(
+        [
+            channel,
+            PointOfSale(
+                code=SECUTIX_POINT_OF_SALE,
+                name="Réseau de la billetterie partenaire",
+                channel=channel,
+                payment_mode=PaymentMode.PENDING_ACCOUNT,
+            ),
+            contact,
+            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
+        ]
+    )
+    session.flush()
+    for product in products:
+        session.add(ProductChannel(product_id=product.id, channel_id=channel.id))
+    _give_quota(
+        session,
+        channel,
+        concert,
+        arena_blocks,
+        seats={SECUTIX_QUOTA_BLOCK: SECUTIX_QUOTA_ROWS},
+        free_places={"FOSSE": SECUTIX_PIT_PLACES},
+        quota=(SECUTIX_QUOTA, "Contingent billetterie partenaire"),
+    )
+    for product in products:
+        if product.kind not in (ProductKind.VISIT_PASS, ProductKind.UNDATED_PASS):
+            continue
+        for performance in product.performances:
+            session.add(
+                Quota(
+                    code=SECUTIX_QUOTA,
+                    name="Contingent billetterie partenaire",
+                    channel=channel,
+                    performance=performance,
+                    places=SECUTIX_PASS_PLACES,
+                )
+            )
     session.flush()
 
 

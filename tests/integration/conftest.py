@@ -34,7 +34,12 @@ from reseller_sync.boxoffice.models import (
     Seat,
 )
 from reseller_sync.config.settings import PricePolicy
-from reseller_sync.core.lines import CANCELLATION_LINES, LINE_INDEX, SALE_LINES
+from reseller_sync.core.lines import (
+    CANCELLATION_LINES,
+    LINE_INDEX,
+    SALE_LINES,
+    TICKET_STATE_LINES,
+)
 from reseller_sync.integration.settings import IntegrationSettings
 
 CODE = "stx"
@@ -200,3 +205,22 @@ def cancellation_lines(*lines: dict[str, Any], first: int = 1) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows, index=pd.Index(range(first, first + len(rows)), name=LINE_INDEX))
     return frame.astype(dict(CANCELLATION_LINES.dtypes))
+
+
+def ticket_state_lines(reseller: Reseller, *lines: dict[str, Any], first: int = 1) -> pd.DataFrame:
+    """Ticket-state lines (``TICKET_STATE_LINES``) numbered from ``first``: each a sale line
+    of :func:`sale_lines` (order ``O<n>``, barcode ``9900000000<nnnn>``, which is also the
+    ticket's reference) in state ``sold`` by default, entered when it was sold; each dict
+    overrides columns."""
+    rows = []
+    for n, changes in enumerate(lines, start=first):
+        changes = dict(changes)
+        state = {
+            "state": changes.pop("state", "sold"),
+            "state_changed_at": changes.pop("state_changed_at", SOLD_AT),
+            "refund_amount": changes.pop("refund_amount", None),
+        }
+        sale = sale_lines(reseller, changes, first=n)
+        rows.append(sale.assign(reseller_ticket_ref=sale["barcode"], **state))
+    frame = pd.concat(rows)
+    return frame.astype(dict(TICKET_STATE_LINES.dtypes))

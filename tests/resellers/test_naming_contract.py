@@ -47,11 +47,29 @@ def _ticketnet() -> Samples:
     )
 
 
-SAMPLES: dict[str, Callable[[], Samples]] = {"fnac": _fnac, "ticketnet": _ticketnet}
+def _secutix() -> Samples:
+    from reseller_sync.secutix.names import FileName, FileType
+
+    contingent = FileName.numbered(FileType.CONTINGENT, 7)
+    return Samples(
+        sent=str(contingent.control),
+        acknowledgement=str(FileName.numbered(FileType.RESULT, 7).control),
+        received=str(FileName.numbered(FileType.TICKETS, 42)),
+    )
+
+
+SAMPLES: dict[str, Callable[[], Samples]] = {
+    "fnac": _fnac,
+    "ticketnet": _ticketnet,
+    "secutix": _secutix,
+}
 """One entry per file reseller type, registered or whose naming is written ahead of its
 adapter (:data:`NAMINGS_AHEAD`)."""
 
-NAMINGS_AHEAD = {"ticketnet": "reseller_sync.ticketnet.naming"}
+NAMINGS_AHEAD = {
+    "ticketnet": "reseller_sync.ticketnet.naming",
+    "secutix": "reseller_sync.secutix.naming",
+}
 """Partner packages whose naming exists before their adapter is registered: module → NAMING."""
 
 FILE_RESELLERS = sorted(
@@ -104,7 +122,7 @@ def test_an_acknowledgement_answers_the_organisers_file_in_a_stream_of_its_own(
     assert (received.sender, received.answers) == (Sender.PARTNER, None)
     assert ack.sender is Sender.PARTNER
     assert ack.answers is not None
-    assert str(ack.answers) == samples.sent
+    assert (ack.answers.stream, ack.answers.sequence) == (sent.stream, sent.sequence)
     assert ack.sequence == sent.sequence
     assert ack.stream not in (sent.stream, received.stream)
     assert naming.outbound_types

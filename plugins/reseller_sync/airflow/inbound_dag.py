@@ -1,5 +1,5 @@
-"""The hourly ``<code>_inbound`` DAG of a file reseller: its files in, in order, one file
-at a time.
+"""The ``<code>_inbound`` DAG of a file reseller, run at its type's rhythm (hourly, or every
+15 minutes): its files in, in order, one file at a time.
 
 The builder takes a reseller type: one task lands the partner's files, then
 one task per inbound stream the type declares integrates that stream's files
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from reseller_sync.alerts.compose import Notice
-
-SCHEDULE = "15 * * * *"
 
 STREAM_DOCS: dict[StreamRole, str] = {
     StreamRole.CUSTOMER_CATEGORIES: "Integrate {name}'s list of its categories; alert on an "
@@ -62,6 +60,7 @@ def _exchange(code: str) -> InboundExchangeSteps:
 
 def build_inbound_dag(reseller: ResellerType) -> DAG:
     code, name = reseller.code, reseller.name
+    rhythm = reseller.inbound_rhythm
     module = adapter(code)
 
     def settings() -> Any:
@@ -69,13 +68,13 @@ def build_inbound_dag(reseller: ResellerType) -> DAG:
 
     with DAG(
         dag_id=reseller.dag_id("inbound"),
-        description=f"Every hour: land {name}'s files, integrate "
+        description=f"{rhythm.words.capitalize()}: land {name}'s files, integrate "
         + ", ".join(stream.code for stream in reseller.streams),
-        schedule=SCHEDULE,
+        schedule=rhythm.schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
-        tags=[code, "hourly"],
+        tags=[code, rhythm.tag],
         default_args=task_defaults(code),
         doc_md=_exchange(code).DOC,
     ) as dag:

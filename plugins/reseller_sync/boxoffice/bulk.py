@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import ColumnElement, Table, any_, bindparam, insert
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
-from sqlalchemy.types import NullType
+from sqlalchemy.types import Enum, NullType, String, TypeEngine
 
 COPY_CHUNK_ROWS = 200_000
 EXECUTEMANY_ROWS = 20_000
@@ -149,3 +149,55 @@ def _whole_seconds(frame: pd.DataFrame) -> pd.DataFrame:
         if column.dtype.kind == "M"
     }
     return frame.assign(**times) if times else frame
+
+
+def update_rows(session: Session, table: Table, frame: pd.DataFrame, *, key: str = "id") -> int:
+    """Set, on each row of ``table`` whose ``key`` is a row of ``frame``, the frame's other
+    columns (named as the table's), inside the caller's transaction.
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` of the frame's columns sent as typed
+    arrays; other databases: one executemany per slice of rows. Nulls are written as NULL.
+    """
+    if frame.empty:
+        return 0
+    connection = session.connection()
+    values = {
+        name: column.astype(object).where(column.notna(), None).tolist()
+        for name, column in frame.items()
+    }
+    for name, column in frame.items():
+        if column.dtype.kind == "M":
+            values[name] = [None if v is None else v.to_pydatetime() for v in values[name]]
+    if connection.dialect.name == "postgresql":
+        given = select(
+            *(
+                func.unnest(
+                    bindparam(f"u_{name}", values[name], type_=ARRAY(_array_item(table, name)))
+                ).label(name)
+                for name in frame.columns
+            )
+        ).subquery("given")
+        connection.execute(
+            update(table)
+            .where(table.c[key] == given.c[key])
+            .values({name: given.c[name] for name in frame.columns if name != key})
+        )
+        return len(frame)
+    statement = (
+        update(table)
+        .where(table.c[key] == bindparam(f"u_{key}"))
+        .values({name: bindparam(f"u_{name}") for name in frame.columns if name != key})
+    )
+    rows = [
+        {f"u_{name}": value for name, value in zip(frame.columns, row, strict=True)}
+        for row in zip(*(values[name] for name in frame.columns), strict=True)
+    ]
+    for start in range(0, len(rows), EXECUTEMANY_ROWS):
+        connection.execute(statement, rows[start : start + EXECUTEMANY_ROWS])
+    return len(frame)
+
+
+def _array_item(table: Table, name: str) -> TypeEngine[Any]:
+    """The type of an array of the column's values: an enum stored as text travels as text."""
+    column_type = table.c[name].type
+    return String() if isinstance(column_type, Enum) else column_type

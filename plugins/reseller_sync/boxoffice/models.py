@@ -619,17 +619,26 @@ class Ticket(Base):
     commission: Mapped[int] = mapped_column(Integer, default=0)
     """The reseller's commission, included in ``price`` or not as the settings say."""
     currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
-    barcode: Mapped[str] = mapped_column(String(20))
+    barcode: Mapped[str] = mapped_column(String(40))
     beneficiary_first_name: Mapped[str | None] = mapped_column(String(60))
     beneficiary_last_name: Mapped[str | None] = mapped_column(String(60))
     state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
     reseller_code: Mapped[str | None] = mapped_column(String(16))
-    reseller_ticket_id: Mapped[str | None] = mapped_column(String(32))
+    reseller_ticket_id: Mapped[str | None] = mapped_column(String(40))
     reseller_category: Mapped[str | None] = mapped_column(String(16))
     """The reseller's own customer category or price type, as received."""
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reseller_cancellation_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    sold_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the customer paid, as the reseller said (null for tickets integrated before 0008)."""
+    reseller_state: Mapped[str | None] = mapped_column(String(16))
+    """For a reseller that reports ticket states: the state it reported last (a
+    ``core.lines.LineTicketState`` value); null for the others."""
+    state_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the ticket entered its reported state, or its names last changed."""
+    refund_amount: Mapped[int | None] = mapped_column(Integer)
+    """What the reseller refunded the customer, once it reported the ticket refunded."""
 
     order: Mapped[Order] = relationship(back_populates="tickets")
     performance: Mapped[Performance] = relationship()
@@ -667,7 +676,7 @@ class AccessControlEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), index=True)
-    barcode: Mapped[str] = mapped_column(String(20))
+    barcode: Mapped[str] = mapped_column(String(40))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     allowed: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[dt.datetime] = mapped_column(

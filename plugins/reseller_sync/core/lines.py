@@ -8,9 +8,7 @@ partner's reader to the bulk writes:
 * :data:`CANCELLATION_LINES`: one line per ticket cancelled (and refunded);
 * :data:`TICKET_STATE_LINES`: one line per ticket whose state changed, for
   resellers that report ticket states rather than sale and cancellation
-  events. The schema is defined here so that such an adapter has a target; no
-  adapter produces it yet: the adapters of today report sales and
-  cancellations as events, and produce the first two kinds.
+  events (integrated by ``integration.ticket_states``).
 
 Identifiers of the box office (performance, seat, block, category, tariff)
 are its integer ids, resolved by the adapter through its mappings; the
@@ -243,7 +241,7 @@ TICKET_STATE_LINES = LineSchema(
     values=(("state", frozenset(state.value for state in LineTicketState)),),
 )
 """One line per ticket whose state changed, with the whole sale: the barcode identifies the
-ticket. Defined for state-based resellers; no adapter produces it yet."""
+ticket (``reseller_ticket_ref`` is the barcode too)."""
 
 
 @dataclass
@@ -304,6 +302,9 @@ class InboundLines:
     locate: Callable[[Problem], Problem] | None = None
     """Where a problem the integration names by the unit and a line number lies, when a
     unit's lines are numbered across several files (a batch's parts): its file and record."""
+    file_name: str | None = None
+    """The file the lines are from, when it is not the unit's name (a data file landed
+    under its control file): problems and references name it."""
 
 
 def as_batches(

@@ -123,6 +123,24 @@ class InboundStream:
 
 
 @dataclass(frozen=True)
+class InboundRhythm:
+    """When the inbound run of a file reseller runs, in cron and in words."""
+
+    schedule: str
+    """A cron expression (UTC)."""
+    words: str
+    """For people: ``every hour``, ``every 15 minutes``."""
+    tag: str
+    """The DAG's tag in the UI."""
+
+
+HOURLY = InboundRhythm("15 * * * *", "every hour", "hourly")
+"""At minute 15: the partners that write hourly do so by minute 10."""
+QUARTER_HOURLY = InboundRhythm("5,20,35,50 * * * *", "every 15 minutes", "quarter-hourly")
+"""Five minutes after each quarter: for partners that write every 15 minutes, within 5."""
+
+
+@dataclass(frozen=True)
 class ResellerType:
     """A kind of reseller and what it can do; declared once by its adapter."""
 
@@ -146,6 +164,9 @@ class ResellerType:
     streams_elsewhere: tuple[tuple[str, str], ...] = field(default=())
     """Inbound streams integrated by another DAG than the hourly one: (stream code, purpose),
     the purpose being ``nightly`` or ``onboarding``."""
+    inbound_rhythm: InboundRhythm = field(default_factory=lambda: HOURLY)
+    """When its inbound run lands and integrates its files: after each time the partner
+    writes them."""
 
     def __post_init__(self) -> None:
         problems = []

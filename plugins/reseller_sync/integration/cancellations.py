@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BigInteger, DateTime, String, bindparam, case, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import insert_frame, matching
+from reseller_sync.boxoffice.bulk import insert_frame, matching, update_rows
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     Currency,
@@ -280,85 +279,93 @@ def _apply(session: Session, settings: IntegrationSettings, lines: pd.DataFrame)
     if lines.empty:
         return
     now = dt.datetime.now(dt.UTC)
-    _cancel_tickets(session, lines)
-    for condition in matching(session, AccessControlEntry.barcode, list(lines["ticket_barcode"])):
-        session.execute(
-            update(AccessControlEntry).where(condition).values(allowed=False, updated_at=now)
-        )
-    refunded = lines[~lines["is_test"].astype(bool)]
-    if not refunded.empty:
-        accounts = {
-            (contact_id, Currency(currency).value): account_id
-            for account_id, contact_id, currency in session.execute(
-                select(PendingAccount.id, PendingAccount.contact_id, PendingAccount.currency)
-            )
-        }
-        refunds = pd.DataFrame(
+    cancel_tickets(
+        session,
+        pd.DataFrame(
             {
-                "account_id": [
-                    accounts[(int(c), d)]
-                    for c, d in zip(refunded["contact_id"], refunded["currency"], strict=True)
-                ],
+                "id": lines["ticket_id"].astype("int64"),
+                "cancelled_at": lines["cancelled_at"],
+                "reseller_cancellation_id": lines["reseller_cancellation_ref"],
+            }
+        ),
+        barcodes=lines["ticket_barcode"].tolist(),
+        now=now,
+    )
+    refunded = lines[~lines["is_test"].astype(bool)]
+    book_refunds(
+        session,
+        pd.DataFrame(
+            {
+                "contact_id": refunded["contact_id"].astype("int64"),
                 "order_id": refunded["order_id"].astype("int64"),
-                "kind": MovementKind.REFUND.value,
                 "amount": refunded["refund_amount"].astype("int64"),
                 "currency": refunded["currency"],
                 "reference": f"{settings.code}:refund:" + refunded["reseller_cancellation_ref"],
-                "booked_at": now,
             }
+        ),
+        now=now,
+    )
+    refresh_order_states(session, [int(o) for o in lines["order_id"].unique()])
+
+
+def cancel_tickets(
+    session: Session, tickets: pd.DataFrame, *, barcodes: list[str], now: dt.datetime
+) -> None:
+    """Cancel tickets (``id`` and the other ``ticket`` columns to set, ``cancelled_at``
+    among them): their places go back to the reseller's quota, and access control refuses
+    their ``barcodes`` from now on."""
+    update_rows(session, Ticket.__table__, tickets.assign(state=TicketState.CANCELLED.value))  # type: ignore[arg-type]
+    for condition in matching(session, AccessControlEntry.barcode, barcodes):
+        session.execute(
+            update(AccessControlEntry).where(condition).values(allowed=False, updated_at=now)
         )
-        insert_frame(session, PendingAccountMovement.__table__, refunds)  # type: ignore[arg-type]
-    order_ids = [int(o) for o in lines["order_id"].unique()]
+
+
+def book_refunds(session: Session, refunds: pd.DataFrame, *, now: dt.datetime) -> None:
+    """One pending-account movement per row (``contact_id``, ``order_id``, ``amount``,
+    ``currency``, ``reference``), crediting the contact's account in the currency."""
+    if refunds.empty:
+        return
+    accounts = {
+        (contact_id, Currency(currency).value): account_id
+        for account_id, contact_id, currency in session.execute(
+            select(PendingAccount.id, PendingAccount.contact_id, PendingAccount.currency)
+        )
+    }
+    movements = pd.DataFrame(
+        {
+            "account_id": [
+                accounts[(int(c), str(d))]
+                for c, d in zip(refunds["contact_id"], refunds["currency"], strict=True)
+            ],
+            "order_id": refunds["order_id"].astype("int64"),
+            "kind": MovementKind.REFUND.value,
+            "amount": refunds["amount"].astype("int64"),
+            "currency": refunds["currency"].astype("str"),
+            "reference": refunds["reference"],
+            "booked_at": now,
+        }
+    )
+    insert_frame(session, PendingAccountMovement.__table__, movements)  # type: ignore[arg-type]
+
+
+def refresh_order_states(session: Session, order_ids: list[int]) -> None:
+    """Each order cancelled when none of its tickets is valid any more, partly cancelled
+    when some still are."""
     cancelled: list[int] = []
     partly: list[int] = []
     for condition in matching(session, Ticket.order_id, order_ids):
-        for order_id, valid in session.execute(
-            select(Ticket.order_id, func.sum(case((Ticket.state == TicketState.VALID, 1), else_=0)))
+        for order_id, valid, total in session.execute(
+            select(
+                Ticket.order_id,
+                func.sum(case((Ticket.state == TicketState.VALID, 1), else_=0)),
+                func.count(),
+            )
             .where(condition)
             .group_by(Ticket.order_id)
         ):
-            (partly if valid else cancelled).append(order_id)
+            if valid < total:
+                (partly if valid else cancelled).append(order_id)
     for state, ids in ((OrderState.CANCELLED, cancelled), (OrderState.PARTLY_CANCELLED, partly)):
         for condition in matching(session, Order.id, ids):
             session.execute(update(Order).where(condition).values(state=state))
-
-
-def _cancel_tickets(session: Session, lines: pd.DataFrame) -> None:
-    """Each line's ticket cancelled, with its moment and the cancellation's reference: on
-    PostgreSQL one ``UPDATE ... FROM`` the lines' arrays, elsewhere one statement a line."""
-    ids = [int(ticket_id) for ticket_id in lines["ticket_id"]]
-    moments = [at.to_pydatetime() for at in lines["cancelled_at"]]
-    given_refs = lines["reseller_cancellation_ref"]
-    references = given_refs.astype(object).where(given_refs.notna(), None).tolist()
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        given = select(
-            func.unnest(bindparam("ids", ids, type_=ARRAY(BigInteger))).label("id"),
-            func.unnest(bindparam("ats", moments, type_=ARRAY(DateTime(timezone=True)))).label(
-                "at"
-            ),
-            func.unnest(bindparam("refs", references, type_=ARRAY(String))).label("ref"),
-        ).subquery("given")
-        connection.execute(
-            update(Ticket)
-            .where(Ticket.id == given.c.id)
-            .values(
-                state=TicketState.CANCELLED,
-                cancelled_at=given.c.at,
-                reseller_cancellation_id=given.c.ref,
-            )
-        )
-        return
-    connection.execute(
-        update(Ticket)
-        .where(Ticket.id == bindparam("b_id"))
-        .values(
-            state=TicketState.CANCELLED,
-            cancelled_at=bindparam("b_at"),
-            reseller_cancellation_id=bindparam("b_cancellation"),
-        ),
-        [
-            {"b_id": ticket_id, "b_at": at, "b_cancellation": reference}
-            for ticket_id, at, reference in zip(ids, moments, references, strict=True)
-        ],
-    )

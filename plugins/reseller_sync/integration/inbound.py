@@ -12,6 +12,10 @@ from reseller_sync.integration.cancellations import (
 )
 from reseller_sync.integration.sales import SalesIntegration, integrate_sale_lines
 from reseller_sync.integration.settings import IntegrationSettings
+from reseller_sync.integration.ticket_states import (
+    TicketStateIntegration,
+    integrate_ticket_state_lines,
+)
 
 
 def integrate_inbound_lines(
@@ -22,12 +26,13 @@ def integrate_inbound_lines(
     *,
     file_id: int | None = None,
     is_test: bool = False,
-) -> tuple[SalesIntegration | CancellationIntegration, int]:
+) -> tuple[SalesIntegration | CancellationIntegration | TicketStateIntegration, int]:
     """Apply the lines in the session's transaction; the outcome and the records read.
 
     Raises listing every problem of the whole file, having written nothing; problems are
     located by ``lines.locate`` when the lines span several files.
     """
+    file_name = lines.file_name or file_name
     try:
         return _integrate(session, settings, file_name, lines, file_id=file_id, is_test=is_test)
     except SyncError as error:
@@ -44,7 +49,7 @@ def _integrate(
     *,
     file_id: int | None,
     is_test: bool,
-) -> tuple[SalesIntegration | CancellationIntegration, int]:
+) -> tuple[SalesIntegration | CancellationIntegration | TicketStateIntegration, int]:
     if lines.kind is LineKind.SALES:
         sales = integrate_sale_lines(
             session,
@@ -58,4 +63,14 @@ def _integrate(
     if lines.kind is LineKind.CANCELLATIONS:
         cancellations = integrate_cancellation_lines(session, settings, file_name, lines.batches)
         return cancellations, cancellations.lines
-    raise TechnicalError(f"{file_name}: {lines.kind.value} lines are not integrated yet")
+    if lines.kind is LineKind.TICKET_STATES:
+        states = integrate_ticket_state_lines(
+            session,
+            settings,
+            file_name,
+            lines.batches,
+            file_id=file_id,
+            is_test=is_test or lines.is_test,
+        )
+        return states, states.lines
+    raise TechnicalError(f"{file_name}: {lines.kind.value} lines are not integrated")

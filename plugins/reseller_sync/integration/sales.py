@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Select, func, insert, literal, select
+from sqlalchemy import Select, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.bulk import insert_frame, matching
@@ -64,9 +64,15 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.config.settings import PricePolicy
-from reseller_sync.core.lines import SALE_LINES, LineBatch, as_batches
+from reseller_sync.core.lines import (
+    SALE_LINES,
+    TICKET_STATE_LINES,
+    LineBatch,
+    LineTicketState,
+    as_batches,
+)
 from reseller_sync.domain.errors import ExternalError, MappingError, TechnicalError
-from reseller_sync.integration.problems import LineReport
+from reseller_sync.integration.problems import LineReport, Rule
 from reseller_sync.integration.settings import IntegrationSettings
 
 PARTITION_ROWS = 100_000
@@ -123,7 +129,7 @@ def integrate_sale_lines(
     for batch in as_batches(lines):
         check.add(batch)
     check.finish()
-    _raise_problems(check.report)
+    raise_line_problems(check.report)
     recorded = _apply(
         session, settings, check.tickets, check.orders, file_id=file_id, is_test=is_test
     )
@@ -140,7 +146,7 @@ def integrate_sale_lines(
     )
 
 
-def _raise_problems(report: LineReport) -> None:
+def raise_line_problems(report: LineReport) -> None:
     problems, settings, file = report.problems, report.settings, report.file
     name = settings.name
     if problems.mapping:
@@ -179,8 +185,16 @@ TICKET_COLUMNS = (
     "beneficiary_last_name",
     "reseller_ticket_ref",
     "reseller_tariff_ref",
+    "sold_at",
 )
 """What the first pass keeps of each line to be written: the second pass reads nothing else."""
+
+STATE_COLUMNS = ("state", "state_changed_at", "refund_amount")
+"""What it keeps besides of a ticket-state line (a new ticket in its first reported state)."""
+
+HOLDING_STATES = frozenset({LineTicketState.SOLD.value, LineTicketState.PRINTED.value})
+"""The reported states in which a ticket holds its place; a new ticket reported in another
+(sold and cancelled between two files) holds none once its file is applied."""
 
 
 class _FileCheck:
@@ -213,7 +227,8 @@ class _FileCheck:
     def add(self, batch: LineBatch) -> None:
         self.lines += batch.read
         self.report.problems.extend(batch.problems)
-        lines = SALE_LINES.check(batch.lines, by=f"the {self.settings.name} adapter")
+        schema = TICKET_STATE_LINES if "state" in batch.lines.columns else SALE_LINES
+        lines = schema.check(batch.lines, by=f"the {self.settings.name} adapter")
         if lines.empty:
             return
         self.report.source = batch.source
@@ -230,7 +245,7 @@ class _FileCheck:
         del lines
         if fresh.empty:
             return
-        fresh["quota_id"] = _check_places(fresh, self.places, self.settings.name, report)
+        fresh["quota_id"] = self._check_places(fresh)
         fresh["recorded_price"] = (
             fresh["price"]
             if self.settings.includes_commission
@@ -253,7 +268,21 @@ class _FileCheck:
                 sold_at=("sold_at", "min"),
             )
         )
-        self.tickets.append(_compact(fresh[list(TICKET_COLUMNS)]))
+        kept = TICKET_COLUMNS + (STATE_COLUMNS if "state" in fresh.columns else ())
+        self.tickets.append(_compact(fresh[list(kept)]))
+
+    def _check_places(self, fresh: pd.DataFrame) -> pd.Series:
+        """Each line's quota, the places of the lines that hold one checked: every sale
+        line, a ticket-state line in a holding state."""
+        name, report = self.settings.name, self.report
+        if "state" not in fresh.columns:
+            return _check_places(fresh, self.places, name, report)
+        holding = fresh["state"].isin(HOLDING_STATES)
+        if holding.all():
+            return _check_places(fresh, self.places, name, report)
+        _check_places(fresh[holding], self.places, name, report)
+        self.places.learn([int(p) for p in fresh["performance_id"].unique()])
+        return fresh["performance_id"].map(self.places.quotas["quota_id"])
 
     def finish(self) -> None:
         """Each order from its batches' parts, once; and the rule that needs every batch:
@@ -312,6 +341,8 @@ def _compact(tickets: pd.DataFrame) -> pd.DataFrame:
         if column.endswith("_id")
     }
     narrow.update(currency="category", reseller_tariff_ref="category")
+    if "state" in tickets.columns:
+        narrow.update(state="category")
     return tickets.astype(narrow)
 
 
@@ -466,7 +497,13 @@ def _check_places(
     ledger.learn([int(p) for p in lines["performance_id"].unique()])
     quota_ids = lines["performance_id"].map(ledger.quotas["quota_id"])
     no_quota = quota_ids.isna()
-    report.add("external", lines[no_quota], "quota", f"{name} holds no quota on this performance")
+    report.add(
+        "external",
+        lines[no_quota],
+        "quota",
+        f"{name} holds no quota on this performance",
+        rule=Rule.PLACE,
+    )
 
     seated = lines[lines["seat_id"].notna() & ~no_quota]
     if not seated.empty:
@@ -485,14 +522,22 @@ def _check_places(
             seated[outside],
             "seat_id",
             f"this seat is not in {name}'s quota (seat lists differ)",
+            rule=Rule.PLACE,
         )
         report.add(
             "external",
             seated[already & ~outside],
             "seat_id",
             "this seat is already sold for this performance (seat lists differ)",
+            rule=Rule.PLACE,
         )
-        report.add("external", seated[twice], "seat_id", "this seat is sold twice in the file")
+        report.add(
+            "external",
+            seated[twice],
+            "seat_id",
+            "this seat is sold twice in the file",
+            rule=Rule.PLACE,
+        )
 
     free = lines[lines["seat_id"].isna() & ~no_quota]
     if not free.empty:
@@ -570,6 +615,7 @@ def _check_counted_places(
         free[nowhere],
         "block_id",
         f"{name}'s quota holds no place in this block (seat lists differ)",
+        rule=Rule.PLACE,
     )
     for line in free.index[beyond.to_numpy()]:
         report.add(
@@ -577,6 +623,7 @@ def _check_counted_places(
             free.loc[[line]],
             "block_id",
             f"beyond {name}'s quota of {int(allowed[line])} place(s) (seat lists differ)",
+            rule=Rule.PLACE,
         )
     for code, places in codes.value_counts(sort=False).items():
         ledger.counted[int(code)] = ledger.counted.get(int(code), 0) + int(places)
@@ -611,6 +658,7 @@ def _check_prices(
         lines[unpriced],
         "tariff_id",
         "the box office has no price for this performance, category and tariff",
+        rule=Rule.UNPRICED,
     )
     other_currency = ~unpriced & (compared["expected_currency"] != lines["currency"])
     report.add(
@@ -618,6 +666,7 @@ def _check_prices(
         lines[other_currency],
         "currency",
         "the box office sells this performance in another currency",
+        rule=Rule.CURRENCY,
     )
     differs = ~unpriced & ~other_currency & (compared["expected"] != lines["recorded_price"])
     if not differs.any() or settings.price_policy is PricePolicy.ACCEPT:
@@ -633,6 +682,7 @@ def _check_prices(
                 f"box-office price {int(compared.at[line, 'expected'])} ({basis}; price policy "
                 "strict)",
                 report.value(line, "price", int(lines.at[line, "price"])),
+                rule=Rule.PRICE,
             )
         return []
     differing = lines[differs]
@@ -691,6 +741,7 @@ def _check_orders(session: Session, reseller: str, lines: pd.DataFrame, report: 
         lines[lines["reseller_order_ref"].isin(existing)],
         "reseller_order_ref",
         "this order was integrated before, from another file",
+        rule=Rule.ORDER_SEEN,
     )
 
 
@@ -751,6 +802,8 @@ def _apply(
                     "reseller_ticket_id": lines["reseller_ticket_ref"],
                     "reseller_category": lines["reseller_tariff_ref"].astype("str"),
                     "is_test": is_test,
+                    "sold_at": lines["sold_at"],
+                    **_reported_state(lines),
                 }
             ),
         )
@@ -778,6 +831,21 @@ def _apply(
             )
         insert_frame(session, PendingAccountMovement.__table__, movements)  # type: ignore[arg-type]
     return len(orders)
+
+
+def _reported_state(lines: pd.DataFrame) -> dict[str, Any]:
+    """The ``ticket`` columns of new tickets' states: valid, or for a ticket-state line in a
+    state that holds no place, cancelled at the state's moment."""
+    if "state" not in lines.columns:
+        return {"state": TicketState.VALID.value}
+    holding = lines["state"].isin(HOLDING_STATES)
+    return {
+        "state": np.where(holding, TicketState.VALID.value, TicketState.CANCELLED.value),
+        "cancelled_at": lines["state_changed_at"].where(~holding),
+        "reseller_state": lines["state"].astype("str"),
+        "state_changed_at": lines["state_changed_at"],
+        "refund_amount": lines["refund_amount"].astype("Int64"),
+    }
 
 
 def _distribution_ids(session: Session, settings: IntegrationSettings) -> tuple[int, int, int]:
@@ -817,8 +885,9 @@ def _order_ids(session: Session, reseller: str, reseller_order_ids: list[str]) -
 
 
 def _allow_at_access_control(session: Session, order_ids: list[int], now: dt.datetime) -> None:
-    """Allow the barcodes of these orders' tickets, copied from the tickets by the database
-    (``INSERT ... SELECT``): no ticket id travels to Python and back."""
+    """Allow the barcodes of these orders' valid tickets (refuse the others'), copied from
+    the tickets by the database (``INSERT ... SELECT``): no ticket id travels to Python and
+    back."""
     for condition in matching(session, Ticket.order_id, order_ids):
         session.execute(
             insert(AccessControlEntry).from_select(
@@ -827,7 +896,7 @@ def _allow_at_access_control(session: Session, order_ids: list[int], now: dt.dat
                     Ticket.performance_id,
                     Ticket.barcode,
                     Ticket.id,
-                    literal(True, Boolean()),
+                    case((Ticket.state == TicketState.VALID, True), else_=False),
                     literal(now, AccessControlEntry.updated_at.type),
                 ).where(condition),
             )

@@ -40,6 +40,9 @@ class IntegrationSettings:
     cancels_test_tickets: bool = False
     """The reseller cancels its test tickets itself (with no money moving); when false, a
     cancellation of a test ticket is refused."""
+    rule_codes: Mapping[str, str] = field(default_factory=dict)
+    """The partner contract's code for each rule of the integration that it names
+    (``integration.problems.Rule`` → ``T10``): a problem breaking the rule starts with it."""
 
     def column(self, canonical: str) -> str:
         return self.columns.get(canonical, canonical)
@@ -52,6 +55,7 @@ class IntegrationSettings:
         name: str,
         columns: Mapping[str, str],
         cancels_test_tickets: bool,
+        rule_codes: Mapping[str, str] | None = None,
     ) -> IntegrationSettings:
         """An instance's box-office entities and price policy, with its adapter's words; the
         settings file and mapping folder are the type's (``<code>.yaml``, ``<code>/``)."""
@@ -68,4 +72,5 @@ class IntegrationSettings:
             settings_file=f"include/config/resellers/{code}.yaml",
             mappings_dir=f"include/mappings/{code}/",
             cancels_test_tickets=cancels_test_tickets,
+            rule_codes=rule_codes or {},
         )

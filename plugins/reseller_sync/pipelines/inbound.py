@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -31,12 +31,12 @@ from sqlalchemy.orm import Session
 from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import FileState
 from reseller_sync.config.settings import InstanceSettings
-from reseller_sync.core.exchange import InboundUnit
+from reseller_sync.core.exchange import ExchangeNaming, InboundUnit
 from reseller_sync.core.resellers import InboundFiles, StreamRole, adapter, reseller_type
 from reseller_sync.domain.errors import ExternalError, Problem, SyncError
 from reseller_sync.domain.texts import Localized, Text
 from reseller_sync.exchange import journal
-from reseller_sync.exchange.transport import SftpTransport
+from reseller_sync.exchange.transport import SftpTransport, TransportSettings
 from reseller_sync.integration.inbound import integrate_inbound_lines
 
 log = logging.getLogger(__name__)
@@ -300,3 +300,40 @@ def _record_failure(
             journal.mark_failed(session, file_id, category, message, problems)
     except Exception:
         log.exception("Could not record the failure of file %s in the journal", file_id)
+
+
+def sftp_transport(
+    settings: InstanceSettings, naming: ExchangeNaming, **options: Any
+) -> SftpTransport:
+    """The SFTP transport to the partner's server as the instance's ``sftp`` settings
+    describe it (connection, folders, and the archive of applied files when it has one);
+    ``options`` are further :class:`TransportSettings` (timeouts, size limit)."""
+    folders = cast(Any, settings).sftp
+    return SftpTransport(
+        folders.connection_id,
+        TransportSettings(
+            incoming_folder=folders.inbox_dir,
+            outgoing_folder=folders.outbox_dir,
+            processed_folder=folders.processed_dir,
+            archive_folder=getattr(folders, "archive_dir", None),
+            **options,
+        ),
+        naming=naming,
+    )
+
+
+def archive_applied(transport: SftpTransport, reseller: str) -> list[str]:
+    """Move the files of every applied unit still in the partner's folder to the archive:
+    data files first, the closing file last. A unit whose closing file is no longer the
+    one applied (the partner changed it, which the landing reports) stays where it is. A
+    failure is logged: the next landing moves them."""
+    try:
+        listed = [file.name for file in transport.list_incoming().files]
+        with session_scope() as session:
+            applied = journal.integrated_still_listed(session, reseller, listed)
+        changed = set(transport.closing_files_changed({u.name: u.sha256 for u in applied}))
+        names = [n for unit in applied if unit.name not in changed for n in unit.names_to_archive]
+        return transport.archive(names) if names else []
+    except Exception:
+        log.warning("Applied files not archived; the next landing moves them", exc_info=True)
+        return []

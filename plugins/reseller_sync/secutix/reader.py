@@ -198,19 +198,31 @@ def parse_control(name: str, data: bytes, log: ProblemLog) -> Control | None:
     return Control(match["name"], int(match["count"]), match["sha"])
 
 
-def read_file(name: str, data: bytes, control: bytes) -> DataFile:
+def read_file(
+    name: str, data: bytes, control: bytes, *, arrived_sha256: str | None = None
+) -> DataFile:
     """Verify the data file ``name`` (its bytes ``data``) against its control file (section 6).
 
-    Raises :class:`FileRefusedError` with the first failing step's code and every problem
-    of that step. The file type's rules across lines are not checked here.
+    ``arrived_sha256`` is the SHA-256 of the file as it arrived, when ``data`` is the copy
+    the organiser kept, its ``CONTACT_*`` values emptied (section 11): the control file's
+    checksum is compared with it. Raises :class:`FileRefusedError` with the first failing
+    step's code and every problem of that step. The file type's rules across lines are not
+    checked here.
     """
     parsed = FileName.parse(name)
     if parsed is not None and parsed.type not in SCHEMAS:
         raise ValueError(f"the organiser does not read {parsed.type} files")
-    return verify_file(name, data, control, ProblemLog(name))
+    return verify_file(name, data, control, ProblemLog(name), arrived_sha256=arrived_sha256)
 
 
-def verify_file(name: str, data: bytes, control: bytes, log: ProblemLog) -> DataFile:
+def verify_file(
+    name: str,
+    data: bytes,
+    control: bytes,
+    log: ProblemLog,
+    *,
+    arrived_sha256: str | None = None,
+) -> DataFile:
     """:func:`read_file` for a file of any type, its problems added to ``log`` (whose
     ``codes`` may rename them) before :class:`FileRefusedError` is raised."""
     parsed = FileName.parse(name)
@@ -219,7 +231,7 @@ def verify_file(name: str, data: bytes, control: bytes, log: ProblemLog) -> Data
     checked = parse_control(str(parsed.control), control, log)
     if checked is None:
         raise log.refuse()
-    actual = sha256_hex(data)
+    actual = arrived_sha256 or sha256_hex(data)
     if actual != checked.sha256:
         log.add(
             Code.T02,

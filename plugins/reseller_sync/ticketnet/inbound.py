@@ -75,21 +75,10 @@ class StreamIntegration:
 
 def transport_for(settings: TicketnetSettings, **options: Any) -> SftpTransport:
     """The SFTP transport to Ticketnet's server as the settings describe it (section 3)."""
-    from reseller_sync.exchange.transport import SftpTransport, TransportSettings
+    from reseller_sync.pipelines.inbound import sftp_transport
     from reseller_sync.ticketnet.naming import NAMING
 
-    folders = settings.sftp
-    return SftpTransport(
-        folders.connection_id,
-        TransportSettings(
-            incoming_folder=folders.inbox_dir,
-            outgoing_folder=folders.outbox_dir,
-            processed_folder=folders.processed_dir,
-            archive_folder=folders.archive_dir,
-            **options,
-        ),
-        naming=NAMING,
-    )
+    return sftp_transport(settings, NAMING, **options)
 
 
 def land_new_files(settings: TicketnetSettings) -> dict[str, Any]:
@@ -105,22 +94,11 @@ def land_new_files(settings: TicketnetSettings) -> dict[str, Any]:
 
 def archive_applied(transport: SftpTransport, settings: TicketnetSettings) -> list[str]:
     """Move the files of every applied batch still in ``/from_ticketnet/`` to the archive
-    (section 3 point 7): data files first, manifest last. A batch whose manifest is no
-    longer the one applied (R08, which the landing reports) stays where it is. A failure is
-    logged: the next landing moves them."""
-    from reseller_sync.boxoffice.db import session_scope
-    from reseller_sync.exchange import journal
+    (section 3 point 7): data files first, manifest last; a batch whose manifest is no
+    longer the one applied (R08) stays where it is."""
+    from reseller_sync.pipelines.inbound import archive_applied as archive
 
-    try:
-        listed = [file.name for file in transport.list_incoming().files]
-        with session_scope() as session:
-            applied = journal.integrated_still_listed(session, settings.reseller_code, listed)
-        changed = set(transport.closing_files_changed({u.name: u.sha256 for u in applied}))
-        names = [n for unit in applied if unit.name not in changed for n in unit.names_to_archive]
-        return transport.archive(names) if names else []
-    except Exception:
-        log.warning("Applied batches not archived; the next landing moves them", exc_info=True)
-        return []
+    return archive(transport, settings.reseller_code)
 
 
 def integrate_stream(settings: TicketnetSettings, stream: str) -> StreamIntegration:
