@@ -15,8 +15,7 @@
   product on sale there: rows 1 and 2 of block P3 and 100 places of the pit.
 - A SecuTix box office as a reseller, likewise: the concert, the match and both
   museum passes on its channel; on the concert rows 3 and 4 of block P3 and 100
-  places of the pit, 200 places of each pass. The match is on its channel
-  without a contingent yet.
+  places of the pit, 200 places of each pass; no contingent on the match yet.
 
 Performance dates are placed relative to ``today`` (by default the day the
 seed runs) so that they are always in the future: the same ``today`` gives
@@ -90,7 +89,8 @@ SECUTIX_QUOTA = "Q-SECUTIX"
 SECUTIX_CONTACT = "SECUTIX-TECH"
 SECUTIX_PRODUCTS = (EVENT_PRODUCT, COMPETITION_PRODUCT, DATED_PASS_PRODUCT, UNDATED_PASS_PRODUCT)
 """The SecuTix reseller sells events, competitions and passes (secutix-reseller-v1 section
-1): the demo puts the concert, the match and both museum passes on its channel."""
+1): the demo puts the concert, the match and both museum passes on its channel; the match
+has no contingent there yet."""
 SECUTIX_QUOTA_BLOCK = "P3"
 SECUTIX_QUOTA_ROWS = range(3, 5)
 """The concert's seats in the SecuTix reseller's contingent: rows 3 and 4 of block P3."""

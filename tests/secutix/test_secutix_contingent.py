@@ -181,7 +181,7 @@ def test_a_code_without_exchanged_code_is_a_mapping_error(session: Session) -> N
 
 def test_a_quota_holding_nothing_or_a_kind_not_sold_is_refused(session: Session) -> None:
     with pytest.raises(MappingError, match="holds no seat"):
-        contingent_lines(session, ["EVT-LUMEN"])
+        contingent_lines(session, ["CMP-LYON-NANTES"])
     with pytest.raises(MappingError, match="subscription"):
         contingent_lines(session, ["ABO-ARENA-SAISON"])
 

@@ -32,7 +32,6 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.core import resellers
 from reseller_sync.domain.errors import SyncError
 from reseller_sync.secutix import inbound
 from reseller_sync.secutix.contingent import contingent_lines
@@ -98,19 +97,7 @@ class World:
 
 
 @pytest.fixture
-def secutix_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    module = "reseller_sync.secutix.adapter"
-    if module not in resellers.ADAPTER_MODULES:
-        monkeypatch.setattr(resellers, "ADAPTER_MODULES", (*resellers.ADAPTER_MODULES, module))
-    resellers._adapters.cache_clear()
-    yield
-    monkeypatch.undo()
-    resellers._adapters.cache_clear()
-
-
-@pytest.fixture
 def world(
-    secutix_registered: None,
     sqlite_demo_template: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -3,15 +3,11 @@ sections 7.1, 9.1 and 10.2), on the demo box office with the products of the spe
 examples (section 12) added: TOSCA27 (an event with a seated block PARTERRE and a
 free-placement pit FOSSE), MUSEE27 (a dated visit pass, in CHF) and PASS27 (an undated
 pass).
-
-The reseller type is not in the registry yet: ``secutix_registered`` registers it for each
-test (the settings and the mapping files name the reseller through the registry).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -49,19 +45,6 @@ from reseller_sync.secutix.settings import SecutixSettings
 from tests.secutix.secutix_samples import CONTACT_VALUES, TICKETS_42, control_for, ticket_line
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def secutix_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The SecuTix reseller type in the registry for one test."""
-    from reseller_sync.core import resellers
-
-    module = "reseller_sync.secutix.reseller_type"
-    monkeypatch.setattr(resellers, "ADAPTER_MODULES", (*resellers.ADAPTER_MODULES, module))
-    resellers._adapters.cache_clear()
-    yield
-    monkeypatch.undo()
-    resellers._adapters.cache_clear()
 
 
 def settings(**changes: object) -> SecutixSettings:

@@ -19,7 +19,8 @@ from tests.secutix.secutix_samples import (
 
 def test_a_data_file_lands_with_its_control_file() -> None:
     data, control = NAMING.parse("TICKETS_00000042.csv"), NAMING.parse("TICKETS_00000042.ctl")
-    assert data is not None and control is not None
+    assert data is not None
+    assert control is not None
     assert (data.unit, control.unit) == (Unit.BATCH_DATA, Unit.BATCH_CLOSING)
     assert (control.stream, control.sequence, control.sender) == ("TICKETS", 42, Sender.PARTNER)
     assert NAMING.parse("TICKETS_00000042.csv.part") is None
@@ -29,13 +30,18 @@ def test_a_data_file_lands_with_its_control_file() -> None:
 def test_the_organisers_files_share_one_stream_and_a_result_answers_its_number() -> None:
     offer, contingent = NAMING.parse("OFFER_00000005.ctl"), NAMING.parse("CONTINGENT_00000006.ctl")
     result = NAMING.parse("RESULT_00000006.ctl")
-    assert offer is not None and contingent is not None and result is not None
+    assert offer is not None
+    assert contingent is not None
+    assert result is not None
     assert offer.stream == contingent.stream == ORGANISER_STREAM
-    assert offer.sender is Sender.ORGANISER and result.sender is Sender.PARTNER
+    assert offer.sender is Sender.ORGANISER
+    assert result.sender is Sender.PARTNER
     assert result.answers is not None
     assert (result.answers.stream, result.answers.sequence) == (ORGANISER_STREAM, 6)
     stock = NAMING.parse("STOCK_20261129.csv")
-    assert stock is not None and stock.stream == "STOCK" and stock.sequence == 20261129
+    assert stock is not None
+    assert stock.stream == "STOCK"
+    assert stock.sequence == 20261129
 
 
 def test_the_copy_kept_has_no_contact_value_and_reads_the_same() -> None:

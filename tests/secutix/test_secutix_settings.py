@@ -10,7 +10,6 @@ section "Reading TICKETS into the box office" of ``docs/secutix-codec.md``, load
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,20 +36,6 @@ notifications:
 tariffs_offered: [PLEIN, REDUIT]
 products: [EVT-LUMEN, PASS-MAH-LIBRE]
 """
-
-
-@pytest.fixture(autouse=True)
-def secutix_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The SecuTix reseller type in the registry for one test: the settings name the
-    reseller through it."""
-    from reseller_sync.core import resellers
-
-    module = "reseller_sync.secutix.reseller_type"
-    monkeypatch.setattr(resellers, "ADAPTER_MODULES", (*resellers.ADAPTER_MODULES, module))
-    resellers._adapters.cache_clear()
-    yield
-    monkeypatch.undo()
-    resellers._adapters.cache_clear()
 
 
 def write(tmp_path: Path, text: str) -> Path:

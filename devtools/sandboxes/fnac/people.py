@@ -11,9 +11,10 @@ written are also kept in the partner's state (``FnacPartner.buyer_contacts``).
 from __future__ import annotations
 
 import random
-import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+from devtools.sandboxes.names import ascii_name
 
 BUYER_EMAIL_DOMAIN = "acheteur.example"
 FRENCH_PHONE_PREFIX = "+3361234"
@@ -124,7 +125,7 @@ def pick_shop(rng: random.Random, country: str) -> Shop:
 
 def make_buyer(rng: random.Random, shop: Shop) -> Buyer:
     last_name, first_name = rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES)
-    local_part = f"{_ascii(first_name)}.{_ascii(last_name)}{rng.randrange(1, 100)}"
+    local_part = f"{ascii_name(first_name)}.{ascii_name(last_name)}{rng.randrange(1, 100)}"
     if shop.country == "CH":
         phone = SWISS_PHONE_PREFIX + f"{rng.randrange(10**7):07d}"
     else:
@@ -142,8 +143,3 @@ def beneficiary(rng: random.Random, buyer: Buyer) -> tuple[str, str]:
     """The ticket holder: often the buyer's family, sometimes someone else."""
     last_name = buyer.last_name if rng.random() < 0.7 else rng.choice(LAST_NAMES)
     return last_name, rng.choice(FIRST_NAMES)
-
-
-def _ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name.replace("ø", "o").replace("Ø", "O"))
-    return "".join(c for c in folded if c.isascii() and c.isalnum()).lower()

@@ -11,11 +11,10 @@ the organiser; they carry accents, apostrophes and commas.
 from __future__ import annotations
 
 import random
-import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from devtools.sandboxes.ticketnet.people import FIRST_NAMES, LAST_NAMES
+from devtools.sandboxes.names import FIRST_NAMES, LAST_NAMES, ascii_name
 
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 """The reseller's local time: its files are stamped with this offset."""
@@ -69,7 +68,8 @@ def make_customer(rng: random.Random) -> Customer:
         first,
         last,
         number=f"{CONTACT_NUMBER_PREFIX}{rng.randrange(10**5):05d}",
-        email=f"{_ascii(first)}.{_ascii(last)}{rng.randrange(1, 100)}@{CONTACT_EMAIL_DOMAIN}",
+        email=f"{ascii_name(first)}.{ascii_name(last)}{rng.randrange(1, 100)}"
+        f"@{CONTACT_EMAIL_DOMAIN}",
         phone=f"{CONTACT_PHONE_PREFIX}{rng.randrange(10**4):04d}",
         address=f"{rng.randrange(1, 120)} {rng.choice(STREETS)}, {rng.choice(CITIES)}",
     )
@@ -83,8 +83,3 @@ def beneficiary(rng: random.Random, customer: Customer) -> tuple[str, str]:
 
 def other_name(rng: random.Random) -> tuple[str, str]:
     return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-
-
-def _ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name.replace("ø", "o").replace("Ø", "O"))
-    return "".join(c for c in folded if c.isascii() and c.isalnum()).lower()

@@ -10,9 +10,10 @@ are kept in the partner's state (``TicketnetPartner.buyer_contacts``).
 from __future__ import annotations
 
 import random
-import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+from devtools.sandboxes.names import FIRST_NAMES, LAST_NAMES, ascii_name
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -46,35 +47,6 @@ OUTLETS: tuple[tuple[Outlet, int], ...] = (
 )
 """Outlets and their weights; some names hold ``,`` or ``"``, which the CSV must quote."""
 
-LAST_NAMES = (
-    "Dupré",
-    "Lefèvre",
-    "Petit",
-    "O'Neil, Jr",
-    "Núñez",
-    "Le Bihan",
-    "Aït-Ali",
-    "Martin",
-    "Rossi",
-    "Ødegaard",
-    "Nguyễn",
-    "Moreau",
-)
-FIRST_NAMES = (
-    "Hélène",
-    "Zoé",
-    "Marc",
-    "Jean-Luc",
-    "Françoise",
-    "Maëlle",
-    "Noël",
-    "Anaïs",
-    "Lucas",
-    "Chloé",
-    "Björn",
-    "Inès",
-)
-
 
 @dataclass(frozen=True)
 class Buyer:
@@ -92,7 +64,7 @@ def pick_outlet(rng: random.Random) -> Outlet:
 
 def make_buyer(rng: random.Random) -> Buyer:
     first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    local_part = f"{_ascii(first_name)}.{_ascii(last_name)}{rng.randrange(1, 100)}"
+    local_part = f"{ascii_name(first_name)}.{ascii_name(last_name)}{rng.randrange(1, 100)}"
     return Buyer(
         first_name,
         last_name,
@@ -106,8 +78,3 @@ def attendee(rng: random.Random, buyer: Buyer) -> tuple[str, str]:
     """The ticket holder (first, last name): often the buyer's family, sometimes someone else."""
     last_name = buyer.last_name if rng.random() < 0.7 else rng.choice(LAST_NAMES)
     return rng.choice(FIRST_NAMES), last_name
-
-
-def _ascii(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name.replace("ø", "o").replace("Ø", "O"))
-    return "".join(c for c in folded if c.isascii() and c.isalnum()).lower()

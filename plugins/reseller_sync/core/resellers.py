@@ -38,7 +38,11 @@ if TYPE_CHECKING:
     from reseller_sync.dashboard.queries import StreamExpectation
     from reseller_sync.integration.settings import IntegrationSettings
 
-ADAPTER_MODULES: tuple[str, ...] = ("reseller_sync.fnac.adapter", "reseller_sync.ticketnet.adapter")
+ADAPTER_MODULES: tuple[str, ...] = (
+    "reseller_sync.fnac.adapter",
+    "reseller_sync.ticketnet.adapter",
+    "reseller_sync.secutix.adapter",
+)
 """The registered reseller types' adapter modules, each exposing ``RESELLER_TYPE``."""
 
 PARTNER_PACKAGES: tuple[str, ...] = (
@@ -164,6 +168,9 @@ class ResellerType:
     streams_elsewhere: tuple[tuple[str, str], ...] = field(default=())
     """Inbound streams integrated by another DAG than the hourly one: (stream code, purpose),
     the purpose being ``nightly`` or ``onboarding``."""
+    identity_mapping: bool = False
+    """The codes exchanged are the organiser's own (the partner runs the same box-office
+    software): no mapping file is needed, and one overrides a code that changed."""
     inbound_rhythm: InboundRhythm = field(default_factory=lambda: HOURLY)
     """When its inbound run lands and integrates its files: after each time the partner
     writes them."""

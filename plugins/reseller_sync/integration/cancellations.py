@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.bulk import insert_frame, matching, update_rows
@@ -351,21 +351,25 @@ def book_refunds(session: Session, refunds: pd.DataFrame, *, now: dt.datetime) -
 
 def refresh_order_states(session: Session, order_ids: list[int]) -> None:
     """Each order cancelled when none of its tickets is valid any more, partly cancelled
-    when some still are."""
-    cancelled: list[int] = []
-    partly: list[int] = []
+    when some still are: one ``UPDATE ... FROM`` its tickets counted, per lookup batch."""
     for condition in matching(session, Ticket.order_id, order_ids):
-        for order_id, valid, total in session.execute(
-            select(
-                Ticket.order_id,
-                func.sum(case((Ticket.state == TicketState.VALID, 1), else_=0)),
-                func.count(),
-            )
+        valid = func.sum(case((Ticket.state == TicketState.VALID, 1), else_=0))
+        counted = (
+            select(Ticket.order_id.label("order_id"), valid.label("valid"))
             .where(condition)
             .group_by(Ticket.order_id)
-        ):
-            if valid < total:
-                (partly if valid else cancelled).append(order_id)
-    for state, ids in ((OrderState.CANCELLED, cancelled), (OrderState.PARTLY_CANCELLED, partly)):
-        for condition in matching(session, Order.id, ids):
-            session.execute(update(Order).where(condition).values(state=state))
+            .having(valid < func.count())
+            .subquery("counted")
+        )
+        state_type = Order.__table__.c.state.type
+        session.execute(
+            update(Order)
+            .where(Order.id == counted.c.order_id)
+            .values(
+                state=case(
+                    (counted.c.valid == 0, literal(OrderState.CANCELLED, state_type)),
+                    else_=literal(OrderState.PARTLY_CANCELLED, state_type),
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )

@@ -112,11 +112,17 @@ class TicketStateIntegration:
     """Tickets cancelled by the file, new ones (sold and cancelled between two files)
     included."""
     repeated: int = 0
-    """Lines that repeat the stored state (no-ops, names aside)."""
+    """Lines that change nothing: the stored state, names and moment again (a file
+    replayed)."""
     renamed: int = 0
     """Known tickets whose beneficiary names changed."""
     refunded: dict[str, int] = field(default_factory=dict)
     """Refunds booked per currency, in cents (test tickets' excluded)."""
+
+    @property
+    def already_integrated(self) -> int:
+        """Lines integrated before (:attr:`repeated`), as for the other kinds of line."""
+        return self.repeated
 
     @property
     def tickets(self) -> int:
@@ -355,29 +361,22 @@ def _apply_known(
         changed["state"].isin(CANCELLING) & changed["stored_state"].isin(HOLDING_STATES)
     ]
     refunding = changed[(changed["state"] == REFUNDED) & (changed["stored_state"] != REFUNDED)]
-    update_rows(
-        session,
-        Ticket.__table__,  # type: ignore[arg-type]
-        pd.DataFrame(
-            {
-                "id": changed["ticket_id"].astype("int64"),
-                "reseller_state": changed["state"].astype("str"),
-                "state_changed_at": changed["state_changed_at"],
-                "refund_amount": changed["refund_amount"].astype("Int64"),
-                "beneficiary_first_name": changed["beneficiary_first_name"],
-                "beneficiary_last_name": changed["beneficiary_last_name"],
-            }
-        ),
+    reported = pd.DataFrame(
+        {
+            "id": changed["ticket_id"].astype("int64"),
+            "reseller_state": changed["state"].astype("str"),
+            "state_changed_at": changed["state_changed_at"],
+            "refund_amount": changed["refund_amount"].astype("Int64"),
+            "beneficiary_first_name": changed["beneficiary_first_name"],
+            "beneficiary_last_name": changed["beneficiary_last_name"],
+        }
     )
+    cancels = reported.index.isin(cancelling.index)
+    update_rows(session, Ticket.__table__, reported[~cancels])  # type: ignore[arg-type]
     if not cancelling.empty:
         cancel_tickets(
             session,
-            pd.DataFrame(
-                {
-                    "id": cancelling["ticket_id"].astype("int64"),
-                    "cancelled_at": cancelling["state_changed_at"],
-                }
-            ),
+            reported[cancels].assign(cancelled_at=cancelling["state_changed_at"]),
             barcodes=cancelling["barcode"].tolist(),
             now=now,
         )
@@ -391,7 +390,7 @@ def _apply_known(
             ).sum()
         ),
         "cancelled": len(cancelling),
-        "repeated": int(same.sum()),
+        "repeated": len(lines) - len(changed),
         "renamed": int(renamed.sum()),
         "refunded": refunded,
     }

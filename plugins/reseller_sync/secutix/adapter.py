@@ -11,10 +11,17 @@ from typing import TYPE_CHECKING
 from reseller_sync.secutix.reseller_type import RESELLER_TYPE
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from reseller_sync.airflow.steps import OnboardingStep
     from reseller_sync.dashboard.queries import StreamExpectation
     from reseller_sync.integration.settings import IntegrationSettings
+    from reseller_sync.mappings.check import CheckResult
     from reseller_sync.secutix.inbound_files import SecutixInboundFiles
     from reseller_sync.secutix.naming import SecutixNaming
+    from reseller_sync.secutix.product_check import ProductVerdict
     from reseller_sync.secutix.settings import SecutixSettings
 
 __all__ = ["RESELLER_TYPE"]
@@ -25,6 +32,37 @@ def load_settings(path: Path | None = None) -> SecutixSettings:
     from reseller_sync.secutix.settings import load_settings as load
 
     return load(path)
+
+
+def check_product(session: Session, settings: SecutixSettings, product_code: str) -> ProductVerdict:
+    """May the reseller sell the product, and can its OFFER and CONTINGENT be built?"""
+    from reseller_sync.secutix.product_check import check_product as check
+
+    return check(session, settings, product_code)
+
+
+def check_mappings(
+    settings: SecutixSettings, session: Session | None, products: Sequence[str] | None = None
+) -> CheckResult:
+    """Every code the instance's products (or ``products``) are exchanged under; files only
+    without a session."""
+    from reseller_sync.secutix.mapping_check import check_mappings as check
+
+    return check(settings, session, products)
+
+
+def onboarding_steps() -> Sequence[OnboardingStep]:
+    """The onboarding of a product at the reseller, step by step, for the onboarding builder."""
+    from reseller_sync.secutix import onboarding
+
+    return onboarding.STEPS
+
+
+def onboarding_doc(product_code: str) -> str:
+    """What the onboarding DAG of the product says in the UI."""
+    from reseller_sync.secutix import onboarding
+
+    return onboarding.doc(product_code)
 
 
 def inbound_exchange() -> ModuleType:
@@ -61,3 +99,10 @@ def naming() -> SecutixNaming:
     from reseller_sync.secutix.naming import NAMING
 
     return NAMING
+
+
+def nightly_exchange() -> ModuleType:
+    """The reseller's part of the nightly run: its STOCK, prices, WITHDRAW and RESULT."""
+    from reseller_sync.secutix import nightly
+
+    return nightly

@@ -16,6 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from reseller_sync.core.resellers import (
+    QUARTER_HOURLY,
     Acknowledgement,
     InboundStream,
     InterfaceKind,
@@ -47,6 +48,8 @@ RESELLER_TYPE = ResellerType(
     refusal_reference="section 1, RESULT code O01",
     streams=(InboundStream("TICKETS", StreamRole.TICKET_STATES),),
     streams_elsewhere=(("STOCK", "nightly"),),
+    identity_mapping=True,
+    inbound_rhythm=QUARTER_HOURLY,
 )
 """Every 15 minutes a TICKETS file gives the current state of each ticket that changed
 (section 7.1); the nightly STOCK is reconciled at night (section 7.3); RESULT files answer
