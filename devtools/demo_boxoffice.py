@@ -14,7 +14,7 @@
   account per currency) and quota on every performance of the concert, the one
   product on sale there: rows 1 and 2 of block P3 and 100 places of the pit.
 - A SecuTix box office as a reseller, likewise: the concert, the match and both
-  museum passes on its channel; on the concert rows 3 and 4 of block P3 and 100
+  museum passes on its channel; on the concert rows 1 and 2 of block P4 and 100
   places of the pit, 200 places of each pass; no contingent on the match yet.
 
 Performance dates are placed relative to ``today`` (by default the day the
@@ -91,9 +91,9 @@ SECUTIX_PRODUCTS = (EVENT_PRODUCT, COMPETITION_PRODUCT, DATED_PASS_PRODUCT, UNDA
 """The SecuTix reseller sells events, competitions and passes (secutix-reseller-v1 section
 1): the demo puts the concert, the match and both museum passes on its channel; the match
 has no contingent there yet."""
-SECUTIX_QUOTA_BLOCK = "P3"
-SECUTIX_QUOTA_ROWS = range(3, 5)
-"""The concert's seats in the SecuTix reseller's contingent: rows 3 and 4 of block P3."""
+SECUTIX_QUOTA_BLOCK = "P4"
+SECUTIX_QUOTA_ROWS = range(1, 3)
+"""The concert's seats in the SecuTix reseller's contingent: rows 1 and 2 of block P4."""
 SECUTIX_PIT_PLACES = 100
 SECUTIX_PASS_PLACES = 200
 """Places of each museum pass in its contingent."""

@@ -7,7 +7,6 @@ answers while the task waits in the trigger; access control is exported."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,15 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devtools.mailsink import MailSink
-from devtools.sandboxes.connection import connection_env_var, sandbox_connection_json
-from devtools.sandboxes.secutix import SecutixPartner, secutix_server
 from devtools.sandboxes.secutix.partner import PartnerLoop
 from devtools.sandboxes.secutix.people import LOCAL_TIME
-from devtools.sandboxes.sftp import demo_user
-from reseller_sync.airflow import builders
 from reseller_sync.airflow.nightly_dag import build_nightly_dag
-from reseller_sync.boxoffice import db
-from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
     Alert,
     AllocationState,
@@ -39,23 +32,17 @@ from reseller_sync.boxoffice.models import (
     Seat,
     WithdrawalState,
 )
-from reseller_sync.config import paths
-from reseller_sync.config.paths import REPORTS_DIR_VARIABLE
-from reseller_sync.config.settings import load_instance_settings
-from reseller_sync.core import resellers
-from reseller_sync.secutix import adapter, nightly, withdrawal
-from reseller_sync.secutix import settings as settings_module
+from reseller_sync.secutix import nightly, withdrawal
 from reseller_sync.secutix.reseller_type import RESELLER_TYPE
-from reseller_sync.secutix.settings import SecutixSettings
 from tests.dags.conftest import _forget_dag_runs, _mail_sink
-from tests.secutix.test_secutix_withdrawal import (
+from tests.secutix.secutix_world import (
     DAY_START,
-    SETTINGS,
-    Clock,
     World,
+    secutix_world,
+    serve_in_dag_tests,
     set_up,
-    unsold_seat,
 )
+from tests.secutix.test_secutix_withdrawal import unsold_seat
 
 
 @pytest.fixture
@@ -65,47 +52,14 @@ def world(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[World, MailSink, Path]]:
-    """The SecuTix reseller registered with its nightly steps, its settings file, a copy of
-    the demo box office, its sandbox over real SFTP as ``secutix_sftp``, a mail sink."""
-    module = "reseller_sync.secutix.adapter"
-    if module not in resellers.ADAPTER_MODULES:
-        monkeypatch.setattr(resellers, "ADAPTER_MODULES", (*resellers.ADAPTER_MODULES, module))
-    if not hasattr(adapter, "nightly_exchange"):
-        monkeypatch.setattr(adapter, "nightly_exchange", lambda: nightly, raising=False)
-    resellers._adapters.cache_clear()
-    settings_file = tmp_path / "secutix.yaml"
-    settings_file.write_text(SETTINGS)
-
-    def load(path: Path | str | None = None) -> SecutixSettings:
-        return load_instance_settings(SecutixSettings, path or settings_file)
-
-    monkeypatch.setattr(settings_module, "load_settings", load)
-    # dag.test() parses the DAG folder to serialize the DAG: there, the SecuTix instance
-    # alone, its nightly DAG as the test builds it.
-    monkeypatch.setattr(paths, "configured_resellers", lambda: (RESELLER_TYPE.code,))
-    monkeypatch.setattr(
-        builders, "build_reseller_dags", lambda code: {(dag := nightly_dag()).dag_id: dag}
-    )
+    """A copy of the demo box office, the reseller's sandbox over real SFTP as
+    ``secutix_sftp``, its settings, a mail sink, and the nightly DAG as the test builds it."""
     _forget_dag_runs()
-    box_office = tmp_path / "boxoffice.sqlite"
-    shutil.copy(sqlite_demo_template, box_office)
-    monkeypatch.setenv(db.URL_VARIABLE, f"sqlite:///{box_office}")
-    reports = tmp_path / "reports"
-    monkeypatch.setenv(REPORTS_DIR_VARIABLE, str(reports))
-    db.default_engine.cache_clear()
-    engine = make_engine(f"sqlite:///{box_office}")
     mail = _mail_sink(tmp_path, monkeypatch)
-    clock = Clock(DAY_START)
-    with secutix_server(tmp_path / "sftp", [demo_user()]) as server:
-        monkeypatch.setenv(
-            connection_env_var("secutix_sftp"), sandbox_connection_json(server.host, server.port)
-        )
-        partner = SecutixPartner(server.root, clock=clock, seed=11)
-        yield World(engine, server, partner, clock, load()), mail, reports
-    engine.dispose()
+    with secutix_world(sqlite_demo_template, tmp_path, monkeypatch) as built:
+        serve_in_dag_tests(monkeypatch, built, nightly_dag)
+        yield built, mail, tmp_path / "reports"
     mail.stop()
-    db.default_engine.cache_clear()
-    resellers._adapters.cache_clear()
 
 
 def nightly_dag() -> DAG:

@@ -296,36 +296,14 @@ def test_silences_past_the_deadline_say_what_to_do(
 
 
 @pytest.fixture
-def onboarding_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter's onboarding hooks, whether or not the adapter declares them yet."""
-    import reseller_sync.secutix.adapter as adapter
-
-    if not hasattr(adapter, "onboarding_steps"):
-        monkeypatch.setattr(adapter, "onboarding_steps", lambda: steps.STEPS, raising=False)
-    if not hasattr(adapter, "onboarding_doc"):
-        monkeypatch.setattr(adapter, "onboarding_doc", steps.doc, raising=False)
-    if not hasattr(adapter, "nightly_exchange"):  # the DAG file builds every DAG of the type
-        import importlib
-
-        nightly = importlib.import_module("reseller_sync.secutix.nightly")
-        monkeypatch.setattr(adapter, "nightly_exchange", lambda: nightly, raising=False)
-
-
-@pytest.fixture
 def settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An include folder holding the SecuTix instance settings, as deployed."""
-    import yaml
-
+    """A copy of the include folder, the SecuTix instance settings as deployed."""
     from reseller_sync.config.paths import INCLUDE_DIR_VARIABLE, include_dir
 
     include = tmp_path / "include"
     shutil.copytree(include_dir(), include)
-    path = include / "config" / "resellers" / "secutix.yaml"
-    if not path.exists():
-        settings = secutix_settings()
-        path.write_text(yaml.safe_dump(settings.model_dump(mode="json", exclude_defaults=True)))
     monkeypatch.setenv(INCLUDE_DIR_VARIABLE, str(include))
-    return path
+    return include / "config" / "resellers" / "secutix.yaml"
 
 
 class ResellerAtWork:
@@ -389,7 +367,6 @@ def states(run: Any) -> dict[str, str]:
 def test_the_demo_pass_goes_live_at_the_reseller_step_by_step(
     airflow_db: None,
     world: SecutixWorld,
-    onboarding_hooks: None,
     settings_file: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

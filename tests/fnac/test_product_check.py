@@ -145,7 +145,9 @@ def test_a_pass_quota_without_places_and_an_unknown_product_are_problems(
     demo_session: Session, fnac_settings: FnacSettings
 ) -> None:
     season = performance(demo_session, "PASS-MAH-JOUR", "SAISON")
-    demo_session.scalars(select(Quota).where(Quota.performance_id == season.id)).one().places = 0
+    demo_session.scalars(
+        select(Quota).where(Quota.performance_id == season.id, Quota.code == "Q-FNAC")
+    ).one().places = 0
     demo_session.flush()
     check = check_product(demo_session, fnac_settings, "PASS-MAH-JOUR", today=DEMO_TODAY)
     assert [p.reason for p in check.problems] == [

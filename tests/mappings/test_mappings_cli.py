@@ -124,6 +124,6 @@ def test_every_configured_reseller_is_checked_in_turn_and_products_need_a_resell
     assert "Ticketnet" in out
 
     assert main(["check", "--no-database", "EVT-LUMEN"]) == EXIT_CANNOT_CHECK
-    assert "say which reseller with --reseller CODE: 2 are: fnac, ticketnet" in (
+    assert "say which reseller with --reseller CODE: 3 are: fnac, secutix, ticketnet" in (
         capsys.readouterr().err
     )

@@ -321,3 +321,51 @@ def assert_box_office_holds_facts(engine: Engine, expected: BoxOfficeFacts) -> B
         problems
     )
     return expected
+
+
+def implied_by_secutix(
+    files: Iterable[tuple[str, bytes]], *, includes_commission: bool = True
+) -> BoxOfficeFacts:
+    """What applying the SecuTix reseller's TICKETS files (name, bytes), in this order, must
+    leave in the box office (``secutix-reseller-v1`` sections 7.1 and 7.2), read here with the
+    ``csv`` module, not the codec: per barcode its last state in the files, valid for ``SOLD``
+    and ``PRINTED``, cancelled and refused at access control for ``CANCELLED`` and
+    ``REFUNDED``, priced ``PRICE`` (less ``COMMISSION`` when prices leave it out); one order
+    per ``ORDER_NUMBER`` paid by a ``secutix:sale:`` movement; for each order and file, one
+    ``secutix:refund:<order>:<file>`` movement summing the ``REFUND_AMOUNT`` (capped at the
+    price) of its tickets entering ``REFUNDED``. A line repeating a stored state implies
+    nothing more."""
+    facts = BoxOfficeFacts()
+    states: dict[str, str] = {}
+    for name, data in files:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+        refunds: dict[tuple[str, str], int] = {}
+        for r in rows:
+            barcode, state, order = r["BAR_CODE"], r["TICKET_STATE"], r["ORDER_NUMBER"]
+            if barcode not in facts.tickets:
+                price = int(r["PRICE"]) - (0 if includes_commission else int(r["COMMISSION"]))
+                facts.tickets[barcode] = TicketFact(
+                    barcode, order, TicketState.VALID.value, price, False
+                )
+                facts.access[barcode] = True
+                total = (facts.orders[order].total if order in facts.orders else 0) + price
+                facts.orders[order] = OrderFact(OrderState.PAID.value, total, r["CURRENCY"], False)
+                facts.movements[f"secutix:sale:{order}"] = MovementFact(
+                    MovementKind.SALE.value, total, r["CURRENCY"], order
+                )
+            ticket = facts.tickets[barcode]
+            if state in ("CANCELLED", "REFUNDED"):
+                facts.tickets[barcode] = TicketFact(
+                    barcode, ticket.order, TicketState.CANCELLED.value, ticket.price, False
+                )
+                facts.access[barcode] = False
+            if state == "REFUNDED" and states.get(barcode) != "REFUNDED":
+                key = (ticket.order, r["CURRENCY"])
+                refunds[key] = refunds.get(key, 0) + min(int(r["REFUND_AMOUNT"]), ticket.price)
+            states[barcode] = state
+        for (order, currency), amount in refunds.items():
+            facts.movements[f"secutix:refund:{order}:{name}"] = MovementFact(
+                MovementKind.REFUND.value, amount, currency, order
+            )
+    _settle_orders(facts)
+    return facts

@@ -8,21 +8,13 @@ tickets in their states, and no contact value is stored anywhere."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from devtools.sandboxes.connection import connection_env_var, sandbox_connection_json
-from devtools.sandboxes.secutix import SecutixPartner, secutix_server
-from devtools.sandboxes.secutix.people import LOCAL_TIME
-from devtools.sandboxes.sftp import SandboxServer, demo_user
-from reseller_sync.boxoffice import db
-from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
     ExchangeFile,
@@ -33,109 +25,15 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.domain.errors import SyncError
-from reseller_sync.secutix import inbound
-from reseller_sync.secutix.contingent import contingent_lines
-from reseller_sync.secutix.offer import offer_file
-from reseller_sync.secutix.settings import SecutixSettings, load_settings
-from reseller_sync.secutix.writer import OrganiserFile
-
-PRODUCTS = ("EVT-LUMEN", "PASS-MAH-LIBRE")
-SALES_OPEN = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
-DAY_START = dt.datetime(2026, 12, 5, 9, 0, tzinfo=LOCAL_TIME)
-SETTINGS = """\
-sftp:
-  connection_id: secutix_sftp
-boxoffice:
-  channel: SECUTIX
-  point_of_sale: SECUTIX-RESEAU
-  paying_contact: SECUTIX-TECH
-  quota: Q-SECUTIX
-prices:
-  policy: strict
-  includes_commission: true
-notifications:
-  language: en
-  error_emails: [billetterie-exploitation@example.org]
-  secutix_contact_email: partenaires@billetterie-partenaire.example
-tariffs_offered: [PLEIN, REDUIT]
-products: [EVT-LUMEN, PASS-MAH-LIBRE]
-"""
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
-class World:
-    engine: Engine
-    server: SandboxServer
-    partner: SecutixPartner
-    clock: Clock
-    settings: SecutixSettings
-
-    @property
-    def home(self) -> Path:
-        return self.partner.home
-
-    def send(self, built: OrganiserFile) -> None:
-        """An organiser file in ``/to_reseller/``: the data file, then its control file."""
-        (self.home / "to_reseller" / str(built.name)).write_bytes(built.data)
-        (self.home / "to_reseller" / str(built.name.control)).write_bytes(built.control)
-
-    def run(self) -> dict[str, object]:
-        """One inbound run: landing, then the TICKETS stream."""
-        landing = inbound.land_new_files(self.settings)
-        return {
-            "landing": landing,
-            "integration": inbound.integrate_stream(self.settings, "TICKETS").summary,
-        }
+from tests.secutix.secutix_world import DAY_START, World, secutix_world, set_up
 
 
 @pytest.fixture
 def world(
-    sqlite_demo_template: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    sqlite_demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    box_office = tmp_path / "boxoffice.sqlite"
-    shutil.copy(sqlite_demo_template, box_office)
-    monkeypatch.setenv(db.URL_VARIABLE, f"sqlite:///{box_office}")
-    db.default_engine.cache_clear()
-    engine = make_engine(f"sqlite:///{box_office}")
-    settings_file = tmp_path / "secutix.yaml"
-    settings_file.write_text(SETTINGS)
-    settings = load_settings(settings_file)
-    clock = Clock(DAY_START)
-    with secutix_server(tmp_path / "sftp", [demo_user()]) as server:
-        monkeypatch.setenv(
-            connection_env_var("secutix_sftp"), sandbox_connection_json(server.host, server.port)
-        )
-        partner = SecutixPartner(server.root, clock=clock, seed=7)
-        yield World(engine, server, partner, clock, settings)
-    engine.dispose()
-    db.default_engine.cache_clear()
-
-
-def set_up(world: World) -> None:
-    """The reseller holds the offer and the contingent of the two products: files 1 and 2."""
-    with Session(world.engine) as session:
-        world.send(
-            offer_file(
-                session,
-                1,
-                PRODUCTS,
-                tariffs=world.settings.tariffs_offered_for,
-                sales_open=SALES_OPEN,
-            )
-        )
-        world.send(contingent_lines(session, list(PRODUCTS)).file(2))
-    answers = world.partner.pickup()
-    assert [answer.status for answer in answers] == ["OK", "OK"], answers
+    with secutix_world(sqlite_demo_template, tmp_path, monkeypatch) as built:
+        yield built
 
 
 def box_office_tickets(world: World) -> dict[str, tuple[str, str | None, bool]]:
@@ -189,7 +87,7 @@ def test_a_day_of_sales_ends_with_exactly_the_resellers_tickets(world: World) ->
     assert expected, "the sandbox sold nothing"
     assert box_office_tickets(world) == expected
     assert {state for _, state, _ in expected.values()} >= {"sold", "printed", "cancelled"}
-    outbox = world.home / "to_organiser"
+    outbox = world.partner.outbox
     assert not [p.name for p in outbox.iterdir() if p.name.startswith("TICKETS")]
     assert len(list((outbox / "done").glob("TICKETS_*"))) == 2 * 40, "data and control files"
 

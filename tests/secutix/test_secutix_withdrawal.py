@@ -6,22 +6,16 @@ before and after places are taken back."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devtools.sandboxes.connection import connection_env_var, sandbox_connection_json
-from devtools.sandboxes.secutix import SecutixPartner, secutix_server
 from devtools.sandboxes.secutix.people import LOCAL_TIME
-from devtools.sandboxes.sftp import SandboxServer, demo_user
-from reseller_sync.boxoffice import db
-from reseller_sync.boxoffice.db import make_engine
 from reseller_sync.boxoffice.models import (
     Block,
     PlaceWithdrawal,
@@ -34,11 +28,11 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
     Zone,
 )
-from reseller_sync.config.paths import REPORTS_DIR_VARIABLE
 from reseller_sync.domain.errors import ExternalError, MappingError
 from reseller_sync.exchange.transport import SftpTransport
-from reseller_sync.secutix import inbound, nightly, outbound, withdrawal
-from reseller_sync.secutix.settings import SecutixSettings, load_settings
+from reseller_sync.secutix import nightly, withdrawal
+from reseller_sync.secutix.settings import SecutixSettings
+from tests.secutix.secutix_world import DAY_START, World, secutix_world, set_up
 from tests.secutix.test_secutix_contingent import add_secutix, sent_file
 from tests.secutix.test_secutix_lines import settings
 from tests.secutix.test_secutix_result import NOW, request_places, result_text
@@ -235,54 +229,6 @@ def _no_result_transport() -> SftpTransport:
 
 # --------------------------------------------------------------------------- over SFTP
 
-PRODUCTS = ("EVT-LUMEN", "PASS-MAH-LIBRE")
-SALES_OPEN = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
-DAY_START = dt.datetime(2026, 12, 5, 9, 0, tzinfo=LOCAL_TIME)
-SETTINGS = """\
-sftp:
-  connection_id: secutix_sftp
-boxoffice:
-  channel: SECUTIX
-  point_of_sale: SECUTIX-RESEAU
-  paying_contact: SECUTIX-TECH
-  quota: Q-SECUTIX
-prices:
-  policy: strict
-  includes_commission: true
-notifications:
-  language: en
-  error_emails: [billetterie-exploitation@example.org]
-  secutix_contact_email: partenaires@billetterie-partenaire.example
-tariffs_offered: [PLEIN, REDUIT]
-products: [EVT-LUMEN, PASS-MAH-LIBRE]
-"""
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
-class World:
-    engine: Engine
-    server: SandboxServer
-    partner: SecutixPartner
-    clock: Clock
-    settings: SecutixSettings
-
-    @property
-    def transport(self) -> SftpTransport:
-        return inbound.transport_for(self.settings)
-
-    def run(self) -> None:
-        """One inbound run: landing, then the TICKETS stream."""
-        inbound.land_new_files(self.settings)
-        inbound.integrate_stream(self.settings, "TICKETS")
-
 
 @pytest.fixture
 def world(
@@ -290,37 +236,8 @@ def world(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
-    box_office = tmp_path / "boxoffice.sqlite"
-    shutil.copy(sqlite_demo_template, box_office)
-    monkeypatch.setenv(db.URL_VARIABLE, f"sqlite:///{box_office}")
-    monkeypatch.setenv(REPORTS_DIR_VARIABLE, str(tmp_path / "reports"))
-    db.default_engine.cache_clear()
-    engine = make_engine(f"sqlite:///{box_office}")
-    settings_file = tmp_path / "secutix.yaml"
-    settings_file.write_text(SETTINGS)
-    clock = Clock(DAY_START)
-    with secutix_server(tmp_path / "sftp", [demo_user()]) as server:
-        monkeypatch.setenv(
-            connection_env_var("secutix_sftp"), sandbox_connection_json(server.host, server.port)
-        )
-        partner = SecutixPartner(server.root, clock=clock, seed=11)
-        yield World(engine, server, partner, clock, load_settings(settings_file))
-    engine.dispose()
-    db.default_engine.cache_clear()
-
-
-def set_up(world: World) -> None:
-    """OFFER and CONTINGENT of the two products sent through the organiser's sending, the
-    reseller's RESULTs applied: its places are given as the box office records them."""
-    transport = world.transport
-    for product in PRODUCTS:
-        outbound.send_offer(world.engine, transport, world.settings, product, sales_open=SALES_OPEN)
-        outbound.send_contingent(world.engine, transport, product)
-    answers = world.partner.pickup()
-    assert [a.status for a in answers] == ["OK"] * 4, answers
-    with Session(world.engine) as session, session.begin():
-        for number in range(1, 5):
-            assert outbound.await_result(session, transport, number) is not None
+    with secutix_world(sqlite_demo_template, tmp_path, monkeypatch) as built:
+        yield built
 
 
 def unsold_seat(world: World) -> tuple[str, tuple[str, str, str, str]]:

@@ -18,6 +18,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from devtools.sandboxes.commands import add_clock_arguments, fixed_clock
 from devtools.sandboxes.fnac.codebook import DEFAULT_QUOTA, CodeBook
 from devtools.sandboxes.fnac.connection import (
     DEFAULT_CONN_ID,
@@ -37,7 +38,6 @@ from devtools.sandboxes.fnac.server import (
     DEMO_USERNAME,
     SandboxServer,
 )
-from devtools.sandboxes.loop import aware_datetime
 from devtools.sandboxes.serving import add_server_arguments, serve
 
 
@@ -94,11 +94,9 @@ def add_partner_arguments(parser: argparse.ArgumentParser, *, root: bool = True)
         default=DEFAULT_QUOTA,
         help=f"organiser quota whose allotement FNAC uses (default {DEFAULT_QUOTA})",
     )
-    parser.add_argument("--seed", type=int, help="make the random draws reproducible")
-    parser.add_argument(
-        "--now",
-        type=aware_datetime,
-        help="FNAC's clock, fixed (ISO 8601 with offset, e.g. 2026-11-28T14:05:00+01:00)",
+    add_clock_arguments(
+        parser,
+        now_help="FNAC's clock, fixed (ISO 8601 with offset, e.g. 2026-11-28T14:05:00+01:00)",
     )
 
 
@@ -109,13 +107,12 @@ def make_partner(args: argparse.Namespace) -> FnacPartner:
         if args.mappings is not None
         else CodeBook.from_mappings(quota=args.quota)
     )
-    now = args.now
     return FnacPartner(
         args.root,
         args.user,
         codebook,
         manager=args.manager,
-        clock=(lambda: now) if now is not None else None,
+        clock=fixed_clock(args),
         seed=args.seed,
     )
 

@@ -23,7 +23,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from devtools.sandboxes.loop import aware_datetime
+from devtools.sandboxes.commands import add_clock_arguments, fixed_clock, writing
+from devtools.sandboxes.commands import fault_names as _names
 from devtools.sandboxes.secutix import DEFAULT_CONN_ID
 from devtools.sandboxes.secutix.emit import SandboxError
 from devtools.sandboxes.secutix.faults import (
@@ -39,28 +40,20 @@ from devtools.sandboxes.serving import add_server_arguments, serve
 from devtools.sandboxes.sftp import DEMO_USERNAME
 
 
-def _names(faults: frozenset[Fault]) -> list[str]:
-    return sorted(fault.value for fault in faults)
-
-
 def add_partner_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -> None:
     """Options saying which reseller plays: root folder, organiser, seed, clock."""
     if root:
         parser.add_argument("--root", type=Path, required=True, help="the sandbox root folder")
         parser.add_argument("--user", default=DEMO_USERNAME, help="the organiser's login")
-    parser.add_argument("--seed", type=int, help="make the random draws reproducible")
-    parser.add_argument(
-        "--now",
-        type=aware_datetime,
-        help="the reseller's clock, fixed (ISO 8601 with offset, e.g. 2026-12-05T14:15:00+01:00)",
+    add_clock_arguments(
+        parser,
+        now_help="the reseller's clock, fixed (ISO 8601 with offset, e.g. "
+        "2026-12-05T14:15:00+01:00)",
     )
 
 
 def make_partner(args: argparse.Namespace) -> SecutixPartner:
-    now = args.now
-    return SecutixPartner(
-        args.root, args.user, clock=(lambda: now) if now is not None else None, seed=args.seed
-    )
+    return SecutixPartner(args.root, args.user, clock=fixed_clock(args), seed=args.seed)
 
 
 def _add_counts(parser: argparse.ArgumentParser) -> None:
@@ -114,16 +107,7 @@ def run_pickup(args: argparse.Namespace) -> int:
 def _writing(
     action: Callable[[SecutixPartner, argparse.Namespace], object],
 ) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            result = action(make_partner(args), args)
-        except SandboxError as error:
-            print(f"Nothing written: {error}")
-            return 1
-        print(result)
-        return 0
-
-    return run
+    return writing(make_partner, action, SandboxError)
 
 
 def _fault_file(partner: SecutixPartner, args: argparse.Namespace) -> object:

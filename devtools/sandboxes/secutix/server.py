@@ -13,11 +13,10 @@ too, and the organiser must be able to move files into ``/to_organiser/done/``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
-from devtools.sandboxes import sftp
-from devtools.sandboxes.sftp import HOST_KEY_FILE, HomeLayout, SandboxUser, prepare_layout
+from devtools.sandboxes.partner_server import layout_server
+from devtools.sandboxes.sftp import HomeLayout, prepare_layout
 
 TO_RESELLER = "to_reseller"
 TO_RESELLER_DONE = "to_reseller/done"
@@ -36,21 +35,8 @@ def prepare_home(root: Path, username: str) -> Path:
     return prepare_layout(root, username, SECUTIX_LAYOUT)
 
 
-def secutix_server(
-    root: Path,
-    users: Iterable[SandboxUser],
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    host_key_file: Path = HOST_KEY_FILE,
-) -> sftp.SandboxServer:
-    """The sandbox SFTP server serving the SecuTix reseller's home to each of ``users``."""
-    return sftp.SandboxServer(
-        root,
-        users,
-        layout=SECUTIX_LAYOUT,
-        host=host,
-        port=port,
-        host_key_file=host_key_file,
-        thread_name="secutix-sandbox-sftp",
-    )
+secutix_server = layout_server(
+    SECUTIX_LAYOUT,
+    "secutix-sandbox-sftp",
+    "The sandbox SFTP server serving the SecuTix reseller's home to each of ``users``.",
+)

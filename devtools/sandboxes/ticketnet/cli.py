@@ -24,7 +24,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from devtools.sandboxes.loop import aware_datetime
+from devtools.sandboxes.commands import add_clock_arguments, fixed_clock, writing
+from devtools.sandboxes.commands import fault_names as _names
 from devtools.sandboxes.serving import add_server_arguments, serve
 from devtools.sandboxes.sftp import (
     DEMO_USERNAME,
@@ -45,10 +46,6 @@ from devtools.sandboxes.ticketnet.partner import (
 from devtools.sandboxes.ticketnet.server import ticketnet_server
 
 
-def _names(faults: frozenset[Fault]) -> list[str]:
-    return sorted(fault.value for fault in faults)
-
-
 def add_partner_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -> None:
     """Options saying which Ticketnet plays: root folder, organiser, promoter, seed, clock."""
     if root:
@@ -59,22 +56,19 @@ def add_partner_arguments(parser: argparse.ArgumentParser, *, root: bool = True)
         default=DEFAULT_PROMOTER,
         help=f"the organiser's promoter code (default {DEFAULT_PROMOTER})",
     )
-    parser.add_argument("--seed", type=int, help="make the random draws reproducible")
-    parser.add_argument(
-        "--now",
-        type=aware_datetime,
-        help="Ticketnet's clock, fixed (ISO 8601 with offset, e.g. 2026-11-28T14:10:00+01:00)",
+    add_clock_arguments(
+        parser,
+        now_help="Ticketnet's clock, fixed (ISO 8601 with offset, e.g. 2026-11-28T14:10:00+01:00)",
     )
 
 
 def make_partner(args: argparse.Namespace) -> TicketnetPartner:
     """The TicketnetPartner the parsed options describe."""
-    now = args.now
     return TicketnetPartner(
         args.root,
         args.user,
         promoter=args.promoter,
-        clock=(lambda: now) if now is not None else None,
+        clock=fixed_clock(args),
         seed=args.seed,
     )
 
@@ -113,16 +107,7 @@ def run_answer(args: argparse.Namespace) -> int:
 def _emitting(
     action: Callable[[TicketnetPartner, argparse.Namespace], object],
 ) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            result = action(make_partner(args), args)
-        except SandboxError as error:
-            print(f"Nothing written: {error}")
-            return 1
-        print(result)
-        return 0
-
-    return run
+    return writing(make_partner, action, SandboxError)
 
 
 def _fault_batch(partner: TicketnetPartner, args: argparse.Namespace) -> object:
@@ -253,7 +238,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     inventory = commands.add_parser("inventory", help="an INVENTORY batch (with SEATS)")
     add_partner_arguments(inventory)
     inventory.add_argument(
-        "--fault", choices=_names(BATCH_FAULTS | INVENTORY_FAULTS), help="what Ticketnet gets wrong"
+        "--fault",
+        choices=_names(BATCH_FAULTS | INVENTORY_FAULTS),
+        help="what Ticketnet gets wrong",
     )
     inventory.set_defaults(handler=_emitting(lambda p, a: p.emit_inventory(a.fault)))
 

@@ -9,11 +9,10 @@ moves what it processed: read-only for the organiser) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
-from devtools.sandboxes import sftp
-from devtools.sandboxes.sftp import HOST_KEY_FILE, HomeLayout, SandboxUser, prepare_layout
+from devtools.sandboxes.partner_server import layout_server
+from devtools.sandboxes.sftp import HomeLayout, prepare_layout
 
 TO_TICKETNET = "to_ticketnet"
 FROM_TICKETNET = "from_ticketnet"
@@ -34,21 +33,8 @@ def prepare_home(root: Path, username: str) -> Path:
     return prepare_layout(root, username, TICKETNET_LAYOUT)
 
 
-def ticketnet_server(
-    root: Path,
-    users: Iterable[SandboxUser],
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    host_key_file: Path = HOST_KEY_FILE,
-) -> sftp.SandboxServer:
-    """The sandbox SFTP server serving Ticketnet's home to each of ``users``."""
-    return sftp.SandboxServer(
-        root,
-        users,
-        layout=TICKETNET_LAYOUT,
-        host=host,
-        port=port,
-        host_key_file=host_key_file,
-        thread_name="ticketnet-sandbox-sftp",
-    )
+ticketnet_server = layout_server(
+    TICKETNET_LAYOUT,
+    "ticketnet-sandbox-sftp",
+    "The sandbox SFTP server serving Ticketnet's home to each of ``users``.",
+)

@@ -731,6 +731,86 @@ def open_inbound_files(session: Session, reseller: str, stream: str) -> list[Fil
     return [FileWithContent(file_id, name, content) for file_id, name, content in rows]
 
 
+def open_inbound_ids(session: Session, reseller: str, stream: str) -> list[int]:
+    """The ids of :func:`open_inbound_files`, without their bytes."""
+    return list(
+        session.scalars(
+            select(ExchangeFile.id)
+            .where(
+                ExchangeFile.reseller_code == reseller,
+                ExchangeFile.direction == Direction.INBOUND,
+                ExchangeFile.file_type == stream,
+                ExchangeFile.state.in_(OPEN_STATES),
+            )
+            .order_by(ExchangeFile.sequence)
+        )
+    )
+
+
+def inbound_through(reseller: str, stream: str, through: int) -> Select[Any]:
+    """A query of the ids of a stream's inbound units numbered 1 to ``through`` (whatever
+    their state), for a box-office query to take as a subquery."""
+    return select(ExchangeFile.id).where(
+        ExchangeFile.reseller_code == reseller,
+        ExchangeFile.direction == Direction.INBOUND,
+        ExchangeFile.file_type == stream,
+        ExchangeFile.sequence <= through,
+    )
+
+
+def done_sequences(session: Session, reseller: str, stream: str, through: int) -> set[int]:
+    """The sequences 1 to ``through`` of a stream's inbound units that are done with
+    (integrated, or set aside by a person)."""
+    return set(
+        session.scalars(
+            select(ExchangeFile.sequence).where(
+                ExchangeFile.reseller_code == reseller,
+                ExchangeFile.direction == Direction.INBOUND,
+                ExchangeFile.file_type == stream,
+                ExchangeFile.state.in_(DONE_INBOUND),
+                ExchangeFile.sequence <= through,
+            )
+        )
+    )
+
+
+def acknowledged_outbound(session: Session, reseller: str) -> list[tuple[int, str]]:
+    """(id, name) of the organiser's units the partner has answered."""
+    return [
+        (file_id, name)
+        for file_id, name in session.execute(
+            select(ExchangeFile.id, ExchangeFile.name).where(
+                ExchangeFile.reseller_code == reseller,
+                ExchangeFile.direction == Direction.OUTBOUND,
+                ExchangeFile.state == FileState.ACKNOWLEDGED,
+            )
+        )
+    ]
+
+
+def error_lines(session: Session, file_id: int) -> list[tuple[int, str | None]]:
+    """(line, code) of each error recorded on a line of the unit (an answer's refusals)."""
+    return [
+        (int(line or 0), code)
+        for line, code in session.execute(
+            select(ExchangeFileError.line, ExchangeFileError.code).where(
+                ExchangeFileError.file_id == file_id, ExchangeFileError.line.is_not(None)
+            )
+        )
+    ]
+
+
+def member_content(session: Session, file_id: int, name: str) -> bytes | None:
+    """The bytes kept of a unit's data file ``name``; None when the unit has no such
+    member."""
+    content: bytes | None = session.scalar(
+        select(ExchangeFileMember.content).where(
+            ExchangeFileMember.exchange_file_id == file_id, ExchangeFileMember.name == name
+        )
+    )
+    return content
+
+
 def mark_integrated(session: Session, file_id: int, line_count: int) -> None:
     """Called inside the transaction that applied the file: both commit, or neither."""
     entry = session.get_one(ExchangeFile, file_id)

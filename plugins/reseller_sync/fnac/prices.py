@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,38 +28,25 @@ from reseller_sync.domain.errors import Problem
 from reseller_sync.fnac.adapter import RESELLER_TYPE
 from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.integration import prices
-from reseller_sync.integration.prices import latest_sales, prices_that_differ
+from reseller_sync.integration.prices import check_prices
 
 
 @dataclass(frozen=True)
-class PriceFinding:
-    """FNAC's latest price for a performance, category and tariff, when it is not ours."""
+class PriceFinding(prices.PriceFinding):
+    """FNAC's latest price for a performance, category and tariff, when it is not ours
+    (amounts shown in cents, as recorded)."""
 
-    product: str
-    performance: str
-    category: str
-    tariff: str
-    fnac_price: int
-    commission: int
-    currency: str
-    box_office_price: int | None
-    """None when the box office has no price for this combination."""
-    box_office_currency: str | None
-    tickets: int
-    """FNAC tickets sold at this price."""
-    last_sold_at: dt.datetime
+    @property
+    def fnac_price(self) -> int:
+        return self.price
 
     def to_problem(self, includes_commission: bool) -> Problem:
         basis = "commission included" if includes_commission else "commission excluded"
-        ours = (
-            "no box-office price"
-            if self.box_office_price is None
-            else f"box office {self.box_office_price} {self.box_office_currency}"
-        )
         return Problem(
             f"{self.product} {self.performance}, category {self.category}, tariff {self.tariff}: "
             f"FNAC {self.fnac_price} {self.currency} (commission {self.commission}, {basis}), "
-            f"{ours}; {self.tickets} ticket(s), last sold {self.last_sold_at:%Y-%m-%d %H:%M}",
+            f"{self.box_office()}; {self.tickets} ticket(s), last sold "
+            f"{self.last_sold_at:%Y-%m-%d %H:%M}",
             value=str(self.fnac_price),
         )
 
@@ -94,26 +80,4 @@ def verify_prices(
     """Compare FNAC's latest sale price with the box office's, per performance, category and
     tariff, for ``products`` (default: the live products) on performances not past ``today``."""
     codes = tuple(products) if products is not None else live_products(session, settings)
-    sales = latest_sales(session, RESELLER_TYPE.code, codes, today)
-    if sales.empty:
-        return PriceCheck(codes, 0)
-    differing, compared = prices_that_differ(session, sales)
-    findings = tuple(
-        PriceFinding(
-            product=row.product,
-            performance=row.performance,
-            category=row.category,
-            tariff=row.tariff,
-            fnac_price=int(row.price),
-            commission=int(row.commission),
-            currency=row.currency,
-            box_office_price=None if pd.isna(row.box_office_price) else int(row.box_office_price),
-            box_office_currency=None
-            if pd.isna(row.box_office_currency)
-            else str(row.box_office_currency),
-            tickets=int(row.tickets),
-            last_sold_at=row.sold_at,
-        )
-        for row in differing.itertuples(index=False)
-    )
-    return PriceCheck(codes, compared, findings)
+    return check_prices(session, RESELLER_TYPE.code, codes, today, PriceFinding)

@@ -51,8 +51,7 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
     Zone,
 )
-from reseller_sync.config.paths import reports_dir
-from reseller_sync.domain.errors import Problem, SyncError
+from reseller_sync.domain.errors import Problem
 from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.exchange import journal
 from reseller_sync.fnac.adapter import RESELLER_TYPE
@@ -62,11 +61,17 @@ from reseller_sync.fnac.places import build_places
 from reseller_sync.fnac.reader import read_file
 from reseller_sync.fnac.settings import FnacSettings
 from reseller_sync.mappings.repository import MappingRepository, ProductMappings
-from reseller_sync.templates import template_environment
+from reseller_sync.pipelines import reconciliation_report
+from reseller_sync.pipelines.reconciliation_report import (
+    ReconciledFile,
+    ReconciliationReport,
+    failure_recorded,
+    report_groups,
+)
 
 log = logging.getLogger(__name__)
 
-REPORT_FOLDER = "reconciliation"
+REPORT_FOLDER = reconciliation_report.REPORT_FOLDER
 DATE_FORMAT = "%d/%m/%Y %H:%M"
 SEAT_KEY = ["code_manifestation", "date_seance", "code_salle", "code_bloc", "rang", "place"]
 BLOC_KEY = ["code_manifestation", "date_seance", "code_salle", "code_bloc"]
@@ -133,7 +138,7 @@ class Difference:
 
 
 @dataclass(frozen=True)
-class Reconciliation:
+class Reconciliation(ReconciledFile):
     """The outcome of one ETATPL file."""
 
     file_id: int
@@ -145,16 +150,6 @@ class Reconciliation:
     """The HTML report, relative to :func:`reports_dir`; None when superseded."""
     superseded_by: str | None = None
     """A newer ETATPL was waiting: this one was not compared."""
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for difference in self.differences:
-            counts[difference.kind.value] = counts.get(difference.kind.value, 0) + 1
-        return counts
-
-    def problems(self) -> list[Problem]:
-        return [difference.to_problem(self.file_name) for difference in self.differences]
 
     def summary(self) -> dict[str, object]:
         return {
@@ -205,31 +200,25 @@ def reconcile_file(
     superseded_by: str | None = None,
 ) -> Reconciliation:
     """Reconcile one landed ETATPL file and mark it integrated, or record why it failed."""
-    try:
-        with session_scope(engine) as session:
-            entry = journal.journaled_file(session, file_id)
-            parsed = read_file(entry.name, journal.file_content(session, file_id))
-            if superseded_by is not None:
-                log.info("%s is superseded by %s: not compared", entry.name, superseded_by)
-                result = Reconciliation(
-                    file_id, entry.name, len(parsed.frame), (), superseded_by=superseded_by
-                )
-            else:
-                snapshot = FileName.parse(entry.name).stamp
-                products, differences = reconcile(
-                    session, settings, repository, parsed.frame, snapshot
-                )
-                report = write_report(entry.name, products, differences, snapshot)
-                result = Reconciliation(
-                    file_id, entry.name, len(parsed.frame), products, differences, report
-                )
-            journal.mark_integrated(session, file_id, len(parsed.frame))
-    except SyncError as error:
-        _record_failure(engine, file_id, error.category.value, error.message, error.problems)
-        raise
-    except Exception as error:
-        _record_failure(engine, file_id, "technical", f"{type(error).__name__}: {error}", ())
-        raise
+    with (
+        failure_recorded(engine, file_id, "file", codes=False),
+        session_scope(engine) as session,
+    ):
+        entry = journal.journaled_file(session, file_id)
+        parsed = read_file(entry.name, journal.file_content(session, file_id))
+        if superseded_by is not None:
+            log.info("%s is superseded by %s: not compared", entry.name, superseded_by)
+            result = Reconciliation(
+                file_id, entry.name, len(parsed.frame), (), superseded_by=superseded_by
+            )
+        else:
+            snapshot = FileName.parse(entry.name).stamp
+            products, differences = reconcile(session, settings, repository, parsed.frame, snapshot)
+            report = write_report(entry.name, products, differences, snapshot)
+            result = Reconciliation(
+                file_id, entry.name, len(parsed.frame), products, differences, report
+            )
+        journal.mark_integrated(session, file_id, len(parsed.frame))
     log.info(
         "Reconciled %s: %d difference(s) %s",
         result.file_name,
@@ -237,16 +226,6 @@ def reconcile_file(
         result.counts,
     )
     return result
-
-
-def _record_failure(
-    engine: Engine | None, file_id: int, category: str, message: str, problems: Sequence[Problem]
-) -> None:
-    try:
-        with session_scope(engine) as session:
-            journal.mark_failed(session, file_id, category, message, problems)
-    except Exception:
-        log.exception("Could not record the failure of file %s in the journal", file_id)
 
 
 # --------------------------------------------------------------------------- comparison
@@ -524,6 +503,51 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the report
 
 
+def seat_report(
+    file_name: str,
+    products: Iterable[str],
+    differences: Sequence[Difference],
+    snapshot: dt.datetime,
+) -> ReconciliationReport:
+    """The report of one ETATPL file, in FNAC's and the box office's words."""
+    compared = ", ".join(products) or "none"
+    return ReconciliationReport(
+        title="FNAC seat reconciliation",
+        subject=file_name,
+        intro=f"FNAC's allotment state {file_name}, written {snapshot.isoformat()}, against "
+        f"the box office. Products compared: {compared}.",
+        columns=[
+            "Product",
+            "Manifestation",
+            "Séance",
+            "Bloc",
+            "Rang",
+            "Place",
+            "Places",
+            "FNAC",
+            "Box office",
+        ],
+        groups=report_groups(DIFFERENCE_LABELS, differences, _report_row),
+        agree="The seat lists agree: no difference.",
+        advice="Check each with FNAC before changing anything: a sale not integrated usually "
+        "means a VENTES file is stuck in the journal.",
+    )
+
+
+def _report_row(d: Difference) -> tuple[object, ...]:
+    return (
+        d.product,
+        d.manifestation,
+        d.date_seance,
+        d.bloc,
+        d.rang or "",
+        d.place or "",
+        d.quantity,
+        d.fnac,
+        d.box_office,
+    )
+
+
 def render_report(
     file_name: str,
     products: Iterable[str],
@@ -531,22 +555,8 @@ def render_report(
     snapshot: dt.datetime,
 ) -> str:
     """The HTML report of one reconciliation (every value escaped)."""
-    groups = {
-        kind: [d for d in differences if d.kind is kind]
-        for kind in DifferenceKind
-        if any(d.kind is kind for d in differences)
-    }
-    return (
-        template_environment()
-        .get_template("reconciliation.html.j2")
-        .render(
-            file_name=file_name,
-            products=list(products),
-            snapshot=snapshot,
-            generated=dt.datetime.now(dt.UTC),
-            groups=[(DIFFERENCE_LABELS[kind], rows) for kind, rows in groups.items()],
-            total=len(differences),
-        )
+    return reconciliation_report.render_report(
+        seat_report(file_name, products, differences, snapshot)
     )
 
 
@@ -557,10 +567,8 @@ def write_report(
     snapshot: dt.datetime,
 ) -> str:
     """Write the report under the reports folder; return its path relative to that folder."""
-    relative = Path(REPORT_FOLDER) / f"{Path(file_name).stem}.html"
-    target = reports_dir() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_text(render_report(file_name, products, differences, snapshot), "utf-8")
-    partial.replace(target)
-    return relative.as_posix()
+    return reconciliation_report.write_report(
+        seat_report(file_name, products, differences, snapshot),
+        Path(file_name).stem,
+        REPORT_FOLDER,
+    )

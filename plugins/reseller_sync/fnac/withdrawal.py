@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -48,7 +48,6 @@ from reseller_sync.boxoffice.models import (
     Seat,
     SeatCategory,
     Venue,
-    WithdrawalReason,
     WithdrawalState,
     Zone,
 )
@@ -77,7 +76,6 @@ from reseller_sync.integration.withdrawal import (
     FreePlacesRef,
     SeatRef,
     WithdrawalRequestError,
-    WithdrawalScope,
     WithdrawalSend,
 )
 from reseller_sync.mappings.repository import MappingRepository
@@ -100,58 +98,33 @@ log = logging.getLogger(__name__)
 SOLD_CODE = "E07"
 
 
-def scope(settings: FnacSettings) -> WithdrawalScope:
-    """FNAC's quota, as the settings name its channel and quota."""
-    return WithdrawalScope.of(settings, RESELLER_TYPE.name)
+def _quotas(session: Session, settings: FnacSettings) -> list[withdrawal.QuotaStart]:
+    return _quotas_of_products_at_fnac(session, settings)
 
 
-def request_withdrawal(
-    session: Session,
-    settings: FnacSettings,
-    product_code: str,
-    performance_code: str,
-    *,
-    seats: Iterable[SeatRef | tuple[str, str, str, str]] = (),
-    free_places: Iterable[FreePlacesRef | tuple[str, str, int]] = (),
-    reason: WithdrawalReason = WithdrawalReason.REQUESTED,
-) -> list[PlaceWithdrawal]:
-    """Ask FNAC to give back seats and free places of one performance (sent by the next run).
+WITHDRAWALS = withdrawal.AdapterWithdrawals(RESELLER_TYPE.name, _quotas)
+scope = WITHDRAWALS.scope
+"""FNAC's quota, as the settings name its channel and quota."""
+request_withdrawal = WITHDRAWALS.request_withdrawal
+"""Ask FNAC to give back seats and free places of one performance (sent by the next run).
 
-    Every place must be in FNAC's quota and unsold in the box office. A seat
-    already asked back is not asked twice; free places asked back again add up
-    while not sent yet. Raises :class:`WithdrawalRequestError` naming every
-    place that cannot be asked back, having changed nothing. Runs in the
-    caller's transaction::
+Every place must be in FNAC's quota and unsold in the box office. A seat
+already asked back is not asked twice; free places asked back again add up
+while not sent yet. Raises :class:`WithdrawalRequestError` naming every
+place that cannot be asked back, having changed nothing. Runs in the
+caller's transaction::
 
-        with session_scope() as session:
-            request_withdrawal(session, load_settings(), "EVT-LUMEN", "S1",
-                               seats=[("PARTERRE", "P2", "1", "3")],
-                               free_places=[("FOSSE", "FOSSE", 20)])
-    """
-    return withdrawal.request_withdrawal(
-        session,
-        scope(settings),
-        product_code,
-        performance_code,
-        seats=seats,
-        free_places=free_places,
-        reason=reason,
-    )
+    with session_scope() as session:
+        request_withdrawal(session, load_settings(), "EVT-LUMEN", "S1",
+                           seats=[("PARTERRE", "P2", "1", "3")],
+                           free_places=[("FOSSE", "FOSSE", 20)])
+"""
+plan_automatic_withdrawals = WITHDRAWALS.plan_automatic_withdrawals
+"""Request every unsold FNAC place of a performance starting within the configured days.
 
-
-def plan_automatic_withdrawals(
-    session: Session, settings: FnacSettings, now: dt.datetime
-) -> list[PlaceWithdrawal]:
-    """Request every unsold FNAC place of a performance starting within the configured days.
-
-    Nothing when ``nightly.withdraw_unsold_days_before_performance`` is null.
-    A place FNAC answered as sold (E07) is not asked again.
-    """
-    days = settings.nightly.withdraw_unsold_days_before_performance
-    if days is None:
-        return []
-    quotas = _quotas_of_products_at_fnac(session, settings)
-    return withdrawal.plan_unsold(session, scope(settings), quotas, now, days)
+Nothing when ``nightly.withdraw_unsold_days_before_performance`` is null.
+A place FNAC answered as sold (E07) is not asked again.
+"""
 
 
 # --------------------------------------------------------------------------- the DECONT file
@@ -305,13 +278,9 @@ def record_withdrawal_ack(
     now = dt.datetime.now(dt.UTC)
     sent = journal.find_file(session, RESELLER_TYPE.code, Direction.OUTBOUND, file_name)
     file_id = sent.id if sent is not None else None
-    for request in session.scalars(
-        select(PlaceWithdrawal).where(
-            PlaceWithdrawal.file_id == file_id, PlaceWithdrawal.state == WithdrawalState.SENT
-        )
-    ):
-        _apply_answer(session, request, _refusal_of(outcome, request.line), now)
-    session.flush()
+    withdrawal.apply_answers(
+        session, file_id, lambda request: _answer(_refusal_of(outcome, request.line)), now
+    )
     return withdrawal_answer(session, outcome, file_id)
 
 
@@ -378,25 +347,20 @@ def _refusal_of(outcome: AckOutcome, line: int | None) -> RefusedLine | None:
     return None
 
 
-def _apply_answer(
-    session: Session, request: PlaceWithdrawal, refusal: RefusedLine | None, now: dt.datetime
-) -> None:
-    request.answered_at = now
-    if refusal is not None:
-        request.error_code = refusal.code
-        request.message = refusal.message or refusal.meaning
-    if refusal is None or refusal.verdict is Verdict.FINE:
-        request.state = WithdrawalState.WITHDRAWN
-        withdrawal.give_back(session, request)
+def _answer(refusal: RefusedLine | None) -> withdrawal.Answer | None:
+    """An ACK line's verdict in neutral words: applied, sold (E07), sent again (E99,
+    detached from this DECONT) or failed."""
+    if refusal is None:
+        return None
+    if refusal.verdict is Verdict.FINE:
+        outcome = withdrawal.Outcome.WITHDRAWN
     elif refusal.code == SOLD_CODE:
-        request.state = WithdrawalState.REFUSED_SOLD
+        outcome = withdrawal.Outcome.SOLD
     elif refusal.verdict is Verdict.TEMPORARY:
-        request.state = WithdrawalState.REQUESTED
-        request.file_id = None
-        request.line = None
-        request.answered_at = None
+        outcome = withdrawal.Outcome.RESEND
     else:
-        request.state = WithdrawalState.FAILED
+        outcome = withdrawal.Outcome.FAILED
+    return withdrawal.Answer(outcome, refusal.code, refusal.message or refusal.meaning)
 
 
 # --------------------------------------------------------------------------- helpers

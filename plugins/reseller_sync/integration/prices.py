@@ -1,12 +1,16 @@
 """A reseller's latest sale prices against the box office's, whatever the reseller: the
-nightly price verification's comparison."""
+nightly price verification's comparison.
+
+:func:`check_prices` compares a reseller's latest sales with the box office's prices and
+gives each difference as a :class:`PriceFinding`; an adapter subclasses it only to say it
+in its own words (:meth:`PriceFinding.to_problem`) and units."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import pandas as pd
 from sqlalchemy import select
@@ -138,3 +142,76 @@ def latest_sales(
     latest = sales.drop_duplicates(list(key), keep="last")
     counts = sales.groupby([*key, "price"]).size().rename("tickets").reset_index()
     return latest.merge(counts, on=[*key, "price"], how="left")
+
+
+@dataclass(frozen=True)
+class PriceFinding:
+    """The reseller's latest price for a performance, seat category and tariff (box-office
+    codes), when it is not the box office's."""
+
+    product: str
+    performance: str
+    category: str
+    tariff: str
+    price: int
+    """The reseller's price as the box office records it, in minor units."""
+    commission: int
+    """The reseller's commission on the sale, in minor units."""
+    currency: str
+    box_office_price: int | None
+    """None when the box office has no price for this combination."""
+    box_office_currency: str | None
+    tickets: int
+    """The reseller's tickets sold at this price."""
+    last_sold_at: dt.datetime
+    reseller_category: str = ""
+    """The reseller's own category of the tickets, when it has one (empty otherwise)."""
+
+    @classmethod
+    def of_row(cls, row: Any) -> Self:
+        """The finding of one row of :func:`prices_that_differ`."""
+        return cls(
+            product=row.product,
+            performance=row.performance,
+            category=row.category,
+            tariff=row.tariff,
+            price=int(row.price),
+            commission=int(row.commission),
+            currency=row.currency,
+            box_office_price=None if pd.isna(row.box_office_price) else int(row.box_office_price),
+            box_office_currency=None
+            if pd.isna(row.box_office_currency)
+            else str(row.box_office_currency),
+            tickets=int(row.tickets),
+            last_sold_at=row.sold_at,
+            reseller_category=row.reseller_category,
+        )
+
+    def box_office(self, amount: Callable[[int], object] = str) -> str:
+        """The box office's side, its price shown by ``amount``."""
+        if self.box_office_price is None:
+            return "no box-office price"
+        return f"box office {amount(self.box_office_price)} {self.box_office_currency}"
+
+
+FindingT = TypeVar("FindingT", bound=PriceFinding)
+
+
+def check_prices(
+    session: Session,
+    reseller: str,
+    products: Sequence[str],
+    today: dt.date,
+    finding: type[FindingT],
+    key: Sequence[str] = PRICE_KEY,
+) -> PriceCheck[FindingT]:
+    """Compare the reseller's latest sale price (per ``key``, :func:`latest_sales`) of
+    ``products`` on performances not past ``today`` with the box office's; each that
+    differs a ``finding``."""
+    codes = tuple(products)
+    sales = latest_sales(session, reseller, codes, today, key)
+    if sales.empty:
+        return PriceCheck(codes, 0)
+    differing, compared = prices_that_differ(session, sales)
+    findings = tuple(finding.of_row(row) for row in differing.itertuples(index=False))
+    return PriceCheck(codes, compared, findings)

@@ -16,10 +16,11 @@ are never mixed with another reseller's.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -38,12 +39,22 @@ from reseller_sync.boxoffice.models import (
     Seat,
     Ticket,
     TicketState,
+    Venue,
     WithdrawalReason,
     WithdrawalState,
     Zone,
 )
-from reseller_sync.domain.errors import Problem
+from reseller_sync.domain.errors import (
+    ErrorCategory,
+    ExternalError,
+    MappingError,
+    Problem,
+    SyncError,
+    TechnicalError,
+)
 from reseller_sync.domain.products import SEATED_KINDS
+from reseller_sync.domain.texts import Localized
+from reseller_sync.exchange import journal
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +352,322 @@ def performance_label(performance: Performance) -> str:
         end = f"{performance.valid_until:%d/%m/%Y}" if performance.valid_until else "…"
         return f"validity {performance.code} ({start} to {end})"
     return f"validity {performance.code} (undated)"
+
+
+# --------------------------------------------------------------------------- an adapter's settings
+
+SettingsT = TypeVar("SettingsT")
+QuotaStart = tuple[Quota, dt.datetime, str]
+"""A quota, its performance's wall-clock start and the venue's time zone."""
+
+
+class AdapterWithdrawals(Generic[SettingsT]):
+    """An adapter's settings bound to the neutral requests and planner: the reseller's
+    name, and which of its quotas the nightly run may take unsold places back from."""
+
+    def __init__(
+        self, name: str, quotas: Callable[[Session, SettingsT], Iterable[QuotaStart]]
+    ) -> None:
+        self.name = name
+        self.quotas = quotas
+
+    def scope(self, settings: SettingsT) -> WithdrawalScope:
+        """The reseller's quota, as the settings name its channel and quota."""
+        return WithdrawalScope.of(settings, self.name)
+
+    def request_withdrawal(
+        self,
+        session: Session,
+        settings: SettingsT,
+        product_code: str,
+        performance_code: str,
+        *,
+        seats: Iterable[SeatRef | tuple[str, str, str, str]] = (),
+        free_places: Iterable[FreePlacesRef | tuple[str, str, int]] = (),
+        reason: WithdrawalReason = WithdrawalReason.REQUESTED,
+    ) -> list[PlaceWithdrawal]:
+        """Ask the reseller to give back seats and free places of one performance (sent by
+        the next run): :func:`request_withdrawal` on the settings' quota."""
+        return request_withdrawal(
+            session,
+            self.scope(settings),
+            product_code,
+            performance_code,
+            seats=seats,
+            free_places=free_places,
+            reason=reason,
+        )
+
+    def plan_automatic_withdrawals(
+        self, session: Session, settings: SettingsT, now: dt.datetime
+    ) -> list[PlaceWithdrawal]:
+        """Request every unsold place of the adapter's quotas starting within
+        ``nightly.withdraw_unsold_days_before_performance`` days of ``now`` (aware);
+        nothing when that setting is null."""
+        days = cast(Any, settings).nightly.withdraw_unsold_days_before_performance
+        if days is None:
+            return []
+        return plan_unsold(session, self.scope(settings), self.quotas(session, settings), now, days)
+
+
+def dated_quotas(session: Session, settings: Any, *where: Any) -> list[QuotaStart]:
+    """The settings' quotas on the dated performances of their seated products (and
+    ``where``), with their start and the venue's time zone, in start order."""
+    rows = session.execute(
+        select(Quota, Performance.starts_at, Venue.timezone)
+        .join(Performance, Performance.id == Quota.performance_id)
+        .join(Product, Product.id == Performance.product_id)
+        .join(Venue, Venue.id == Product.venue_id)
+        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
+        .where(
+            *where,
+            Product.code.in_(settings.product_codes),
+            Product.kind.in_(SEATED_KINDS),
+            Performance.starts_at.is_not(None),
+            SalesChannel.code == settings.boxoffice.channel,
+            Quota.code == settings.boxoffice.quota,
+        )
+        .order_by(Performance.starts_at, Quota.id)
+    ).all()
+    return [
+        (quota, starts_at, timezone or settings.boxoffice.venue_timezone)
+        for quota, starts_at, timezone in rows
+        if starts_at is not None  # dated performances only (the query says so too)
+    ]
+
+
+def awaiting_files(session: Session, settings: Any) -> list[str]:
+    """The journal names of the files holding the settings' quota's requests sent and not
+    answered (unsorted)."""
+    file_ids = session.scalars(
+        select(PlaceWithdrawal.file_id)
+        .join(Quota, Quota.id == PlaceWithdrawal.quota_id)
+        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
+        .where(
+            PlaceWithdrawal.state == WithdrawalState.SENT,
+            PlaceWithdrawal.file_id.is_not(None),
+            SalesChannel.code == settings.boxoffice.channel,
+            Quota.code == settings.boxoffice.quota,
+        )
+        .distinct()
+    ).all()
+    return list(journal.names_by_id(session, [i for i in file_ids if i is not None]).values())
+
+
+# --------------------------------------------------------------------------- the partner's answer
+
+
+class Outcome(enum.Enum):
+    """What a partner's answer to one request does, whatever its code."""
+
+    WITHDRAWN = "withdrawn"
+    """The places leave the reseller's quota."""
+    NOT_HELD = "not_held"
+    """The places were not the reseller's: they leave its quota, code kept, to reconcile."""
+    SOLD = "sold"
+    """The reseller sold the places: they stay its own (``refused_sold``)."""
+    FEWER = "fewer"
+    """Fewer places available than asked: asked again with at most those (none: sold)."""
+    AGAIN = "again"
+    """The partner failed: the request goes out again, in the next run's file."""
+    RESEND = "resend"
+    """As ``AGAIN``, the request detached from the file that carried it."""
+    FAILED = "failed"
+    """Refused for another reason: a person acts."""
+
+
+class Answer(NamedTuple):
+    """A partner's answer to one request, in neutral words (no answer: withdrawn)."""
+
+    outcome: Outcome
+    code: str | None = None
+    message: str | None = None
+    available: int = 0
+    """With ``FEWER``: the places available."""
+
+
+def apply_answer(
+    session: Session, request: PlaceWithdrawal, answer: Answer | None, now: dt.datetime
+) -> None:
+    """The request as the partner's answer leaves it (``None``: withdrawn)."""
+    request.answered_at = now
+    if answer is None:
+        answer = Answer(Outcome.WITHDRAWN)
+    if answer.code is not None:
+        request.error_code = answer.code
+        request.message = answer.message
+    outcome = answer.outcome
+    if outcome is Outcome.WITHDRAWN or outcome is Outcome.NOT_HELD:
+        request.state = WithdrawalState.WITHDRAWN
+        give_back(session, request)
+    elif outcome is Outcome.SOLD:
+        request.state = WithdrawalState.REFUSED_SOLD
+    elif outcome is Outcome.FEWER and answer.available > 0:
+        request.state = WithdrawalState.REQUESTED
+        request.places = min(request.places, answer.available)
+    elif outcome is Outcome.FEWER:
+        request.state = WithdrawalState.REFUSED_SOLD
+    elif outcome is Outcome.AGAIN:
+        request.state = WithdrawalState.REQUESTED
+    elif outcome is Outcome.RESEND:
+        request.state = WithdrawalState.REQUESTED
+        request.file_id = None
+        request.line = None
+        request.answered_at = None
+    else:
+        request.state = WithdrawalState.FAILED
+
+
+def apply_answers(
+    session: Session,
+    file_id: int | None,
+    answer_of: Callable[[PlaceWithdrawal], Answer | None],
+    now: dt.datetime,
+) -> None:
+    """Each request the file ``file_id`` carried and still ``sent``, as the partner's
+    answer to it leaves it."""
+    for request in session.scalars(
+        select(PlaceWithdrawal).where(
+            PlaceWithdrawal.file_id == file_id, PlaceWithdrawal.state == WithdrawalState.SENT
+        )
+    ):
+        apply_answer(session, request, answer_of(request), now)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class AnswerCodes:
+    """A partner contract's words for its answers to withdrawal requests."""
+
+    outcomes: Mapping[Any, Outcome]
+    """The outcome of each code that is not a plain refusal (those: ``FAILED``)."""
+    fewer: str
+    """The code of fewer places available than asked."""
+    not_held: str
+    """The code of places the reseller did not hold."""
+    again: str
+    """The code of the partner's failure, after which requests go out again."""
+    category: Callable[[str], Any]
+    """The contract's code of a code's value (its ``category``); ValueError if unknown."""
+    refused: str
+    """The error's message for refusals, with ``{count}`` and ``{file}``."""
+    failed_again: str
+    """The error's message for the partner's failure, with ``{count}`` and ``{file}``."""
+    refused_action: Localized
+    again_action: Localized
+
+    def outcome(self, code: Any) -> Outcome:
+        return self.outcomes.get(code, Outcome.FAILED)
+
+
+@dataclass(frozen=True)
+class AnsweredFile:
+    """What a partner's answer to one file of requests did to the requests it carried."""
+
+    file_name: str
+    withdrawn: int = 0
+    """Requests withdrawn: their places left the reseller's quota."""
+    sold: tuple[Problem, ...] = ()
+    """Places the reseller sold (or none available): they stay its own."""
+    limited: tuple[Problem, ...] = ()
+    """Free places with fewer available than asked: asked again with at most those."""
+    not_held: tuple[Problem, ...] = ()
+    """Places the reseller did not hold: out of its quota, to reconcile."""
+    failed: tuple[Problem, ...] = ()
+    """Places refused for another reason: a person acts."""
+    again: int = 0
+    """Requests the partner failed on: they go out in the next run's file."""
+    error: SyncError | None = field(default=None, compare=False)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "file": self.file_name,
+            "withdrawn": self.withdrawn,
+            "sold": [str(problem) for problem in self.sold],
+            "limited": [str(problem) for problem in self.limited],
+            "not_held": [str(problem) for problem in self.not_held],
+            "failed": [str(problem) for problem in self.failed],
+            "sent_again_next_run": self.again + len(self.limited),
+        }
+
+
+AnsweredT = TypeVar("AnsweredT", bound=AnsweredFile)
+
+
+def answered_file(
+    session: Session, kind: type[AnsweredT], name: str, file_id: int, codes: AnswerCodes
+) -> AnsweredT:
+    """The requests of a file as the partner's answer left them, described for a person."""
+    rows = session.scalars(
+        select(PlaceWithdrawal)
+        .where(PlaceWithdrawal.file_id == file_id)
+        .order_by(PlaceWithdrawal.line)
+    ).all()
+    described = described_places(session, [row.id for row in rows])
+
+    def problems(kept: Iterable[PlaceWithdrawal]) -> tuple[Problem, ...]:
+        return tuple(
+            Problem(
+                f"{row.error_code} {row.message or ''}".strip(),
+                file=name,
+                line=row.line,
+                value=described.get(row.id),
+            )
+            for row in kept
+        )
+
+    def having(state: WithdrawalState, *wanted: str | None) -> list[PlaceWithdrawal]:
+        return [r for r in rows if r.state is state and (not wanted or r.error_code in wanted)]
+
+    failed = having(WithdrawalState.FAILED)
+    again = having(WithdrawalState.REQUESTED, codes.again)
+    return kind(
+        file_name=name,
+        withdrawn=len(having(WithdrawalState.WITHDRAWN, None)),
+        sold=problems(having(WithdrawalState.REFUSED_SOLD)),
+        limited=problems(having(WithdrawalState.REQUESTED, codes.fewer)),
+        not_held=problems(having(WithdrawalState.WITHDRAWN, codes.not_held)),
+        failed=problems(failed),
+        again=len(again),
+        error=_answer_error(name, failed, problems(failed), problems(again), codes),
+    )
+
+
+def _answer_error(
+    name: str,
+    failed: Sequence[PlaceWithdrawal],
+    failures: Sequence[Problem],
+    again: Sequence[Problem],
+    codes: AnswerCodes,
+) -> SyncError | None:
+    """The error to raise: the refusals' category (technical before mapping), or the
+    partner's failure, after which the places go out again by themselves."""
+    if failed:
+        categories = {_category(codes, row.error_code) for row in failed}
+        message = codes.refused.format(count=len(failed), file=name)
+        kind: type[SyncError] = ExternalError
+        if ErrorCategory.TECHNICAL in categories:
+            kind = TechnicalError
+        elif ErrorCategory.MAPPING in categories:
+            kind = MappingError
+        return kind(message, problems=failures, file=name, action=codes.refused_action)
+    if again:
+        return ExternalError(
+            codes.failed_again.format(count=len(again), file=name),
+            problems=again,
+            file=name,
+            action=codes.again_action,
+        )
+    return None
+
+
+def _category(codes: AnswerCodes, code: str | None) -> ErrorCategory | None:
+    try:
+        return (
+            cast(ErrorCategory, codes.category(code).category) if code else ErrorCategory.TECHNICAL
+        )
+    except ValueError:
+        return ErrorCategory.TECHNICAL
 
 
 # --------------------------------------------------------------------------- queries

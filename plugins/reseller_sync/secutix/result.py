@@ -39,14 +39,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
     Direction,
     FileState,
     PlaceWithdrawal,
-    WithdrawalState,
 )
 from reseller_sync.domain.errors import (
     ErrorCategory,
@@ -369,6 +367,17 @@ def _record_allocations(
     )
 
 
+WITHDRAW_OUTCOMES: Final[dict[Code, withdrawal.Outcome]] = {
+    Code.Q05: withdrawal.Outcome.SOLD,
+    Code.Q06: withdrawal.Outcome.FEWER,
+    Code.Q07: withdrawal.Outcome.NOT_HELD,
+    Code.X99: withdrawal.Outcome.AGAIN,
+}
+"""What a RESULT's code does to a withdrawal request (section 8.3, table 10.1): Q05 sold,
+kept; Q06 asked again with at most the places available (none: kept); Q07 not the
+reseller's, out of its quota; X99 sent again; any other code ``failed``."""
+
+
 def _record_withdrawals(
     session: Session, file_id: int, outcome: ResultOutcome, now: dt.datetime
 ) -> None:
@@ -376,31 +385,16 @@ def _record_withdrawals(
     and table 10.1)."""
     whole = outcome.refused_whole
     by_line = {a.line: a for a in outcome.answers}
-    for request in session.scalars(
-        select(PlaceWithdrawal).where(
-            PlaceWithdrawal.file_id == file_id, PlaceWithdrawal.state == WithdrawalState.SENT
-        )
-    ):
+
+    def answer_of(request: PlaceWithdrawal) -> withdrawal.Answer | None:
         answer = whole if whole is not None else by_line.get(request.line or 0)
-        request.answered_at = now
         if answer is None:
-            request.state = WithdrawalState.WITHDRAWN
-            withdrawal.give_back(session, request)
-            continue
-        request.error_code = answer.code.value
-        request.message = answer.reason
-        if answer.code is Code.Q05:
-            request.state = WithdrawalState.REFUSED_SOLD
-        elif answer.code is Code.Q06 and answer.available:
-            request.state = WithdrawalState.REQUESTED
-            request.places = min(request.places, answer.available)
-        elif answer.code is Code.Q06:
-            request.state = WithdrawalState.REFUSED_SOLD
-        elif answer.code is Code.Q07:
-            request.state = WithdrawalState.WITHDRAWN
-            withdrawal.give_back(session, request)
-        elif answer.code is Code.X99:
-            request.state = WithdrawalState.REQUESTED
-        else:
-            request.state = WithdrawalState.FAILED
-    session.flush()
+            return None
+        return withdrawal.Answer(
+            WITHDRAW_OUTCOMES.get(answer.code, withdrawal.Outcome.FAILED),
+            answer.code.value,
+            answer.reason,
+            answer.available or 0,
+        )
+
+    withdrawal.apply_answers(session, file_id, answer_of, now)

@@ -55,11 +55,6 @@ from reseller_sync.boxoffice.db import session_scope
 from reseller_sync.boxoffice.models import (
     AllocationState,
     Block,
-    Direction,
-    ExchangeFile,
-    ExchangeFileError,
-    ExchangeFileMember,
-    FileState,
     Order,
     Performance,
     PlaceAllocation,
@@ -75,13 +70,16 @@ from reseller_sync.boxoffice.models import (
     WithdrawalState,
 )
 from reseller_sync.core.exchange import InboundUnit
-from reseller_sync.domain.errors import Problem, SyncError, TechnicalError
+from reseller_sync.domain.errors import Problem, TechnicalError
 from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.exchange import journal
 from reseller_sync.mappings.repository import MappingRepository
 from reseller_sync.pipelines.reconciliation_report import (
+    ReconciledFile,
     ReconciliationReport,
-    ReportGroup,
+    failure_recorded,
+    report_groups,
+    waiting_for,
     write_report,
 )
 from reseller_sync.secutix.errors import Code
@@ -150,7 +148,7 @@ class Difference:
 
 
 @dataclass(frozen=True)
-class StockReconciliation:
+class StockReconciliation(ReconciledFile):
     """The outcome of one STOCK file."""
 
     file_id: int
@@ -162,16 +160,6 @@ class StockReconciliation:
     differences: tuple[Difference, ...] = ()
     report: str | None = None
     """The HTML report, relative to :func:`~reseller_sync.config.paths.reports_dir`."""
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for difference in self.differences:
-            counts[difference.kind.value] = counts.get(difference.kind.value, 0) + 1
-        return counts
-
-    def problems(self) -> list[Problem]:
-        return [difference.to_problem(self.file_name) for difference in self.differences]
 
     def summary(self) -> dict[str, object]:
         return {
@@ -190,18 +178,7 @@ class StockReconciliation:
 def pending_stock(session: Session, reseller: str = RESELLER) -> list[int]:
     """The landed (or failed) STOCK units, in date order. STOCK files are named after a
     date, not numbered: a night without one is no gap to wait for."""
-    return list(
-        session.scalars(
-            select(ExchangeFile.id)
-            .where(
-                ExchangeFile.reseller_code == reseller,
-                ExchangeFile.direction == Direction.INBOUND,
-                ExchangeFile.file_type == STREAM,
-                ExchangeFile.state.in_(journal.OPEN_STATES),
-            )
-            .order_by(ExchangeFile.sequence)
-        )
-    )
+    return journal.open_inbound_ids(session, reseller, STREAM)
 
 
 def reconcile_pending(
@@ -229,23 +206,8 @@ def reconcile_file(
 ) -> StockReconciliation | None:
     """Reconcile one landed STOCK file in its own transaction and mark it integrated, or
     record why it failed and raise; None, changing nothing, while it waits for TICKETS."""
-    try:
-        with session_scope(engine) as session:
-            return reconcile_stock(session, settings, repository, file_id)
-    except SyncError as error:
-        codes = [getattr(problem, "code", None) for problem in error.problems]
-        _record_failure(
-            engine,
-            file_id,
-            error.category.value,
-            error.message,
-            error.problems,
-            [str(code) if code is not None else None for code in codes],
-        )
-        raise
-    except Exception as error:
-        _record_failure(engine, file_id, "technical", f"{type(error).__name__}: {error}", ())
-        raise
+    with failure_recorded(engine, file_id, "STOCK file"), session_scope(engine) as session:
+        return reconcile_stock(session, settings, repository, file_id)
 
 
 def reconcile_stock(
@@ -267,7 +229,7 @@ def reconcile_stock(
             "%s waits: it reflects TICKETS files 1 to %d, of which %s not applied yet",
             name,
             through,
-            ", ".join(map(str, behind[:10])) + ("…" if len(behind) > 10 else ""),
+            waiting_for(behind),
         )
         return None
     moment = _snapshot_instant(snapshot, stock.name)
@@ -296,17 +258,7 @@ def read_stock(unit: InboundUnit) -> DataFile:
 def tickets_not_applied(session: Session, through: int, reseller: str = RESELLER) -> list[int]:
     """The TICKETS files among 1 to ``through`` not applied yet (integrated, or set aside by
     a person), in number order."""
-    done = set(
-        session.scalars(
-            select(ExchangeFile.sequence).where(
-                ExchangeFile.reseller_code == reseller,
-                ExchangeFile.direction == Direction.INBOUND,
-                ExchangeFile.file_type == TICKETS_STREAM,
-                ExchangeFile.state.in_(journal.DONE_INBOUND),
-                ExchangeFile.sequence <= through,
-            )
-        )
-    )
+    done = journal.done_sequences(session, reseller, TICKETS_STREAM, through)
     return [number for number in range(1, through + 1) if number not in done]
 
 
@@ -315,21 +267,6 @@ def _snapshot_instant(snapshot: str | None, name: FileName) -> dt.datetime:
         return dt.datetime.fromisoformat(snapshot).astimezone(dt.UTC)
     day = name.snapshot_date or dt.datetime.now(dt.UTC).date()
     return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
-
-
-def _record_failure(
-    engine: Engine | None,
-    file_id: int,
-    category: str,
-    message: str,
-    problems: Sequence[Problem],
-    codes: Sequence[str | None] | None = None,
-) -> None:
-    try:
-        with session_scope(engine) as session:
-            journal.mark_failed(session, file_id, category, message, problems, codes)
-    except Exception:
-        log.exception("Could not record the failure of STOCK file %s in the journal", file_id)
 
 
 # --------------------------------------------------------------------------- the box office
@@ -427,13 +364,7 @@ def _pass_lines(session: Session, reseller: str) -> pd.DataFrame:
     records no place of a pass (:mod:`reseller_sync.secutix.contingent`): the files sent
     and their answers in the journal are the record. A CONTINGENT line counts when ``OK``;
     a WITHDRAW line when ``OK``, or ``Q07`` (not the reseller's, recorded so)."""
-    entries = session.execute(
-        select(ExchangeFile.id, ExchangeFile.name).where(
-            ExchangeFile.reseller_code == reseller,
-            ExchangeFile.direction == Direction.OUTBOUND,
-            ExchangeFile.state == FileState.ACKNOWLEDGED,
-        )
-    ).all()
+    entries = journal.acknowledged_outbound(session, reseller)
     parts = [_frame([], [*KEY, "places"])]
     for file_id, name in entries:
         parsed = FileName.parse(name)
@@ -445,11 +376,7 @@ def _pass_lines(session: Session, reseller: str) -> pd.DataFrame:
             continue
         refused = {
             int(line or 0)
-            for line, code in session.execute(
-                select(ExchangeFileError.line, ExchangeFileError.code).where(
-                    ExchangeFileError.file_id == file_id, ExchangeFileError.line.is_not(None)
-                )
-            )
+            for line, code in journal.error_lines(session, file_id)
             if not (parsed.type is FileType.WITHDRAW and code == Code.Q07.value)
         }
         kept = passes[~passes.index.isin(list(refused))]
@@ -467,12 +394,7 @@ def _sent_lines(session: Session, file_id: int, name: FileName) -> pd.DataFrame:
     content = (
         journal.file_content(session, file_id)
         if name.kind is NameKind.DATA
-        else session.scalar(
-            select(ExchangeFileMember.content).where(
-                ExchangeFileMember.exchange_file_id == file_id,
-                ExchangeFileMember.name == data_name,
-            )
-        )
+        else journal.member_content(session, file_id, data_name)
     )
     problems = ProblemLog(data_name)
     frame = decode(data_name, name.type, content or b"", problems)
@@ -487,12 +409,7 @@ def _sent_lines(session: Session, file_id: int, name: FileName) -> pd.DataFrame:
 
 def _sold(session: Session, reseller: str, through: int, snapshot: dt.datetime) -> pd.DataFrame:
     """The reseller's tickets standing sold after its TICKETS files 1 to ``through``."""
-    files = select(ExchangeFile.id).where(
-        ExchangeFile.reseller_code == reseller,
-        ExchangeFile.direction == Direction.INBOUND,
-        ExchangeFile.file_type == TICKETS_STREAM,
-        ExchangeFile.sequence <= through,
-    )
+    files = journal.inbound_through(reseller, TICKETS_STREAM, through)
     rows = session.execute(
         select(Ticket.performance_id, Ticket.category_id, func.count())
         .join(Order, Order.id == Ticket.order_id)
@@ -618,22 +535,20 @@ def stock_report(
         "available, per product, performance and seat category (secutix-reseller-v1 "
         "section 7.3).",
         columns=["Product", "Performance", "Seat category", "Reseller", "Box office"],
-        groups=[
-            ReportGroup(
-                DIFFERENCE_LABELS[kind],
-                [
-                    (d.product, d.performance or "(undated)", d.category, d.reseller, d.box_office)
-                    for d in differences
-                    if d.kind is kind
-                ],
-            )
-            for kind in DifferenceKind
-        ],
+        groups=report_groups(
+            DIFFERENCE_LABELS,
+            differences,
+            _report_row,
+        ),
         agree=f"{RESELLER_TYPE.name}'s stock and the box office agree: no difference.",
         advice=f"Check each with {RESELLER_TYPE.name} before changing anything: places given "
         "that differ usually mean a CONTINGENT or WITHDRAW whose RESULT is not applied; "
         "tickets sold that differ, a TICKETS file stuck in the journal.",
     )
+
+
+def _report_row(d: Difference) -> tuple[object, ...]:
+    return (d.product, d.performance or "(undated)", d.category, d.reseller, d.box_office)
 
 
 def write_stock_report(

@@ -38,32 +38,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
     Direction,
-    Performance,
-    PlaceWithdrawal,
-    Product,
-    Quota,
-    SalesChannel,
-    Venue,
-    WithdrawalReason,
-    WithdrawalState,
 )
 from reseller_sync.domain.errors import (
-    ErrorCategory,
-    ExternalError,
-    MappingError,
-    Problem,
-    SyncError,
     TechnicalError,
 )
-from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.sending import SessionSource, session_factory
@@ -73,13 +56,13 @@ from reseller_sync.integration.withdrawal import (
     FreePlacesRef,
     SeatRef,
     WithdrawalRequestError,
-    WithdrawalScope,
     WithdrawalSend,
 )
 from reseller_sync.secutix import outbound
 from reseller_sync.secutix.errors import Code
 from reseller_sync.secutix.names import FileName
 from reseller_sync.secutix.reseller_type import RESELLER_TYPE
+from reseller_sync.secutix.result import WITHDRAW_OUTCOMES
 from reseller_sync.secutix.settings import SecutixSettings
 
 __all__ = [
@@ -116,75 +99,29 @@ FAILED_ACTION = Localized(
 )
 
 
-def scope(settings: SecutixSettings) -> WithdrawalScope:
-    """The reseller's quota, as the settings name its channel and quota."""
-    return WithdrawalScope.of(settings, RESELLER_TYPE.name)
+def _quotas(session: Session, settings: SecutixSettings) -> list[withdrawal.QuotaStart]:
+    """The reseller's quotas on a seated, dated performance of the settings' products.
+    Passes have no places to take back one by one (their quota is a count)."""
+    return withdrawal.dated_quotas(session, settings)
 
 
-# --------------------------------------------------------------------------- requests
+WITHDRAWALS = withdrawal.AdapterWithdrawals(RESELLER_TYPE.name, _quotas)
+scope = WITHDRAWALS.scope
+"""The reseller's quota, as the settings name its channel and quota."""
+request_withdrawal = WITHDRAWALS.request_withdrawal
+"""Ask the reseller to give back seats and free places of one performance (sent by the
+next run); raises :class:`WithdrawalRequestError` naming each place that cannot be asked
+back, having changed nothing. Runs in the caller's transaction::
 
-
-def request_withdrawal(
-    session: Session,
-    settings: SecutixSettings,
-    product_code: str,
-    performance_code: str,
-    *,
-    seats: Iterable[SeatRef | tuple[str, str, str, str]] = (),
-    free_places: Iterable[FreePlacesRef | tuple[str, str, int]] = (),
-    reason: WithdrawalReason = WithdrawalReason.REQUESTED,
-) -> list[PlaceWithdrawal]:
-    """Ask the reseller to give back seats and free places of one performance (sent by the
-    next run); raises :class:`WithdrawalRequestError` naming each place that cannot be
-    asked back, having changed nothing. Runs in the caller's transaction::
-
-        with session_scope() as session:
-            request_withdrawal(session, load_settings(), "TOSCA27", "TOSCA27-0314",
-                               seats=[("PARTERRE", "PARTERRE", "F", "13")],
-                               free_places=[("FOSSE", "FOSSE", 20)])
-    """
-    return withdrawal.request_withdrawal(
-        session,
-        scope(settings),
-        product_code,
-        performance_code,
-        seats=seats,
-        free_places=free_places,
-        reason=reason,
-    )
-
-
-def plan_automatic_withdrawals(
-    session: Session, settings: SecutixSettings, now: dt.datetime
-) -> list[PlaceWithdrawal]:
-    """Request every unsold place of the reseller's quota on a seated, dated performance of
-    the settings' products starting within ``nightly.withdraw_unsold_days_before_performance``
-    days of ``now`` (aware); nothing when that setting is null. Passes have no places to
-    take back one by one (their quota is a count)."""
-    days = settings.nightly.withdraw_unsold_days_before_performance
-    if days is None:
-        return []
-    rows = session.execute(
-        select(Quota, Performance.starts_at, Venue.timezone)
-        .join(Performance, Performance.id == Quota.performance_id)
-        .join(Product, Product.id == Performance.product_id)
-        .join(Venue, Venue.id == Product.venue_id)
-        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
-        .where(
-            Product.code.in_(settings.product_codes),
-            Product.kind.in_(SEATED_KINDS),
-            Performance.starts_at.is_not(None),
-            SalesChannel.code == settings.boxoffice.channel,
-            Quota.code == settings.boxoffice.quota,
-        )
-        .order_by(Performance.starts_at, Quota.id)
-    ).all()
-    quotas = [
-        (quota, starts_at, timezone or settings.boxoffice.venue_timezone)
-        for quota, starts_at, timezone in rows
-        if starts_at is not None
-    ]
-    return withdrawal.plan_unsold(session, scope(settings), quotas, now, days)
+    with session_scope() as session:
+        request_withdrawal(session, load_settings(), "TOSCA27", "TOSCA27-0314",
+                           seats=[("PARTERRE", "PARTERRE", "F", "13")],
+                           free_places=[("FOSSE", "FOSSE", 20)])
+"""
+plan_automatic_withdrawals = WITHDRAWALS.plan_automatic_withdrawals
+"""Request every unsold place of the reseller's quota on a seated, dated performance of the
+settings' products starting within ``nightly.withdraw_unsold_days_before_performance`` days
+of ``now`` (aware); nothing when that setting is null."""
 
 
 # --------------------------------------------------------------------------- the file
@@ -222,19 +159,7 @@ def send_withdrawals(
 def awaiting_result(session: Session, settings: SecutixSettings) -> tuple[str, ...]:
     """The WITHDRAW files (journal names, their control file's) holding requests the
     reseller has not answered, in number order."""
-    file_ids = session.scalars(
-        select(PlaceWithdrawal.file_id)
-        .join(Quota, Quota.id == PlaceWithdrawal.quota_id)
-        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
-        .where(
-            PlaceWithdrawal.state == WithdrawalState.SENT,
-            PlaceWithdrawal.file_id.is_not(None),
-            SalesChannel.code == settings.boxoffice.channel,
-            Quota.code == settings.boxoffice.quota,
-        )
-        .distinct()
-    ).all()
-    names = journal.names_by_id(session, [i for i in file_ids if i is not None]).values()
+    names = withdrawal.awaiting_files(session, settings)
     return tuple(sorted(names, key=file_number))
 
 
@@ -249,35 +174,26 @@ def file_number(name: str) -> int:
 # --------------------------------------------------------------------------- the RESULT
 
 
-@dataclass(frozen=True)
-class WithdrawAnswer:
-    """What the reseller's RESULT of one WITHDRAW did to the requests it carried."""
+CODES = withdrawal.AnswerCodes(
+    outcomes=WITHDRAW_OUTCOMES,
+    fewer=Code.Q06.value,
+    not_held=Code.Q07.value,
+    again=Code.X99.value,
+    category=Code,
+    refused=f"{RESELLER_TYPE.name} refused {{count}} place(s) asked back in {{file}}: they "
+    "stay its own",
+    failed_again=f"{RESELLER_TYPE.name} failed on {{file}} (X99): {{count}} place(s) go out "
+    "again in the next run's WITHDRAW file",
+    refused_action=FAILED_ACTION,
+    again_action=AGAIN_ACTION,
+)
+"""The contract's answer codes (table 10.1) in neutral outcomes, and its words."""
 
-    file_name: str
-    withdrawn: int = 0
-    """Requests withdrawn: their places left the reseller's quota."""
-    sold: tuple[Problem, ...] = ()
-    """Places the reseller sold (Q05, or Q06 with none available): they stay its own."""
-    limited: tuple[Problem, ...] = ()
-    """Free places with fewer available than asked (Q06): asked again with at most those."""
-    not_held: tuple[Problem, ...] = ()
-    """Places the reseller did not hold (Q07): out of its quota, to reconcile."""
-    failed: tuple[Problem, ...] = ()
-    """Places refused for another reason: a person acts."""
-    again: int = 0
-    """Requests the reseller failed on (X99): they go out in the next run's file."""
-    error: SyncError | None = field(default=None, compare=False)
 
-    def summary(self) -> dict[str, object]:
-        return {
-            "file": self.file_name,
-            "withdrawn": self.withdrawn,
-            "sold": [str(problem) for problem in self.sold],
-            "limited": [str(problem) for problem in self.limited],
-            "not_held": [str(problem) for problem in self.not_held],
-            "failed": [str(problem) for problem in self.failed],
-            "sent_again_next_run": self.again + len(self.limited),
-        }
+class WithdrawAnswer(withdrawal.AnsweredFile):
+    """What the reseller's RESULT of one WITHDRAW did to the requests it carried: sold
+    (Q05, or Q06 with none available), limited (Q06), not held (Q07), failed, again
+    (X99)."""
 
 
 def record_withdraw_result(
@@ -309,75 +225,4 @@ def record_withdraw_result(
 def withdraw_answer(session: Session, name: str, file_id: int) -> WithdrawAnswer:
     """The requests of a WITHDRAW as the reseller's RESULT left them, described for a
     person."""
-    rows = session.scalars(
-        select(PlaceWithdrawal)
-        .where(PlaceWithdrawal.file_id == file_id)
-        .order_by(PlaceWithdrawal.line)
-    ).all()
-    described = withdrawal.described_places(session, [row.id for row in rows])
-
-    def problems(kept: Iterable[PlaceWithdrawal]) -> tuple[Problem, ...]:
-        return tuple(
-            Problem(
-                f"{row.error_code} {row.message or ''}".strip(),
-                file=name,
-                line=row.line,
-                value=described.get(row.id),
-            )
-            for row in kept
-        )
-
-    def having(state: WithdrawalState, *codes: Code | None) -> list[PlaceWithdrawal]:
-        wanted = {code.value if code is not None else None for code in codes}
-        return [r for r in rows if r.state is state and (not codes or r.error_code in wanted)]
-
-    failed = having(WithdrawalState.FAILED)
-    again = having(WithdrawalState.REQUESTED, Code.X99)
-    return WithdrawAnswer(
-        file_name=name,
-        withdrawn=len(having(WithdrawalState.WITHDRAWN, None)),
-        sold=problems(having(WithdrawalState.REFUSED_SOLD)),
-        limited=problems(having(WithdrawalState.REQUESTED, Code.Q06)),
-        not_held=problems(having(WithdrawalState.WITHDRAWN, Code.Q07)),
-        failed=problems(failed),
-        again=len(again),
-        error=_error(name, failed, problems(failed), problems(again)),
-    )
-
-
-def _error(
-    name: str,
-    failed: Sequence[PlaceWithdrawal],
-    failures: Sequence[Problem],
-    again: Sequence[Problem],
-) -> SyncError | None:
-    """The error to raise: the refusals' category (technical before mapping), or the
-    reseller's failure (X99), after which the places go out again by themselves."""
-    reseller = RESELLER_TYPE.name
-    if failed:
-        categories = {_category(row.error_code) for row in failed}
-        message = (
-            f"{reseller} refused {len(failed)} place(s) asked back in {name}: they stay its own"
-        )
-        kind: type[SyncError] = ExternalError
-        if ErrorCategory.TECHNICAL in categories:
-            kind = TechnicalError
-        elif ErrorCategory.MAPPING in categories:
-            kind = MappingError
-        return kind(message, problems=failures, file=name, action=FAILED_ACTION)
-    if again:
-        return ExternalError(
-            f"{reseller} failed on {name} (X99): {len(again)} place(s) go out again in the next "
-            "run's WITHDRAW file",
-            problems=again,
-            file=name,
-            action=AGAIN_ACTION,
-        )
-    return None
-
-
-def _category(code: str | None) -> ErrorCategory | None:
-    try:
-        return Code(code).category if code else ErrorCategory.TECHNICAL
-    except ValueError:
-        return ErrorCategory.TECHNICAL
+    return withdrawal.answered_file(session, WithdrawAnswer, name, file_id, CODES)

@@ -16,12 +16,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pandas as pd
 from sqlalchemy.orm import Session
 
 from reseller_sync.domain.errors import Problem
 from reseller_sync.integration import prices
-from reseller_sync.integration.prices import latest_sales, prices_that_differ
+from reseller_sync.integration.prices import check_prices
 from reseller_sync.ticketnet.reseller_type import RESELLER_TYPE
 from reseller_sync.ticketnet.settings import TicketnetSettings
 
@@ -34,41 +33,27 @@ def _euros(cents: int) -> str:
 
 
 @dataclass(frozen=True)
-class PriceFinding:
-    """Ticketnet's latest price for a performance, price level and price type, when it is
-    not the box office's."""
+class PriceFinding(prices.PriceFinding):
+    """Ticketnet's latest price for a performance, price level (the box office's seat
+    ``category``) and price type, when it is not the box office's; ``tariff`` is the tariff
+    the price type stands for, ``price`` and ``fees`` in cents."""
 
-    product: str
-    performance: str
-    category: str
-    """The box office's seat category (Ticketnet's price level)."""
-    price_type: str
-    tariff: str
-    """The tariff the price type stands for."""
-    price: int
-    """Ticketnet's price as the box office records it, in cents."""
-    fees: int
-    """Ticketnet's fees on the sale, in cents."""
-    currency: str
-    box_office_price: int | None
-    """None when the box office has no price for this combination."""
-    box_office_currency: str | None
-    tickets: int
-    """Ticketnet tickets sold at this price."""
-    last_sold_at: dt.datetime
+    @property
+    def price_type(self) -> str:
+        return self.reseller_category
+
+    @property
+    def fees(self) -> int:
+        """Ticketnet's fees on the sale, in cents."""
+        return self.commission
 
     def to_problem(self, includes_commission: bool) -> Problem:
         basis = "fees included" if includes_commission else "fees excluded"
-        ours = (
-            "no box-office price"
-            if self.box_office_price is None
-            else f"box office {_euros(self.box_office_price)} {self.box_office_currency}"
-        )
         return Problem(
             f"{self.product} {self.performance}, category {self.category}, price type "
             f"{self.price_type} (tariff {self.tariff}): Ticketnet {_euros(self.price)} "
-            f"{self.currency} ({basis}; fees {_euros(self.fees)}), {ours}; {self.tickets} "
-            f"ticket(s), last sold {self.last_sold_at:%Y-%m-%d %H:%M}",
+            f"{self.currency} ({basis}; fees {_euros(self.fees)}), {self.box_office(_euros)}; "
+            f"{self.tickets} ticket(s), last sold {self.last_sold_at:%Y-%m-%d %H:%M}",
             value=_euros(self.price),
         )
 
@@ -86,27 +71,4 @@ def verify_prices(
     level and price type, for ``products`` (default: the settings') on performances not past
     ``today``."""
     codes = tuple(products) if products is not None else tuple(settings.product_codes)
-    sales = latest_sales(session, RESELLER_TYPE.code, codes, today, SALE_KEY)
-    if sales.empty:
-        return PriceCheck(codes, 0)
-    differing, compared = prices_that_differ(session, sales)
-    findings = tuple(
-        PriceFinding(
-            product=row.product,
-            performance=row.performance,
-            category=row.category,
-            price_type=row.reseller_category,
-            tariff=row.tariff,
-            price=int(row.price),
-            fees=int(row.commission),
-            currency=row.currency,
-            box_office_price=None if pd.isna(row.box_office_price) else int(row.box_office_price),
-            box_office_currency=None
-            if pd.isna(row.box_office_currency)
-            else str(row.box_office_currency),
-            tickets=int(row.tickets),
-            last_sold_at=row.sold_at,
-        )
-        for row in differing.itertuples(index=False)
-    )
-    return PriceCheck(codes, compared, findings)
+    return check_prices(session, RESELLER_TYPE.code, codes, today, PriceFinding, SALE_KEY)

@@ -14,14 +14,11 @@ stops the stream until Ticketnet replaces it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
-import jinja2
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -35,12 +32,19 @@ from reseller_sync.boxoffice.models import (
     Seat,
     Zone,
 )
-from reseller_sync.config.paths import reports_dir
-from reseller_sync.domain.errors import Problem, SyncError
+from reseller_sync.domain.errors import Problem
 from reseller_sync.exchange import journal
 from reseller_sync.integration.inventory import PlaceDifference, PlaceDifferenceKind
 from reseller_sync.integration.withdrawal import performance_label
 from reseller_sync.mappings.repository import MappingRepository
+from reseller_sync.pipelines import reconciliation_report
+from reseller_sync.pipelines.reconciliation_report import (
+    ReconciledFile,
+    ReconciliationReport,
+    failure_recorded,
+    report_groups,
+    waiting_for,
+)
 from reseller_sync.ticketnet.identifiers import PartnerPerformances
 from reseller_sync.ticketnet.inbound_files import read_landed_batch
 from reseller_sync.ticketnet.inventory import reconcile_inventory
@@ -51,7 +55,7 @@ from reseller_sync.ticketnet.settings import TicketnetSettings
 log = logging.getLogger(__name__)
 
 RESELLER = RESELLER_TYPE.code
-REPORT_FOLDER = "reconciliation"
+REPORT_FOLDER = reconciliation_report.REPORT_FOLDER
 
 
 class DifferenceKind(StrEnum):
@@ -99,7 +103,7 @@ class Difference:
 
 
 @dataclass(frozen=True)
-class InventoryReconciliation:
+class InventoryReconciliation(ReconciledFile):
     """The outcome of one INVENTORY batch."""
 
     file_id: int
@@ -109,16 +113,6 @@ class InventoryReconciliation:
     differences: tuple[Difference, ...] = ()
     report: str | None = None
     """The HTML report, relative to :func:`reports_dir`."""
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for difference in self.differences:
-            counts[difference.kind.value] = counts.get(difference.kind.value, 0) + 1
-        return counts
-
-    def problems(self) -> list[Problem]:
-        return [difference.to_problem(self.file_name) for difference in self.differences]
 
     def summary(self) -> dict[str, object]:
         return {
@@ -163,41 +157,26 @@ def reconcile_batch(
 ) -> InventoryReconciliation | None:
     """Reconcile one landed INVENTORY batch and mark it integrated, or record why it failed;
     None, changing nothing, while SALES batches 1 to its ``sales_batch`` are not applied."""
-    try:
-        with session_scope(engine) as session:
-            batch = read_landed_batch(journal.inbound_unit(session, file_id))
-            name = batch.manifest.name
-            sales_batch = batch.manifest.sales_batch or 0
-            behind = sales_not_applied(session, sales_batch)
-            if behind:
-                log.info(
-                    "%s waits: it reflects SALES batches 1 to %d, of which %s not applied yet",
-                    name,
-                    sales_batch,
-                    ", ".join(map(str, behind[:10])) + ("…" if len(behind) > 10 else ""),
-                )
-                return None
-            performances = PartnerPerformances.load(session)
-            comparison = reconcile_inventory(session, settings, repository, performances, batch)
-            differences = describe(session, comparison.differences) + unnamed(comparison.unresolved)
-            records = sum(f.records for f in batch.manifest.files)
-            snapshot = _snapshot(batch.table(FileType.INVENTORY).column("snapshot_at").to_pylist())
-            report = write_report(name, sales_batch, snapshot, differences)
-            journal.mark_integrated(session, file_id, records)
-    except SyncError as error:
-        codes = [getattr(problem, "code", None) for problem in error.problems]
-        _record_failure(
-            engine,
-            file_id,
-            error.category.value,
-            error.message,
-            error.problems,
-            [str(code) if code is not None else None for code in codes],
-        )
-        raise
-    except Exception as error:
-        _record_failure(engine, file_id, "technical", f"{type(error).__name__}: {error}", ())
-        raise
+    with failure_recorded(engine, file_id, "batch"), session_scope(engine) as session:
+        batch = read_landed_batch(journal.inbound_unit(session, file_id))
+        name = batch.manifest.name
+        sales_batch = batch.manifest.sales_batch or 0
+        behind = sales_not_applied(session, sales_batch)
+        if behind:
+            log.info(
+                "%s waits: it reflects SALES batches 1 to %d, of which %s not applied yet",
+                name,
+                sales_batch,
+                waiting_for(behind),
+            )
+            return None
+        performances = PartnerPerformances.load(session)
+        comparison = reconcile_inventory(session, settings, repository, performances, batch)
+        differences = describe(session, comparison.differences) + unnamed(comparison.unresolved)
+        records = sum(f.records for f in batch.manifest.files)
+        snapshot = _snapshot(batch.table(FileType.INVENTORY).column("snapshot_at").to_pylist())
+        report = write_report(name, sales_batch, snapshot, differences)
+        journal.mark_integrated(session, file_id, records)
     result = InventoryReconciliation(file_id, name, records, sales_batch, differences, report)
     log.info("Reconciled %s: %d difference(s) %s", name, len(differences), result.counts)
     return result
@@ -215,21 +194,6 @@ def sales_not_applied(session: Session, through: int) -> list[int]:
         if (parsed := FileName.parse(name)) is not None
     }
     return [number for number in range(1, through + 1) if number not in done]
-
-
-def _record_failure(
-    engine: Engine | None,
-    file_id: int,
-    category: str,
-    message: str,
-    problems: Sequence[Problem],
-    codes: Sequence[str | None] | None = None,
-) -> None:
-    try:
-        with session_scope(engine) as session:
-            journal.mark_failed(session, file_id, category, message, problems, codes)
-    except Exception:
-        log.exception("Could not record the failure of batch %s in the journal", file_id)
 
 
 def _snapshot(stamps: Sequence[str | None]) -> str | None:
@@ -308,64 +272,35 @@ def unnamed(problems: Sequence[Problem]) -> tuple[Difference, ...]:
 
 # --------------------------------------------------------------------------- the report
 
-REPORT_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Ticketnet inventory reconciliation — {{ batch }}</title>
-  <style>
-    body { font-family: system-ui, sans-serif; color: #1f2328; margin: 24px; }
-    table { border-collapse: collapse; margin-bottom: 24px; }
-    th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
-    th { background: #f6f8fa; }
-    .ok { color: #1a7f37; }
-    .count { color: #59636e; font-weight: normal; }
-  </style>
-</head>
-<body>
-  <h1>Ticketnet inventory reconciliation</h1>
-  <p>Ticketnet's allocation <code>{{ batch }}</code>, snapshot {{ snapshot or "unknown" }},
-    after its SALES batches 1 to {{ sales_batch }}, compared with the box office on
-    {{ generated }} UTC (ticketnet-exchange-v1 section 7.3).</p>
-  {% if not total %}
-  <p class="ok">Ticketnet's allocation and the box office agree: no difference.</p>
-  {% else %}
-  <p><strong>{{ total }} difference(s).</strong> Check each with Ticketnet before changing
-    anything: a sale not integrated usually means a SALES batch is stuck in the journal.</p>
-  {% for label, rows in groups %}
-  <h2>{{ label }} <span class="count">({{ rows | length }})</span></h2>
-  <table>
-    <tr><th>Product</th><th>Performance</th><th>Place</th><th>Places</th><th>Ticketnet</th>
-      <th>Box office</th></tr>
-    {% for row in rows %}
-    <tr><td>{{ row.product or "" }}</td><td>{{ row.performance }}</td><td>{{ row.place }}</td>
-      <td>{{ row.quantity }}</td><td>{{ row.ticketnet }}</td><td>{{ row.box_office }}</td></tr>
-    {% endfor %}
-  </table>
-  {% endfor %}
-  {% endif %}
-</body>
-</html>
-"""
+
+def inventory_report(
+    batch: str, sales_batch: int, snapshot: str | None, differences: Sequence[Difference]
+) -> ReconciliationReport:
+    """The report of one INVENTORY batch, in Ticketnet's and the box office's words."""
+    return ReconciliationReport(
+        title="Ticketnet inventory reconciliation",
+        subject=batch,
+        intro=f"Ticketnet's allocation {batch}, snapshot {snapshot or 'unknown'}, after its "
+        f"SALES batches 1 to {sales_batch}, against the box office "
+        "(ticketnet-exchange-v1 section 7.3).",
+        columns=["Product", "Performance", "Place", "Places", "Ticketnet", "Box office"],
+        groups=report_groups(
+            DIFFERENCE_LABELS,
+            differences,
+            lambda d: (d.product, d.performance, d.place, d.quantity, d.ticketnet, d.box_office),
+        ),
+        agree="Ticketnet's allocation and the box office agree: no difference.",
+        advice="Check each with Ticketnet before changing anything: a sale not integrated "
+        "usually means a SALES batch is stuck in the journal.",
+    )
 
 
 def render_report(
     batch: str, sales_batch: int, snapshot: str | None, differences: Sequence[Difference]
 ) -> str:
     """The HTML report of one reconciliation (every value escaped)."""
-    groups = [
-        (DIFFERENCE_LABELS[kind], [d for d in differences if d.kind is kind])
-        for kind in DifferenceKind
-        if any(d.kind is kind for d in differences)
-    ]
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return environment.from_string(REPORT_TEMPLATE).render(
-        batch=batch,
-        sales_batch=sales_batch,
-        snapshot=snapshot,
-        generated=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}",
-        groups=groups,
-        total=len(differences),
+    return reconciliation_report.render_report(
+        inventory_report(batch, sales_batch, snapshot, differences)
     )
 
 
@@ -373,10 +308,8 @@ def write_report(
     batch: str, sales_batch: int, snapshot: str | None, differences: Sequence[Difference]
 ) -> str:
     """Write the report under the reports folder; its path relative to that folder."""
-    relative = Path(REPORT_FOLDER) / f"{batch.removesuffix('.manifest.json')}.html"
-    target = reports_dir() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_text(render_report(batch, sales_batch, snapshot, differences), "utf-8")
-    partial.replace(target)
-    return relative.as_posix()
+    return reconciliation_report.write_report(
+        inventory_report(batch, sales_batch, snapshot, differences),
+        batch.removesuffix(".manifest.json"),
+        REPORT_FOLDER,
+    )

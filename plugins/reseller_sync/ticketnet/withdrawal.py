@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
@@ -49,24 +49,12 @@ from reseller_sync.boxoffice.models import (
     Direction,
     Performance,
     PlaceWithdrawal,
-    Product,
-    Quota,
-    SalesChannel,
     Seat,
-    Venue,
-    WithdrawalReason,
-    WithdrawalState,
     Zone,
 )
 from reseller_sync.domain.errors import (
-    ErrorCategory,
-    ExternalError,
-    MappingError,
-    Problem,
-    SyncError,
     TechnicalError,
 )
-from reseller_sync.domain.products import SEATED_KINDS
 from reseller_sync.domain.texts import Localized
 from reseller_sync.exchange import journal
 from reseller_sync.exchange.transport import SftpTransport
@@ -75,7 +63,6 @@ from reseller_sync.integration.withdrawal import (
     FreePlacesRef,
     SeatRef,
     WithdrawalRequestError,
-    WithdrawalScope,
     WithdrawalSend,
 )
 from reseller_sync.mappings.repository import MappingRepository
@@ -136,85 +123,30 @@ FAILED_ACTION = Localized(
 )
 
 
-def scope(settings: TicketnetSettings) -> WithdrawalScope:
-    """Ticketnet's quota, as the settings name its channel and quota."""
-    return WithdrawalScope.of(settings, RESELLER_TYPE.name)
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def request_withdrawal(
-    session: Session,
-    settings: TicketnetSettings,
-    product_code: str,
-    performance_code: str,
-    *,
-    seats: Iterable[SeatRef | tuple[str, str, str, str]] = (),
-    free_places: Iterable[FreePlacesRef | tuple[str, str, int]] = (),
-    reason: WithdrawalReason = WithdrawalReason.REQUESTED,
-) -> list[PlaceWithdrawal]:
-    """Ask Ticketnet to release seats and free places of one performance (sent by the next
-    run); raises :class:`WithdrawalRequestError` naming each place that cannot be asked back,
-    having changed nothing. Runs in the caller's transaction::
-
-        with session_scope() as session:
-            request_withdrawal(session, load_settings(), "EVT-LUMEN", "S1",
-                               seats=[("PARTERRE", "P3", "1", "3")],
-                               free_places=[("FOSSE", "FOSSE", 20)])
-    """
-    return withdrawal.request_withdrawal(
-        session,
-        scope(settings),
-        product_code,
-        performance_code,
-        seats=seats,
-        free_places=free_places,
-        reason=reason,
-    )
-
-
-def plan_automatic_withdrawals(
-    session: Session, settings: TicketnetSettings, now: dt.datetime
-) -> list[PlaceWithdrawal]:
-    """Request every unsold place of Ticketnet's quota on a performance it knows (its ids
-    recorded) starting within ``nightly.withdraw_unsold_days_before_performance`` days of
-    ``now`` (aware); nothing when that setting is null."""
-    days = settings.nightly.withdraw_unsold_days_before_performance
-    if days is None:
-        return []
-    return withdrawal.plan_unsold(
-        session, scope(settings), _known_quotas(session, settings), now, days
-    )
-
-
-def _known_quotas(
-    session: Session, settings: TicketnetSettings
-) -> list[tuple[Quota, dt.datetime, str]]:
+def _known_quotas(session: Session, settings: TicketnetSettings) -> list[withdrawal.QuotaStart]:
     """Ticketnet's quotas on the dated performances of the settings' seated products that
     Ticketnet has identifiers of, with their start and the venue's time zone."""
     known = PartnerPerformances.load(session).frame["performance"].astype("int64").tolist()
-    rows = session.execute(
-        select(Quota, Performance.starts_at, Venue.timezone)
-        .join(Performance, Performance.id == Quota.performance_id)
-        .join(Product, Product.id == Performance.product_id)
-        .join(Venue, Venue.id == Product.venue_id)
-        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
-        .where(
-            Performance.id.in_(known),
-            Product.code.in_(settings.product_codes),
-            Product.kind.in_(SEATED_KINDS),
-            Performance.starts_at.is_not(None),
-            SalesChannel.code == settings.boxoffice.channel,
-            Quota.code == settings.boxoffice.quota,
-        )
-        .order_by(Performance.starts_at, Quota.id)
-    ).all()
-    return [
-        (quota, starts_at, timezone or settings.boxoffice.venue_timezone)
-        for quota, starts_at, timezone in rows
-        if starts_at is not None  # dated performances only (the query says so too)
-    ]
+    return withdrawal.dated_quotas(session, settings, Performance.id.in_(known))
+
+
+WITHDRAWALS = withdrawal.AdapterWithdrawals(RESELLER_TYPE.name, _known_quotas)
+scope = WITHDRAWALS.scope
+"""Ticketnet's quota, as the settings name its channel and quota."""
+request_withdrawal = WITHDRAWALS.request_withdrawal
+"""Ask Ticketnet to release seats and free places of one performance (sent by the next
+run); raises :class:`WithdrawalRequestError` naming each place that cannot be asked back,
+having changed nothing. Runs in the caller's transaction::
+
+    with session_scope() as session:
+        request_withdrawal(session, load_settings(), "EVT-LUMEN", "S1",
+                           seats=[("PARTERRE", "P3", "1", "3")],
+                           free_places=[("FOSSE", "FOSSE", 20)])
+"""
+plan_automatic_withdrawals = WITHDRAWALS.plan_automatic_withdrawals
+"""Request every unsold place of Ticketnet's quota on a performance it knows (its ids
+recorded) starting within ``nightly.withdraw_unsold_days_before_performance`` days of
+``now`` (aware); nothing when that setting is null."""
 
 
 # --------------------------------------------------------------------------- the batch
@@ -400,19 +332,7 @@ def _prepare(
 def awaiting_release(session: Session, settings: TicketnetSettings) -> tuple[str, ...]:
     """The batches (manifest names) holding requests Ticketnet has not answered, in number
     order."""
-    file_ids = session.scalars(
-        select(PlaceWithdrawal.file_id)
-        .join(Quota, Quota.id == PlaceWithdrawal.quota_id)
-        .join(SalesChannel, SalesChannel.id == Quota.channel_id)
-        .where(
-            PlaceWithdrawal.state == WithdrawalState.SENT,
-            PlaceWithdrawal.file_id.is_not(None),
-            SalesChannel.code == settings.boxoffice.channel,
-            Quota.code == settings.boxoffice.quota,
-        )
-        .distinct()
-    ).all()
-    names = journal.names_by_id(session, [i for i in file_ids if i is not None]).values()
+    names = withdrawal.awaiting_files(session, settings)
     return tuple(sorted(names, key=_number))
 
 
@@ -424,35 +344,31 @@ def _number(name: str) -> int:
 # --------------------------------------------------------------------------- Ticketnet's answer
 
 
-@dataclass(frozen=True)
-class ReleaseAnswer:
-    """What Ticketnet's ACK of one batch did to the requests it carried."""
+CODES = withdrawal.AnswerCodes(
+    outcomes={
+        Code.A05: withdrawal.Outcome.SOLD,
+        Code.A06: withdrawal.Outcome.FEWER,
+        Code.A07: withdrawal.Outcome.NOT_HELD,
+        Code.Z99: withdrawal.Outcome.AGAIN,
+    },
+    fewer=Code.A06.value,
+    not_held=Code.A07.value,
+    again=Code.Z99.value,
+    category=Code,
+    refused="Ticketnet refused {count} place(s) asked back in {file}: they stay Ticketnet's",
+    failed_again="Ticketnet failed on {file} (Z99): {count} place(s) go out again in the next "
+    "run's batch",
+    refused_action=FAILED_ACTION,
+    again_action=AGAIN_ACTION,
+)
+"""What an ACK's code does to a RELEASE request: A05 sold, kept; A06 asked again with at
+most the places available (none: kept); A07 not Ticketnet's, out of its quota; Z99 sent
+again; any other code ``failed``; and the contract's words."""
 
-    file_name: str
-    withdrawn: int = 0
-    """Requests released: their places left Ticketnet's quota."""
-    sold: tuple[Problem, ...] = ()
-    """Places Ticketnet sold (A05, or A06 with none available): they stay Ticketnet's."""
-    limited: tuple[Problem, ...] = ()
-    """Areas with fewer places available than asked (A06): asked again with at most those."""
-    not_held: tuple[Problem, ...] = ()
-    """Places Ticketnet did not hold (A07): out of its quota, to reconcile."""
-    failed: tuple[Problem, ...] = ()
-    """Places refused for another reason: a person acts."""
-    again: int = 0
-    """Requests Ticketnet failed on (Z99): they go out in the next run's batch."""
-    error: SyncError | None = field(default=None, compare=False)
 
-    def summary(self) -> dict[str, object]:
-        return {
-            "file": self.file_name,
-            "withdrawn": self.withdrawn,
-            "sold": [str(problem) for problem in self.sold],
-            "limited": [str(problem) for problem in self.limited],
-            "not_held": [str(problem) for problem in self.not_held],
-            "failed": [str(problem) for problem in self.failed],
-            "sent_again_next_run": self.again + len(self.limited),
-        }
+class ReleaseAnswer(withdrawal.AnsweredFile):
+    """What Ticketnet's ACK of one batch did to the requests it carried: sold (A05, or A06
+    with none available), limited (A06), not held (A07), failed, again (Z99)."""
 
 
 def record_release_ack(
@@ -472,15 +388,19 @@ def record_release_ack(
     available = _available(session, answer.ack_file)
     whole = _whole_batch_refusal(answer)
     refusals = _refusals_by_line(answer)
-    now = dt.datetime.now(dt.UTC)
-    for request in session.scalars(
-        select(PlaceWithdrawal).where(
-            PlaceWithdrawal.file_id == sent.id, PlaceWithdrawal.state == WithdrawalState.SENT
-        )
-    ):
+
+    def answer_of(request: PlaceWithdrawal) -> withdrawal.Answer | None:
         refusal = whole if answer.status is AckStatus.REJECTED else refusals.get(request.line or 0)
-        _apply(session, request, refusal, available, now)
-    session.flush()
+        if refusal is None:
+            return None
+        return withdrawal.Answer(
+            CODES.outcome(refusal.code),
+            refusal.code.value,
+            refusal.message,
+            available.get((refusal.file or "", refusal.record or 0), 0),
+        )
+
+    withdrawal.apply_answers(session, sent.id, answer_of, dt.datetime.now(dt.UTC))
     result = release_answer(session, batch, sent.id)
     if result.not_held:
         log.warning(
@@ -531,108 +451,6 @@ def _available(session: Session, ack_name: str) -> dict[tuple[str, int], int]:
     }
 
 
-def _apply(
-    session: Session,
-    request: PlaceWithdrawal,
-    refusal: Refusal | None,
-    available: dict[tuple[str, int], int],
-    now: dt.datetime,
-) -> None:
-    request.answered_at = now
-    if refusal is None:
-        request.state = WithdrawalState.WITHDRAWN
-        withdrawal.give_back(session, request)
-        return
-    request.error_code = refusal.code.value
-    request.message = refusal.message
-    if refusal.code is Code.A05:
-        request.state = WithdrawalState.REFUSED_SOLD
-    elif refusal.code is Code.A06:
-        left = available.get((refusal.file or "", refusal.record or 0), 0)
-        if left > 0:
-            request.state = WithdrawalState.REQUESTED
-            request.places = min(request.places, left)
-        else:
-            request.state = WithdrawalState.REFUSED_SOLD
-    elif refusal.code is Code.A07:
-        request.state = WithdrawalState.WITHDRAWN
-        withdrawal.give_back(session, request)
-    elif refusal.code is Code.Z99:
-        request.state = WithdrawalState.REQUESTED
-    else:
-        request.state = WithdrawalState.FAILED
-
-
 def release_answer(session: Session, batch: str, file_id: int) -> ReleaseAnswer:
     """The requests of a batch as Ticketnet's ACK left them, described for a person."""
-    rows = session.scalars(
-        select(PlaceWithdrawal)
-        .where(PlaceWithdrawal.file_id == file_id)
-        .order_by(PlaceWithdrawal.line)
-    ).all()
-    described = withdrawal.described_places(session, [row.id for row in rows])
-
-    def problems(kept: Iterable[PlaceWithdrawal]) -> tuple[Problem, ...]:
-        return tuple(
-            Problem(
-                f"{row.error_code} {row.message or ''}".strip(),
-                file=batch,
-                line=row.line,
-                value=described.get(row.id),
-            )
-            for row in kept
-        )
-
-    def having(state: WithdrawalState, *codes: Code | None) -> list[PlaceWithdrawal]:
-        wanted = {code.value if code is not None else None for code in codes}
-        return [r for r in rows if r.state is state and (not codes or r.error_code in wanted)]
-
-    failed = having(WithdrawalState.FAILED)
-    again = having(WithdrawalState.REQUESTED, Code.Z99)
-    return ReleaseAnswer(
-        file_name=batch,
-        withdrawn=len(having(WithdrawalState.WITHDRAWN, None)),
-        sold=problems(having(WithdrawalState.REFUSED_SOLD)),
-        limited=problems(having(WithdrawalState.REQUESTED, Code.A06)),
-        not_held=problems(having(WithdrawalState.WITHDRAWN, Code.A07)),
-        failed=problems(failed),
-        again=len(again),
-        error=_error(batch, failed, problems(failed), problems(again)),
-    )
-
-
-def _error(
-    batch: str,
-    failed: Sequence[PlaceWithdrawal],
-    failures: Sequence[Problem],
-    again: Sequence[Problem],
-) -> SyncError | None:
-    """The error to raise: the refusals' category (technical before mapping), or
-    Ticketnet's failure (Z99), after which the places go out again by themselves."""
-    if failed:
-        categories = {_category(row.error_code) for row in failed}
-        message = (
-            f"Ticketnet refused {len(failed)} place(s) asked back in {batch}: they stay Ticketnet's"
-        )
-        kind: type[SyncError] = ExternalError
-        if ErrorCategory.TECHNICAL in categories:
-            kind = TechnicalError
-        elif ErrorCategory.MAPPING in categories:
-            kind = MappingError
-        return kind(message, problems=failures, file=batch, action=FAILED_ACTION)
-    if again:
-        return ExternalError(
-            f"Ticketnet failed on {batch} (Z99): {len(again)} place(s) go out again in the next "
-            "run's batch",
-            problems=again,
-            file=batch,
-            action=AGAIN_ACTION,
-        )
-    return None
-
-
-def _category(code: str | None) -> ErrorCategory | None:
-    try:
-        return Code(code).category if code else ErrorCategory.TECHNICAL
-    except ValueError:
-        return ErrorCategory.TECHNICAL
+    return withdrawal.answered_file(session, ReleaseAnswer, batch, file_id, CODES)
