@@ -58,10 +58,17 @@ NOW = dt.datetime(2026, 11, 28, 13, 0, tzinfo=dt.UTC)
 
 def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0008"
+    assert migrate.current_revision(empty_boxoffice_url) == "0009"
     engine = make_engine(empty_boxoffice_url)
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
+    engine.dispose()
+
+    migrate.downgrade(empty_boxoffice_url, "0008")
+    engine = make_engine(empty_boxoffice_url)
+    assert not {name for name in inspect(engine).get_table_names() if name.startswith("realtime")}
+    quota = {column["name"] for column in inspect(engine).get_columns("quota")}
+    assert "category_id" not in quota
     ticket = {column["name"] for column in inspect(engine).get_columns("ticket")}
     assert {"reseller_state", "state_changed_at", "sold_at", "refund_amount"} <= ticket
     engine.dispose()
@@ -98,7 +105,7 @@ def test_migrations_go_up_and_down(empty_boxoffice_url: str) -> None:
     engine.dispose()
 
     migrate.upgrade(empty_boxoffice_url)
-    assert migrate.current_revision(empty_boxoffice_url) == "0008"
+    assert migrate.current_revision(empty_boxoffice_url) == "0009"
 
 
 def test_migration_matches_the_models(boxoffice_engine: Engine) -> None:

@@ -424,6 +424,8 @@ class Quota(Base):
     performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), index=True)
     places: Mapped[int | None] = mapped_column(Integer)
     """For passes: the number of places, which have no seat or block."""
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("seat_category.id"))
+    """For passes: the category of those places, when the quota names one."""
 
     channel: Mapped[SalesChannel] = relationship()
     performance: Mapped[Performance] = relationship()
@@ -578,8 +580,8 @@ class Order(Base):
     currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
     total: Mapped[int] = mapped_column(BigInteger)
     reseller_code: Mapped[str | None] = mapped_column(String(16))
-    reseller_order_id: Mapped[str | None] = mapped_column(String(32))
-    reseller_point_of_sale_code: Mapped[str | None] = mapped_column(String(16))
+    reseller_order_id: Mapped[str | None] = mapped_column(String(40))
+    reseller_point_of_sale_code: Mapped[str | None] = mapped_column(String(40))
     reseller_point_of_sale_name: Mapped[str | None] = mapped_column(String(200))
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
     sold_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -883,3 +885,221 @@ class Alert(Base):
     file_name: Mapped[str | None] = mapped_column(String(255))
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- real-time sales
+
+
+class RealtimeReseller(Base):
+    """A synchronous reseller's settings, recorded at onboarding (realtime-api-v1, section 9
+    and the table of section 2); every service worker reads them here."""
+
+    __tablename__ = "realtime_reseller"
+    __table_args__ = (
+        CheckConstraint(
+            "price_compare IN ('price', 'price_minus_commission')", name="price_compare_known"
+        ),
+        CheckConstraint("price_policy IN ('strict', 'warn')", name="price_policy_known"),
+        CheckConstraint(
+            "max_places_per_hold > 0 AND rate_per_second > 0 AND burst >= rate_per_second",
+            name="limits_positive",
+        ),
+    )
+
+    reseller_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), unique=True)
+    point_of_sale_id: Mapped[int] = mapped_column(ForeignKey("point_of_sale.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"))
+    """The technical contact whose pending account carries the reseller's orders."""
+    product_kinds: Mapped[str] = mapped_column(String(64))
+    """The kinds it may sell, comma-separated (``event,competition,pass``)."""
+    price_compare: Mapped[str] = mapped_column(String(32))
+    price_policy: Mapped[str] = mapped_column(String(8))
+    max_places_per_hold: Mapped[int] = mapped_column(Integer, default=10)
+    rate_per_second: Mapped[int] = mapped_column(Integer, default=20)
+    burst: Mapped[int] = mapped_column(Integer, default=40)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    channel: Mapped[SalesChannel] = relationship()
+
+
+class RealtimeApiKey(Base):
+    """An API key of a synchronous reseller: its id and the SHA-256 of the whole key, never
+    the key. At most two are active per reseller (rotation)."""
+
+    __tablename__ = "realtime_api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_code: Mapped[str] = mapped_column(
+        ForeignKey("realtime_reseller.reseller_code"), index=True
+    )
+    key_id: Mapped[str] = mapped_column(String(8), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RealtimeSaleWindow(Base):
+    """When a performance is on sale on a channel; no row, not on sale there."""
+
+    __tablename__ = "realtime_sale_window"
+    __table_args__ = (CheckConstraint("opens_at < closes_at", name="window_in_order"),)
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), primary_key=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), primary_key=True)
+    opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RealtimeChannelTariff(Base):
+    """A tariff opened on a channel for one category of a performance (its amount is the
+    performance's ``Price``)."""
+
+    __tablename__ = "realtime_channel_tariff"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), primary_key=True)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("seat_category.id"), primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariff.id"), primary_key=True)
+
+
+class QuotaSharedChannel(Base):
+    """Another channel that sells from a quota besides its owner (a ``shared`` quota)."""
+
+    __tablename__ = "quota_shared_channel"
+
+    quota_id: Mapped[int] = mapped_column(ForeignKey("quota.id"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), primary_key=True)
+
+
+class RealtimeHold(Base):
+    """Places held for a synchronous reseller until ``expires_at`` (box-office clock)."""
+
+    __tablename__ = "realtime_hold"
+    __table_args__ = (Index("ix_realtime_hold_expiry", "expires_at", "released_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reseller_code: Mapped[str] = mapped_column(ForeignKey("realtime_reseller.reseller_code"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_in: Mapped[int] = mapped_column(Integer)
+    """The lifetime asked, in seconds."""
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    swept_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the expiry sweep counted it expired (expiry itself never waits for it)."""
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"), unique=True)
+
+    places: Mapped[list[RealtimeHoldPlace]] = relationship(
+        back_populates="hold", order_by="RealtimeHoldPlace.id"
+    )
+
+
+class RealtimeHoldPlace(Base):
+    """One place of a hold: a seat, or one unit of a free-placement or pass count.
+
+    ``seat_claim`` (``<performance id>:<seat id>``) is set while the hold may own its seat;
+    its uniqueness keeps a seat in at most one hold (guarantee G1 of realtime-api-v1). It is
+    cleared when the hold is released or ordered, or when another hold takes over the seat
+    of an expired one.
+    """
+
+    __tablename__ = "realtime_hold_place"
+    __table_args__ = (
+        UniqueConstraint("hold_id", "code"),
+        CheckConstraint("(seat_id IS NULL) OR (block_id IS NULL)", name="seat_or_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("realtime_hold.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    """Its id within the hold (``HP1``...)."""
+    line: Mapped[int] = mapped_column(Integer)
+    performance_id: Mapped[int] = mapped_column(ForeignKey("performance.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("seat_category.id"))
+    quota_id: Mapped[int] = mapped_column(ForeignKey("quota.id"), index=True)
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("seat.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    """A free-placement unit: its block; a pass unit has neither seat nor block."""
+    seat_claim: Mapped[str | None] = mapped_column(String(40), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    recorded_amount: Mapped[int | None] = mapped_column(Integer)
+    """What the pending account books for its ticket (section 9), once ordered."""
+
+    hold: Mapped[RealtimeHold] = relationship(back_populates="places")
+
+
+class RealtimeOrder(Base):
+    """What a synchronous reseller's order adds to the box office's order."""
+
+    __tablename__ = "realtime_order"
+    __table_args__ = (Index("ix_realtime_order_changed", "reseller_code", "changed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), unique=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reseller_code: Mapped[str] = mapped_column(ForeignKey("realtime_reseller.reseller_code"))
+    hold_id: Mapped[int] = mapped_column(ForeignKey("realtime_hold.id"), unique=True)
+    from_expired_hold: Mapped[bool] = mapped_column(Boolean)
+    sold_at_as_sent: Mapped[str] = mapped_column(String(40))
+    """``sold_at`` exactly as the reseller wrote it, offset included."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    warnings: Mapped[str] = mapped_column(Text, default="[]")
+    """The price differences accepted under ``warn``, as JSON."""
+
+    order: Mapped[Order] = relationship()
+
+
+class RealtimeCancellation(Base):
+    __tablename__ = "realtime_cancellation"
+    __table_args__ = (
+        UniqueConstraint("reseller_code", "reseller_cancellation_ref"),
+        CheckConstraint("refund_amount >= 0", name="refund_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("realtime_order.id"), index=True)
+    reseller_code: Mapped[str] = mapped_column(ForeignKey("realtime_reseller.reseller_code"))
+    reseller_cancellation_ref: Mapped[str | None] = mapped_column(String(40))
+    """Null when the organiser cancelled."""
+    initiated_by: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    refund_amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[Currency] = mapped_column(_enum(Currency, "currency"))
+    cancelled_at_as_sent: Mapped[str] = mapped_column(String(40))
+    cancelled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RealtimeCancellationTicket(Base):
+    __tablename__ = "realtime_cancellation_ticket"
+
+    cancellation_id: Mapped[int] = mapped_column(
+        ForeignKey("realtime_cancellation.id"), primary_key=True
+    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), primary_key=True, unique=True)
+
+
+class RealtimeIdempotency(Base):
+    """A ``POST``'s idempotency key and its stored response, written in the transaction of
+    its effects (realtime-api-v1, section 6). Never the request's body: its fingerprint."""
+
+    __tablename__ = "realtime_idempotency"
+    __table_args__ = (
+        UniqueConstraint("reseller_code", "method", "path", "idempotency_key"),
+        Index("ix_realtime_idempotency_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_code: Mapped[str] = mapped_column(ForeignKey("realtime_reseller.reseller_code"))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(300))
+    correlation_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
