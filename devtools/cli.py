@@ -14,6 +14,7 @@ DEV_COMMAND_GROUPS: dict[str, str] = {
     "demo": "devtools.demo_boxoffice",
     "fnac-sandbox": "devtools.sandboxes.fnac.cli",
     "mailsink": "devtools.mailsink",
+    "realtime-sandbox": "devtools.sandboxes.realtime.cli",
     "secutix-sandbox": "devtools.sandboxes.secutix.cli",
     "ticketnet-sandbox": "devtools.sandboxes.ticketnet.cli",
 }

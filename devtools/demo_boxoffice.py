@@ -16,6 +16,11 @@
 - A SecuTix box office as a reseller, likewise: the concert, the match and both
   museum passes on its channel; on the concert rows 1 and 2 of block P4 and 100
   places of the pit, 200 places of each pass; no contingent on the match yet.
+- The real-time resellers, Digitick and ClassicTic: each its channel, point of
+  sale, technical contact (a pending account per currency) and quota: Digitick
+  rows 1 and 2 of block P1 and 50 places of the pit on the concert, 100 places of
+  each museum pass; ClassicTic rows 3 and 4 of block P1 and 50 places of the pit
+  on the concert. Their onboarding puts the products on their channels.
 
 Performance dates are placed relative to ``today`` (by default the day the
 seed runs) so that they are always in the future: the same ``today`` gives
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
@@ -97,6 +102,51 @@ SECUTIX_QUOTA_ROWS = range(1, 3)
 SECUTIX_PIT_PLACES = 100
 SECUTIX_PASS_PLACES = 200
 """Places of each museum pass in its contingent."""
+
+
+@dataclass(frozen=True)
+class RealtimeReseller:
+    """A real-time reseller of the demo: its entities and its quota (realtime-api-v1)."""
+
+    code: str
+    channel: str
+    channel_name: str
+    point_of_sale: str
+    contact: str
+    quota: str
+    products: tuple[str, ...]
+    """The products its quota covers: its onboarding puts them on its channel."""
+    concert_rows: range
+    """Rows of block P1 of the concert in its quota."""
+    pit_places: int = 50
+    pass_places: int = 100
+
+
+DIGITICK = RealtimeReseller(
+    code="digitick",
+    channel="DIGITICK",
+    channel_name="Digitick (service temps réel)",
+    point_of_sale="DIGITICK-WEB",
+    contact="DIGITICK-TECH",
+    quota="Q-DIGITICK",
+    products=(EVENT_PRODUCT, DATED_PASS_PRODUCT, UNDATED_PASS_PRODUCT),
+    concert_rows=range(1, 3),
+)
+"""Digitick sells events, competitions and passes (realtime-api-v1 section 2); the match is
+left out: its performance codes are the concert's too, and Digitick sees both by code."""
+CLASSICTIC = RealtimeReseller(
+    code="classictic",
+    channel="CLASSICTIC",
+    channel_name="ClassicTic (service temps réel)",
+    point_of_sale="CLASSICTIC-WEB",
+    contact="CLASSICTIC-TECH",
+    quota="Q-CLASSICTIC",
+    products=(EVENT_PRODUCT,),
+    concert_rows=range(3, 5),
+)
+"""ClassicTic sells events alone (section 2): the concert."""
+REALTIME_RESELLERS = (DIGITICK, CLASSICTIC)
+REALTIME_QUOTA_BLOCK = "P1"
 
 
 @dataclass(frozen=True)
@@ -362,8 +412,74 @@ def seed_demo(session: Session, today: dt.date | None = None) -> bool:
             )
     session.flush()
     _add_ticketnet(session, concert, arena_blocks)
-    _add_secutix(session, [concert, match, day_pass, open_pass], concert, arena_blocks)
+    catalogue = {product.code: product for product in (concert, match, day_pass, open_pass)}
+    _add_secutix(session, catalogue, concert, arena_blocks)
+    for reseller in REALTIME_RESELLERS:
+        _add_realtime(session, reseller, catalogue, arena_blocks, categories["ENTREE"])
     return True
+
+
+def _add_realtime(
+    session: Session,
+    reseller: RealtimeReseller,
+    catalogue: Mapping[str, Product],
+    arena_blocks: dict[str, Block],
+    pass_category: SeatCategory,
+) -> None:
+    """A real-time reseller after the SecuTix reseller: its channel, point of sale,
+    technical contact and quota on its products (a pass quota names its category). The
+    products go on its channel at its onboarding."""
+    channel = SalesChannel(
+        code=reseller.channel,
+        name=reseller.channel_name,
+        type=ChannelType.RESELLER_AUTOMATIC,
+        reseller_code=reseller.code,
+    )
+    contact = Contact(
+        code=reseller.contact,
+        name=f"{reseller.channel_name.split(' (')[0]} — compte technique",
+        email=None,
+        technical=True,
+    )
+    session.add_all(
+        [
+            channel,
+            PointOfSale(
+                code=reseller.point_of_sale,
+                name=f"{reseller.channel_name.split(' (')[0]} — site web",
+                channel=channel,
+                payment_mode=PaymentMode.PENDING_ACCOUNT,
+            ),
+            contact,
+            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
+        ]
+    )
+    session.flush()
+    quota = (reseller.quota, f"Contingent {reseller.channel_name.split(' (')[0]}")
+    for product in (catalogue[code] for code in reseller.products):
+        if product.kind in (ProductKind.VISIT_PASS, ProductKind.UNDATED_PASS):
+            for performance in product.performances:
+                session.add(
+                    Quota(
+                        code=quota[0],
+                        name=quota[1],
+                        channel=channel,
+                        performance=performance,
+                        places=reseller.pass_places,
+                        category_id=pass_category.id,
+                    )
+                )
+        else:
+            _give_quota(
+                session,
+                channel,
+                product,
+                arena_blocks,
+                seats={REALTIME_QUOTA_BLOCK: reseller.concert_rows},
+                free_places={"FOSSE": reseller.pit_places},
+                quota=quota,
+            )
+    session.flush()
 
 
 def _add_ticketnet(session: Session, concert: Product, arena_blocks: dict[str, Block]) -> None:
@@ -407,12 +523,14 @@ def _add_ticketnet(session: Session, concert: Product, arena_blocks: dict[str, B
 
 def _add_secutix(
     session: Session,
-    products: list[Product],
+    catalogue: Mapping[str, Product],
     concert: Product,
     arena_blocks: dict[str, Block],
 ) -> None:
     """The SecuTix reseller after Ticketnet: its channel, point of sale, paying contact,
-    products on its channel, and its contingent on the concert and the passes."""
+    the products of :data:`SECUTIX_PRODUCTS` (found by code in ``catalogue``) on its
+    channel, in that order, and its contingent on the concert and the passes."""
+    products = [catalogue[code] for code in SECUTIX_PRODUCTS]
     channel = SalesChannel(
         code=SECUTIX_CHANNEL,
         name="Billetterie partenaire SecuTix (interface automatique)",

@@ -1,5 +1,5 @@
-"""The whole interface (FNAC, Ticketnet) on one machine: what ``make demo`` and the browser
-test start.
+"""The whole interface (FNAC, Ticketnet, SecuTix, and the real-time resellers Digitick and
+ClassicTic) on one machine: what ``make demo`` and the browser test start.
 
 A :class:`Stack` starts, each in its own process group:
 
@@ -8,18 +8,28 @@ A :class:`Stack` starts, each in its own process group:
 - the Ticketnet sandbox (the same SFTP server with Ticketnet's home, Ticketnet
   answering its OFFER batches every 2 s; its test tickets, their refunds and its
   SALES batches are played by :class:`TicketnetAtWork`);
+- the SecuTix sandbox (the same SFTP server with the SecuTix reseller's home, the reseller
+  answering the organiser's files every 2 s and, given ``secutix_tickets_every``, writing
+  a TICKETS file that often; its opening tickets, their refunds and the TICKETS files of
+  an onboarding are played by :class:`SecutixAtWork`);
 - the mail sink (SMTP, with a page listing the messages);
+- given ``realtime``, the real-time reseller service (``realtime serve``, its own process
+  over the same box office) and, for Digitick and ClassicTic each, its settings recorded,
+  its API key issued into a file under ``realtime/`` and its sandbox (its customers buying
+  and cancelling through the service, its sales-report endpoint); their onboardings are
+  played by :class:`RealtimeAtWork`;
 - Airflow (``airflow standalone``) over a box office seeded with the demo data,
-  with the connections ``fnac_sftp``, ``ticketnet_sftp`` and ``smtp_default``
-  pointing at the three;
+  with the connections ``fnac_sftp``, ``ticketnet_sftp``, ``secutix_sftp`` and
+  ``smtp_default`` pointing at the four (and, given ``realtime``, each real-time
+  reseller's sales-report connection at its sandbox);
   or, given a :class:`Distributed`, Airflow split as in production: api-server,
   scheduler, dag-processor, triggerer and Celery workers (Redis broker,
   PostgreSQL metadata database and result backend), see ``docs/distributed.md``.
 
 It then talks to Airflow's REST API (login through ``/auth/token``, trigger a
 DAG, answer a human step, wait for a run, playing the partner's part meanwhile:
-:class:`TicketnetAtWork`) and stops everything it started, children included.
-Nothing here is imported by Airflow itself: this is a developer's tool, outside
+:class:`TicketnetAtWork`, :class:`SecutixAtWork`) and stops everything it started,
+children included. Nothing here is imported by Airflow itself: this is a developer's tool, outside
 ``plugins/``, in the top-level ``devtools`` package.
 
 ``make demo`` uses the fixed ports of the README under ``var/``;
@@ -49,7 +59,9 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from devtools.sandboxes.secutix import SecutixPartner
     from devtools.sandboxes.ticketnet import TicketnetPartner
+    from reseller_sync.realtime.instance_settings import RealtimeInstanceSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APPROVAL_TASK = "confirm_fnac_codes_recorded"
@@ -59,10 +71,21 @@ no Airflow. ``tests/dags/test_onboarding_builder.py`` checks that the two agree.
 APPROVAL_TASKS: dict[str, str] = {
     "fnac": APPROVAL_TASK,
     "ticketnet": "confirm_offer_at_ticketnet",
+    "secutix": "confirm_offer_at_reseller",
+    "digitick": "confirm_at_reseller",
+    "classictic": "confirm_at_reseller",
 }
 """Each reseller's onboarding step where a person approves (Ticketnet's is declared in
-``reseller_sync.ticketnet.onboarding``), written out for the same reason;
+``reseller_sync.ticketnet.onboarding``, the SecuTix reseller's in
+``reseller_sync.secutix.onboarding``, the real-time resellers' in
+``reseller_sync.realtime.onboarding``), written out for the same reason;
 :meth:`Stack.finish` checks that the run's DAG has the task it is asked to approve."""
+REALTIME_RESELLERS: dict[str, str] = {"digitick": "DGT-", "classictic": "CTT-"}
+"""The real-time resellers the stack starts a sandbox for, with the prefix of their
+customers' order references (their test orders' prefixes, ``DGT-TEST-`` and ``CTT-TEST-``
+in their settings, are not among them)."""
+REALTIME_PATH = "/realtime/v1"
+"""Where the service answers (``reseller_sync.realtime.http_service.PREFIX``)."""
 T = TypeVar("T")
 
 
@@ -151,6 +174,17 @@ class Ports:
     ticketnet_sftp: int = 0
     """The Ticketnet sandbox's SFTP port; 0: a free port of 127.0.0.1, chosen when the
     :class:`Stack` is made."""
+    secutix_sftp: int = 0
+    """The SecuTix sandbox's SFTP port; 0: a free port, likewise."""
+    realtime: int = 0
+    """The real-time service's HTTP port (when the stack starts it); 0: a free port."""
+    digitick_report: int = 0
+    """Digitick's sandbox sales-report endpoint; 0: a free port."""
+    classictic_report: int = 0
+    """ClassicTic's; 0: a free port."""
+
+    def report_port(self, reseller: str) -> int:
+        return int(getattr(self, f"{reseller}_report"))
 
     @classmethod
     def free(cls) -> Ports:
@@ -196,7 +230,11 @@ class Stack:
 
     ``env`` is added to this process's environment for every command (box office
     URL, Airflow folders...); ``host`` is the name the REST API and the printed
-    addresses use.
+    addresses use; ``secutix_tickets_every``: the SecuTix sandbox's customers act and the
+    reseller writes a TICKETS file that often, in seconds (None: only when asked, as by
+    :class:`SecutixAtWork`). ``realtime``: start the real-time service and the Digitick and
+    ClassicTic sandboxes too, their customers acting every ``realtime_customers_every``
+    seconds (None: only the onboardings' test orders, played by :class:`RealtimeAtWork`).
     """
 
     def __init__(
@@ -212,13 +250,32 @@ class Stack:
         python: str = sys.executable,
         name: str = "stack",
         distributed: Distributed | None = None,
+        secutix_tickets_every: float | None = None,
+        realtime: bool = False,
+        realtime_customers_every: float | None = None,
     ) -> None:
         self.name = name
+        self.secutix_tickets_every = secutix_tickets_every
+        self.realtime = realtime
+        self.realtime_customers_every = realtime_customers_every
         self.distributed = distributed
         self.jwt_secret = secrets.token_urlsafe(32)
         self.api_secret_key = secrets.token_urlsafe(32)
-        if not ports.ticketnet_sftp:
-            ports = dataclasses.replace(ports, ticketnet_sftp=free_ports(1)[0])
+        if not ports.ticketnet_sftp or not ports.secutix_sftp:
+            ticketnet, secutix = free_ports(2)
+            ports = dataclasses.replace(
+                ports,
+                ticketnet_sftp=ports.ticketnet_sftp or ticketnet,
+                secutix_sftp=ports.secutix_sftp or secutix,
+            )
+        if realtime and not (ports.realtime and ports.digitick_report and ports.classictic_report):
+            service, digitick, classictic = free_ports(3)
+            ports = dataclasses.replace(
+                ports,
+                realtime=ports.realtime or service,
+                digitick_report=ports.digitick_report or digitick,
+                classictic_report=ports.classictic_report or classictic,
+            )
         self.state_dir, self.airflow_home, self.ports = state_dir, airflow_home, ports
         self.root, self.python, self.poke_seconds = root, python, poke_seconds
         self.base = f"http://{host}:{ports.airflow}"
@@ -244,8 +301,27 @@ class Stack:
         return self.state_dir / "ticketnet-sandbox"
 
     @property
+    def secutix_sandbox_root(self) -> Path:
+        return self.state_dir / "secutix-sandbox"
+
+    @property
     def mail_dir(self) -> Path:
         return self.state_dir / "mail"
+
+    @property
+    def realtime_root(self) -> Path:
+        """Each real-time reseller's folder: its API key (``api-key``) and its books."""
+        return self.state_dir / "realtime"
+
+    def realtime_books(self, reseller: str) -> Path:
+        return self.realtime_root / reseller
+
+    def api_key_file(self, reseller: str) -> Path:
+        return self.realtime_books(reseller) / "api-key"
+
+    @property
+    def realtime_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.realtime}{REALTIME_PATH}"
 
     def log_tails(self, lines: int = 40) -> str:
         """The last ``lines`` of each service's log, to show when a service failed."""
@@ -267,7 +343,15 @@ class Stack:
 
         ``leftovers`` are more files to delete, with their ``-wal``/``-shm`` companions.
         """
-        for folder in ("sandbox", "ticketnet-sandbox", "mail", "reports", "logs"):
+        for folder in (
+            "sandbox",
+            "ticketnet-sandbox",
+            "secutix-sandbox",
+            "realtime",
+            "mail",
+            "reports",
+            "logs",
+        ):
             shutil.rmtree(self.state_dir / folder, ignore_errors=True)
         for leftover in (*leftovers, self.airflow_home / "airflow.db"):
             for path in leftover.parent.glob(leftover.name + "*"):
@@ -347,8 +431,33 @@ class Stack:
             connection_env_var("ticketnet_sftp"): sandbox_connection_json(
                 "127.0.0.1", self.ports.ticketnet_sftp
             ),
+            connection_env_var("secutix_sftp"): sandbox_connection_json(
+                "127.0.0.1", self.ports.secutix_sftp
+            ),
             "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
+            **(self.realtime_connections() if self.realtime else {}),
         }
+
+    def realtime_connections(self) -> dict[str, str]:
+        """Each real-time reseller's sales-report connection (its settings'
+        ``sales_report.connection_id``) at its sandbox's endpoint, the sandbox's key as
+        password."""
+        from devtools.sandboxes.connection import connection_env_var
+        from devtools.sandboxes.realtime.cli import DEMO_REPORT_KEY
+
+        connections = {}
+        for reseller in REALTIME_RESELLERS:
+            conn_id = realtime_settings(reseller).sales_report.connection_id
+            connections[connection_env_var(conn_id)] = json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": "127.0.0.1",
+                    "port": self.ports.report_port(reseller),
+                    "schema": "http",
+                    "password": DEMO_REPORT_KEY,
+                }
+            )
+        return connections
 
     def airflow_environment(self) -> dict[str, str]:
         env = {
@@ -383,7 +492,12 @@ class Stack:
         return env
 
     def start_services(self) -> None:
-        ports, logs = self.ports, self.shown(self.logs)
+        self.start_sandboxes()
+        self.start_airflow()
+
+    def start_sandboxes(self) -> None:
+        """The partners' sandboxes and the mail sink, in the background."""
+        ports = self.ports
         say(f"FNAC sandbox: SFTP on 127.0.0.1:{ports.sftp}, FNAC answers every 2 s")
         self.start(
             "sandbox",
@@ -401,6 +515,18 @@ class Stack:
              "--root", str(self.ticketnet_sandbox_root), "--port", str(ports.ticketnet_sftp),
              "--interval", "2", "--seed", "2026"],
         )  # fmt: skip
+        every = self.secutix_tickets_every
+        say(
+            f"SecuTix sandbox: SFTP on 127.0.0.1:{ports.secutix_sftp}, the reseller answers "
+            "every 2 s" + (f", writes a TICKETS file every {every:g} s" if every else "")
+        )
+        self.start(
+            "secutix-sandbox",
+            [self.python, "-m", "devtools", "secutix-sandbox", "serve",
+             "--root", str(self.secutix_sandbox_root), "--port", str(ports.secutix_sftp),
+             "--interval", "2", "--seed", "2026",
+             *(["--tickets-every", f"{every:g}"] if every else [])],
+        )  # fmt: skip
         say(f"Mail sink: SMTP on 127.0.0.1:{ports.smtp}, messages at {self.mail_page}")
         self.start(
             "mailsink",
@@ -408,7 +534,69 @@ class Stack:
              "--dir", str(self.mail_dir), "--port", str(ports.smtp),
              "--web-port", str(ports.mail_page)],
         )  # fmt: skip
-        env = self.airflow_environment()
+        if self.realtime:
+            self.start_realtime()
+
+    def start_realtime(self) -> None:
+        """The real-time service over the stack's box office (seeded already), then each
+        real-time reseller's settings recorded, its key issued and its sandbox started."""
+        port, logs = self.ports.realtime, self.shown(self.logs)
+        say(f"Real-time service: {self.realtime_url} (log: {logs}/realtime-service.log)")
+        self.start(
+            "realtime-service",
+            [self.python, "-m", "reseller_sync", "realtime", "serve",
+             "--host", "127.0.0.1", "--port", str(port)],
+        )  # fmt: skip
+        for reseller, prefix in REALTIME_RESELLERS.items():
+            self.issue_api_key(reseller)
+            every = self.realtime_customers_every
+            report = self.ports.report_port(reseller)
+            say(
+                f"{reseller} sandbox: sales report on http://127.0.0.1:{report}"
+                + (f", a customer every {every:g} s" if every else "")
+            )
+            self.start(
+                f"{reseller}-sandbox",
+                [self.python, "-m", "devtools", "realtime-sandbox", "serve",
+                 "--base-url", self.realtime_url,
+                 "--key-file", str(self.api_key_file(reseller)),
+                 "--reseller", reseller, "--state", str(self.realtime_books(reseller)),
+                 "--prefix", prefix, "--port", str(report),
+                 "--interval", f"{every or 0:g}", "--seed", "2026"],
+            )  # fmt: skip
+        self.wait_for(self.realtime_serves, "the real-time service", 120)
+
+    def issue_api_key(self, reseller: str) -> None:
+        """The reseller's settings recorded (as its onboarding would), then a key issued by
+        the operator command and kept in its file, readable by this user only: never
+        printed."""
+        self.run("reseller_sync", reseller, "record")
+        key_file = self.api_key_file(reseller)
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        issued = subprocess.run(
+            [self.python, "-m", "reseller_sync", "realtime", "keys", "issue", reseller],
+            check=True,
+            cwd=self.root,
+            env=self.environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        key_file.touch(mode=0o600)
+        key_file.write_text(issued.stdout.strip() + "\n")
+        say(f"  {reseller}: API key issued, kept in {self.shown(key_file)}")
+
+    def realtime_serves(self) -> bool:
+        """The service answers its health check."""
+        try:
+            with urllib.request.urlopen(f"{self.realtime_url}/health", timeout=5) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start_airflow(self) -> None:
+        """Airflow, in the background, until it is healthy; then logged in."""
+        env, logs = self.airflow_environment(), self.shown(self.logs)
         say("Airflow: migrating its metadata database ...")
         subprocess.run(
             ["airflow", "db", "migrate"],
@@ -603,6 +791,17 @@ class Stack:
 
         return TicketnetPartner(self.ticketnet_sandbox_root, DEMO_USERNAME, seed=2026)
 
+    # ------------------------------------------------------------------ SecuTix
+
+    def secutix_partner(self) -> SecutixPartner:
+        """The SecuTix reseller itself, on its sandbox's folder: to make it sell and
+        refund, and write its TICKETS files. It shares its state with the sandbox server's
+        own loop, under a file lock."""
+        from devtools.sandboxes.secutix import SecutixPartner
+        from devtools.sandboxes.sftp import DEMO_USERNAME
+
+        return SecutixPartner(self.secutix_sandbox_root, DEMO_USERNAME, seed=2026)
+
     def boxoffice_engine(self) -> Engine:
         """The box office the stack's Airflow works on (read by the partners' drivers)."""
         from reseller_sync.boxoffice.db import URL_VARIABLE, database_url, make_engine
@@ -767,6 +966,298 @@ class TicketnetAtWork:
         with Session(self._engine) as session:
             state = onboarding_state(session, "ticketnet", self.product)
         return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
+
+
+class SecutixAtWork:
+    """The SecuTix reseller's part, and the 15-minute DAG's, in an onboarding run of
+    ``product`` at the reseller (:meth:`onboard`), played round by round while the run
+    waits. Sped up, as the real reseller and the schedule would play it:
+
+    - the reseller answers the OFFER and the CONTINGENT with their RESULTs (the sandbox's
+      loop does every 2 s, and so does each round here, under the partner's file lock);
+    - once the run waits for the opening tickets (``check_opening_tickets``), the reseller
+      sells one real ticket per seat category × tariff (``secutix-reseller-v1`` section
+      10.1), in a TICKETS file;
+    - once the organiser has seen them valid (the product ``tested`` in the box office),
+      it refunds every ticket of the product sold so far: the opening tickets, and any a
+      customer of the sandbox's own ticks bought meanwhile (whichever the box office took
+      as the first of its seat category × tariff);
+    - when a TICKETS file with lines waits in ``/to_organiser/``, the 15-minute DAG runs
+      to its end (triggered through the REST API); then the reseller writes its next
+      TICKETS file, empty: the waiting step looks at the box office again at each new
+      file.
+
+    As with :class:`TicketnetAtWork`, the reseller writes a file, and the 15-minute DAG
+    runs, only once no task of the run has been busy for ``grace_seconds``.
+    """
+
+    BUSY = TicketnetAtWork.BUSY
+    OPENING_TASK = "check_opening_tickets"
+    """The onboarding step that waits for the opening tickets (declared in
+    ``reseller_sync.secutix.onboarding``)."""
+
+    def __init__(
+        self, stack: Stack, product: str, *, grace_seconds: float = PARTNER_GRACE_SECONDS
+    ) -> None:
+        from reseller_sync.core.resellers import reseller_type
+
+        self.stack, self.product, self.grace_seconds = stack, product, grace_seconds
+        self.partner = stack.secutix_partner()
+        reseller = reseller_type("secutix")
+        self.dag_id = reseller.dag_id("onboarding", product)
+        self.inbound = reseller.dag_id("inbound")
+        self.run_id = ""
+        self.opening: list[str] = []
+        """The barcodes of the opening tickets sold."""
+        self.refunded: list[str] = []
+        self.inbound_runs: list[tuple[str, str]] = []
+        """(run id, state) of each 15-minute run played meanwhile."""
+        self._engine: Engine | None = None
+        self._quiet_since: float | None = None
+        self._file_due = False
+
+    def onboard(self, seconds: float = 900) -> str:
+        """Trigger the product's onboarding at the reseller, approve its human step, play
+        the reseller's part until the run ends; the run's state (its id in ``run_id``)."""
+        self.run_id = self.stack.trigger(self.dag_id)
+        return self.stack.finish(
+            self.dag_id,
+            self.run_id,
+            approve=APPROVAL_TASKS["secutix"],
+            seconds=seconds,
+            meanwhile=self.play_round,
+        )
+
+    def play_round(self) -> None:
+        """One round: answer the organiser's files; then, the run settled, one more move."""
+        from devtools.sandboxes.secutix import SandboxError
+
+        self.partner.pickup()
+        if not self.settled():
+            return
+        try:
+            moved = self.move()
+        except SandboxError as error:  # the reseller could not: said, and the run goes on
+            say(f"  SecuTix reseller: {error}")
+            moved = True
+        if moved:  # what went may wake a step: let the run settle again
+            self._quiet_since = None
+
+    def move(self) -> bool:
+        """The reseller's next move, or the 15-minute DAG's, if one is due; whether one
+        was."""
+        partner = self.partner
+        if not self.opening and self.waits_for_opening_tickets():
+            name, self.opening = partner.open_the_sale(self.product)
+            self.wrote(f"sells {len(self.opening)} opening ticket(s)", name)
+        elif self.opening and not self.refunded and self.tested():
+            self.refunded = self.valid_tickets()
+            name = partner.refund_tickets(self.refunded)
+            self.wrote(f"refunds {len(self.refunded)} ticket(s), the opening ones", name)
+        elif waiting := self.waiting_tickets():
+            self.run_inbound(waiting)
+            self._file_due = True
+        elif self._file_due:
+            self.wrote("writes its next TICKETS file (empty)", partner.write_tickets())
+            self._file_due = False
+        else:
+            return False
+        return True
+
+    def settled(self) -> bool:
+        """No task of the run scheduled, queued or running for ``grace_seconds``."""
+        path = f"/dags/{self.dag_id}/dagRuns/{self.run_id}/taskInstances"
+        instances = self.stack.api("GET", path)["task_instances"]
+        if any(instance["state"] in self.BUSY for instance in instances):
+            self._quiet_since = None
+            return False
+        now = time.monotonic()
+        if self._quiet_since is None:
+            self._quiet_since = now
+        return now - self._quiet_since >= self.grace_seconds
+
+    def waits_for_opening_tickets(self) -> bool:
+        state = self.stack.task_state(self.dag_id, self.run_id, self.OPENING_TASK)
+        return state == "deferred"
+
+    def wrote(self, what: str, name: str) -> None:
+        say(f"  SecuTix reseller {what}: {name}")
+
+    def run_inbound(self, waiting: list[str]) -> str:
+        """Run the 15-minute DAG to its end, now; its state. A failed run stops the play."""
+        say(f"  {self.inbound} integrates {', '.join(waiting)} ...")
+        run_id = self.stack.trigger(self.inbound)
+        state = self.stack.finish(self.inbound, run_id)
+        self.inbound_runs.append((run_id, state))
+        say(f"  {self.inbound}: {state}")
+        if state != "success":
+            raise StackError(f"{self.inbound} {run_id} {state}; see its task logs in the UI")
+        return state
+
+    def waiting_tickets(self) -> list[str]:
+        """The TICKETS files with lines that wait in ``/to_organiser/`` (not applied)."""
+        present = {path.name for path in self.partner.outbox.iterdir()}
+        return [
+            sent.name
+            for sent in self.partner.snapshot().sent
+            if sent.type == "TICKETS" and sent.lines and sent.name in present
+        ]
+
+    def valid_tickets(self) -> list[str]:
+        """The barcodes of the product's tickets sold and not cancelled at the reseller."""
+        tickets = self.partner.snapshot().tickets.values()
+        return sorted(t.barcode for t in tickets if t.product == self.product and t.valid)
+
+    def tested(self) -> bool:
+        """The organiser has seen the opening tickets valid: the product is ``tested`` (or
+        further) at the reseller in the box office."""
+        from sqlalchemy.orm import Session
+
+        from reseller_sync.boxoffice.models import OnboardingState
+        from reseller_sync.pipelines.onboarding_state import ORDER, onboarding_state
+
+        if self._engine is None:
+            self._engine = self.stack.boxoffice_engine()
+        with Session(self._engine) as session:
+            state = onboarding_state(session, "secutix", self.product)
+        return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
+
+
+def realtime_settings(reseller: str) -> RealtimeInstanceSettings:
+    """A real-time reseller's instance settings (its adapter's)."""
+    from reseller_sync.core.resellers import adapter
+    from reseller_sync.realtime.instance_settings import RealtimeInstanceSettings
+
+    settings = adapter(reseller).load_settings()
+    if not isinstance(settings, RealtimeInstanceSettings):
+        raise StackError(f"{reseller} is not a real-time reseller")
+    return settings
+
+
+class RealtimeAtWork:
+    """A real-time reseller's part in an onboarding run of ``product`` (:meth:`onboard`),
+    played while the run waits. The stack recorded the reseller's settings and issued its
+    key before; its sandbox's customers may buy meanwhile (their references never start
+    with the test prefix). Once the run waits for the test order (``check_test_order``
+    deferred, its attempt waiting for ``grace_seconds`` already), the reseller places it
+    through the service: a customer of its sandbox buys the product,
+    the reference starting with its settings' ``test_order.reference_prefix``, in the
+    sandbox's books (shared with the sandbox's process under their file lock). The run
+    then checks it at access control and cancels it as the organiser.
+    """
+
+    TEST_ORDER_TASK = "check_test_order"
+    """The onboarding step that waits for the test order (declared in
+    ``reseller_sync.realtime.onboarding``)."""
+    ATTEMPTS = 5
+    """Customers tried for the test order (one may find its places taken meanwhile)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        reseller: str,
+        product: str,
+        *,
+        grace_seconds: float = PARTNER_GRACE_SECONDS,
+    ) -> None:
+        from reseller_sync.core.resellers import reseller_type
+
+        self.stack, self.reseller, self.product = stack, reseller, product
+        self.grace_seconds = grace_seconds
+        self.dag_id = reseller_type(reseller).dag_id("onboarding", product)
+        self.prefix = realtime_settings(reseller).test_order.reference_prefix
+        self.run_id = ""
+        self.test_order: str | None = None
+        """The test order's reference, once placed."""
+        self._waiting_since: float | None = None
+        """When the test order's step was first seen deferred in its current attempt."""
+
+    def onboard(self, seconds: float = 900) -> str:
+        """Trigger the product's onboarding at the reseller, approve its human step, place
+        the test order when asked; the run's state (its id in ``run_id``)."""
+        self.run_id = self.stack.trigger(self.dag_id)
+        return self.stack.finish(
+            self.dag_id,
+            self.run_id,
+            approve=APPROVAL_TASKS[self.reseller],
+            seconds=seconds,
+            meanwhile=self.play_round,
+        )
+
+    def play_round(self) -> None:
+        """The test order, once the step that waits for it has waited ``grace_seconds``.
+
+        That step looks at the box office every poke interval, each look a short run of
+        the task between two deferrals: the run never stays still as long as the grace
+        (unlike :class:`TicketnetAtWork`'s), so the grace counts from the attempt's first
+        deferral, and the order goes while it is deferred. An order its first look found
+        could race the scheduler as a Ticketnet batch can; a new attempt (a retry) waits
+        afresh.
+        """
+        if self.test_order is not None:
+            return
+        state = self.stack.task_state(self.dag_id, self.run_id, self.TEST_ORDER_TASK)
+        if state not in ("deferred", "running"):
+            self._waiting_since = None
+            return
+        now = time.monotonic()
+        if state == "deferred" and self._waiting_since is None:
+            self._waiting_since = now
+        elif (
+            state == "deferred"
+            and self._waiting_since is not None
+            and now - self._waiting_since >= self.grace_seconds
+        ):
+            self.test_order = self.place_test_order()
+
+    def place_test_order(self) -> str:
+        """A customer of the sandbox buys the product under the test prefix; its reference."""
+        from devtools.sandboxes.realtime.cli import Books
+        from devtools.sandboxes.realtime.client import LossyTransport, RealtimeClient
+        from devtools.sandboxes.realtime.customers import Customers, RealClock
+
+        key = self.stack.api_key_file(self.reseller).read_text().strip()
+        transport = LossyTransport()
+        client = RealtimeClient(self.stack.realtime_url, key, transport=transport)
+        outcomes = []
+        try:
+            with Books(self.stack.realtime_books(self.reseller), self.reseller).open() as ledger:
+                customers = Customers(
+                    client,
+                    transport,
+                    ledger,
+                    clock=RealClock(),
+                    seed=2026,
+                    reference_prefix=self.prefix,
+                    cancel_rate=0.0,
+                    abandon_rate=0.0,
+                )
+                for _ in range(self.ATTEMPTS):
+                    visit = customers.buy(only=self.product)
+                    outcomes.append(visit.outcome)
+                    if visit.outcome == "sold" and visit.reference:
+                        say(f"  {self.reseller} places its test order {visit.reference}")
+                        return visit.reference
+        finally:
+            client.close()
+        raise StackError(
+            f"{self.reseller} could not place a test order of {self.product}: "
+            + "; ".join(outcomes)
+        )
+
+    def sales(self) -> tuple[int, int]:
+        """What the sandbox's customers did so far, from its books: tickets sold (the
+        test order aside) and tickets cancelled."""
+        from devtools.sandboxes.realtime.cli import Books
+
+        with Books(self.stack.realtime_books(self.reseller), self.reseller).open() as ledger:
+            lines = [
+                line
+                for order in ledger.orders
+                if order.order_id and not order.reseller_order_ref.startswith(self.prefix)
+                for line in order.lines
+            ]
+        return len(lines), sum(1 for line in lines if line.cancelled)
 
 
 # ---------------------------------------------------------------------- process tree

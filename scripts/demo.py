@@ -1,8 +1,13 @@
-"""make demo: the whole FNAC flow, then Ticketnet's, on one machine, until Ctrl-C.
+"""make demo: the whole FNAC flow, then Ticketnet's, then the SecuTix reseller's, then the
+real-time resellers' (Digitick, ClassicTic), on one machine, until Ctrl-C.
 
 Starts the FNAC sandbox (a real SFTP server playing FNAC), the Ticketnet sandbox
-(the same server with Ticketnet's home), a local mail sink (SMTP, with a page
-listing the messages) and Airflow (standalone) over a freshly seeded box office,
+(the same server with Ticketnet's home), the SecuTix sandbox (the same server with the
+SecuTix reseller's home), a local mail sink (SMTP, with a page listing the messages), the
+real-time reseller service (``realtime serve``, its own process) with the Digitick and
+ClassicTic sandboxes (their customers, their sales-report endpoints; each reseller's
+settings recorded and its API key issued into ``var/realtime/<reseller>/api-key``) and
+Airflow (standalone) over a freshly seeded box office,
 then plays a short scenario through Airflow's REST API so the UI has something to
 show:
 
@@ -15,7 +20,21 @@ show:
    waits (ACKs of the CATALOG and ALLOCATION, test tickets sold then refunded,
    ticketnet_inbound run for each SALES batch) and approving the human step;
 5. Ticketnet's hourly SALES batches (sales, then more sales and a refund or two)
-   integrated by ticketnet_inbound.
+   integrated by ticketnet_inbound;
+6. PASS-MAH-LIBRE onboarded at the SecuTix reseller, this script playing the reseller
+   while the run waits (its RESULTs come from the sandbox; the opening tickets sold,
+   then refunded; secutix_inbound run for each TICKETS file) and approving the human
+   step;
+7. half an hour of the reseller's customers (two TICKETS files) integrated by
+   secutix_inbound. From then on the reseller writes a TICKETS file every 15 minutes
+   by itself, which the scheduled secutix_inbound integrates;
+8. EVT-LUMEN onboarded at Digitick, then at ClassicTic, this script approving the human
+   step and, once the run waits for it, placing the reseller's test order through the
+   service (a customer of its sandbox, the reference under the settings' test prefix),
+   which the run checks at access control and cancels;
+9. the sandboxes' customers buy and cancel through the service, a customer every few
+   seconds each, until Ctrl-C: their sales show on the Digitick and ClassicTic
+   dashboards as they happen.
 
 Everything lives under var/ and starts afresh at each run.
 """
@@ -36,12 +55,28 @@ AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", VAR / "airflow"))
 PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
 TICKETNET_PORT = 2223
 """The Ticketnet sandbox's SFTP port (its ``serve`` command's default)."""
+SECUTIX_PORT = 2224
+"""The SecuTix sandbox's SFTP port (its ``serve`` command's default)."""
+REALTIME_PORT = 8460
+"""The real-time reseller service's port."""
+REPORT_PORTS = {"digitick_report": 8471, "classictic_report": 8472}
+"""The Digitick and ClassicTic sandboxes' sales-report endpoints."""
+REALTIME_CUSTOMERS_EVERY = 6
+"""Each real-time sandbox lets a customer buy (or cancel) every 6 s; before its onboarding
+put a product on its channel, they find nothing on sale."""
+REALTIME_PLAY_SECONDS = 60
+"""How long the scenario lets them buy before its summary (they go on after)."""
+SECUTIX_TICKETS_EVERY = 900
+"""The SecuTix reseller writes a TICKETS file every 15 minutes by itself (section 3 point
+6): the first comes once the scenario is over, or nearly."""
 
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from devtools.devstack import (  # noqa: E402
     APPROVAL_TASKS,
     Ports,
+    RealtimeAtWork,
+    SecutixAtWork,
     Stack,
     StackError,
     TicketnetAtWork,
@@ -53,6 +88,8 @@ if TYPE_CHECKING:
     from devtools.sandboxes.ticketnet import TicketnetPartner
 
 PRODUCT_AT_TICKETNET = "EVT-LUMEN"
+PRODUCT_AT_SECUTIX = "PASS-MAH-LIBRE"
+PRODUCT_AT_REALTIME = {"digitick": "EVT-LUMEN", "classictic": "EVT-LUMEN"}
 
 
 class Demo(Stack):
@@ -62,9 +99,18 @@ class Demo(Stack):
         super().__init__(
             state_dir=VAR,
             airflow_home=AIRFLOW_HOME,
-            ports=Ports(airflow=PORT, ticketnet_sftp=TICKETNET_PORT),
+            ports=Ports(
+                airflow=PORT,
+                ticketnet_sftp=TICKETNET_PORT,
+                secutix_sftp=SECUTIX_PORT,
+                realtime=REALTIME_PORT,
+                **REPORT_PORTS,
+            ),
             poke_seconds=5,
             name="demo",
+            secutix_tickets_every=SECUTIX_TICKETS_EVERY,
+            realtime=True,
+            realtime_customers_every=REALTIME_CUSTOMERS_EVERY,
         )
         self.runs: list[tuple[str, str, str, str]] = []
         """(DAG id, run id, state, state expected) of every run the scenario played."""
@@ -72,6 +118,11 @@ class Demo(Stack):
         """How long the scenario took, in seconds."""
         self.refunded = 0
         """Tickets Ticketnet refunded in its last SALES batch."""
+        self.secutix_tickets = 0
+        """Tickets of the SecuTix reseller's customers valid after its last TICKETS file."""
+        self.realtime_sales: dict[str, tuple[str, int, int]] = {}
+        """Per real-time reseller: its test order's reference, tickets its customers
+        bought and cancelled during the scenario."""
 
     def fresh_state(self, *leftovers: Path) -> None:
         super().fresh_state(VAR / "boxoffice.sqlite", *leftovers)
@@ -82,6 +133,8 @@ class Demo(Stack):
         started = time.monotonic()
         self.play_fnac()
         self.play_ticketnet()
+        self.play_secutix()
+        self.play_realtime()
         self.took = time.monotonic() - started
 
     def played(self, dag_id: str, run_id: str, state: str, expected: str = "success") -> None:
@@ -135,11 +188,64 @@ class Demo(Stack):
         run_id = self.trigger(ticketnet.inbound)
         self.played(ticketnet.inbound, run_id, self.finish(ticketnet.inbound, run_id))
 
+    def play_secutix(self) -> None:
+        secutix = SecutixAtWork(self, PRODUCT_AT_SECUTIX)
+        say(
+            f"Onboarding {secutix.product} at the SecuTix reseller ({secutix.dag_id}); "
+            "this script plays the reseller ..."
+        )
+        state = secutix.onboard()
+        self.played(secutix.dag_id, secutix.run_id, state)
+        for run_id, inbound_state in secutix.inbound_runs:  # played while it waited
+            self.runs.append((secutix.inbound, run_id, inbound_state, "success"))
+
+        partner = secutix.partner
+        say("The SecuTix reseller's customers buy, print and cancel for half an hour ...")
+        say(f"  {partner.tick(orders=6, prints=2, cancellations=0, refunds=0, renames=0)}")
+        say(f"  {partner.tick(orders=4, prints=1, cancellations=1, refunds=0, renames=1)}")
+        opening = set(secutix.refunded)
+        self.secutix_tickets = sum(
+            1
+            for ticket in partner.snapshot().tickets.values()
+            if ticket.valid and ticket.barcode not in opening
+        )
+        run_id = self.trigger(secutix.inbound)
+        self.played(secutix.inbound, run_id, self.finish(secutix.inbound, run_id))
+
+    def play_realtime(self) -> None:
+        players = []
+        for reseller, product in PRODUCT_AT_REALTIME.items():
+            player = RealtimeAtWork(self, reseller, product)
+            name = reseller_type(reseller).name
+            say(
+                f"Onboarding {product} at {name} ({player.dag_id}); this script places its "
+                "test order ..."
+            )
+            state = player.onboard()
+            self.played(player.dag_id, player.run_id, state)
+            players.append(player)
+        say(
+            f"The Digitick and ClassicTic customers buy and cancel through the service "
+            f"for {REALTIME_PLAY_SECONDS} s (and on, until Ctrl-C) ..."
+        )
+        time.sleep(REALTIME_PLAY_SECONDS)
+        for player in players:
+            sold, cancelled = player.sales()
+            self.realtime_sales[player.reseller] = (player.test_order or "-", sold, cancelled)
+            say(f"  {player.reseller}: {sold} ticket(s) sold, {cancelled} cancelled so far")
+
     def summary(self) -> None:
         mails = sorted((VAR / "mail").glob("*.eml"))
-        ticketnet = self.ports.ticketnet_sftp
+        ticketnet, secutix = self.ports.ticketnet_sftp, self.ports.secutix_sftp
         inbound = reseller_type("ticketnet").dag_id("inbound")
         hourly = sum(1 for dag_id, *_ in self.runs if dag_id == inbound) - 1
+        quarterly = reseller_type("secutix").dag_id("inbound")
+        quarter_runs = sum(1 for dag_id, *_ in self.runs if dag_id == quarterly) - 1
+        realtime = "\n".join(
+            f"    {reseller:10} test order {test}, then {sold} ticket(s) sold and "
+            f"{cancelled} cancelled by its customers"
+            for reseller, (test, sold, cancelled) in self.realtime_sales.items()
+        )
         runs = "\n".join(
             f"    {dag_id:34} {state:8}"
             + ("" if state == expected else f" NOT AS EXPECTED ({expected})")
@@ -152,6 +258,10 @@ class Demo(Stack):
   Mail sink       {self.mail_page}    ({len(mails)} e-mails in var/mail/)
   FNAC sandbox    sftp://organiser@127.0.0.1:{self.ports.sftp}    files under var/sandbox/
   Ticketnet       sftp://organiser@127.0.0.1:{ticketnet}    files under var/ticketnet-sandbox/
+  SecuTix         sftp://organiser@127.0.0.1:{secutix}    files under var/secutix-sandbox/
+  Real-time API   {self.realtime_url}    (docs at {self.realtime_url}/docs)
+  Digitick        sales report on port {self.ports.digitick_report}    var/realtime/digitick/
+  ClassicTic      sales report on port {self.ports.classictic_report}    var/realtime/classictic/
   Box office      var/boxoffice.sqlite
 
   The scenario took {self.took:.0f} s; its runs, in order:
@@ -173,8 +283,25 @@ class Demo(Stack):
   - ticketnet_inbound: {hourly} run(s) during the onboarding integrated the test
     tickets, then their refunds; the last run integrated Ticketnet's SALES batches
     since: 24 tickets sold, then 6 more and {self.refunded} refunded (whole orders).
-  - The dashboards (menus 'FNAC' and 'Ticketnet' in the UI, when installed): journal,
-    lateness, today's sales.
+  - DAGs, tag 'secutix': secutix_onboarding__pass-mah-libre went through its seven
+    steps: OFFER and CONTINGENT answered by the reseller's RESULTs, the offer confirmed
+    under Required Actions (confirm_offer_at_reseller), the opening tickets (one per
+    seat category x tariff) integrated, accepted at access control, then refunded and
+    refused; PASS-MAH-LIBRE is live at the reseller.
+  - secutix_inbound: {quarter_runs} run(s) during the onboarding integrated the opening
+    tickets, then their refunds; the last run integrated half an hour of the reseller's
+    customers: {self.secutix_tickets} ticket(s) valid. The reseller now writes a
+    TICKETS file every 15 minutes, which the scheduled secutix_inbound integrates.
+  - DAGs, tags 'digitick' and 'classictic': digitick_onboarding__evt-lumen and
+    classictic_onboarding__evt-lumen went through their six steps: the concert put on
+    the reseller's channel (sale windows, tariffs, quota), confirm_at_reseller approved,
+    the test order placed through the service, accepted at access control, cancelled
+    by the organiser and refused. The sandboxes' customers buy and cancel through the
+    service since, a customer every {REALTIME_CUSTOMERS_EVERY} s each:
+{realtime}
+  - The dashboards (menus 'FNAC', 'Ticketnet', 'SecuTix reseller', 'Digitick' and
+    'ClassicTic' in the UI): journal, lateness, today's sales; the real-time
+    resellers' sales grow as their customers buy (reload the page).
 
   Ctrl-C stops everything this command started.
 """,

@@ -27,6 +27,7 @@ COMMAND_GROUPS: dict[str, str] = {
     "db": "reseller_sync.boxoffice.cli",
     "journal": "reseller_sync.exchange.cli",
     "mappings": "reseller_sync.mappings.cli",
+    "realtime": "reseller_sync.realtime.cli",
     **{package.rsplit(".", 1)[-1]: f"{package}.cli" for package in PARTNER_PACKAGES},
 }
 """Group name -> module with its ``register(subparsers)`` function."""

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from airflow.sdk import TriggerRule
 
-from devtools.devstack import APPROVAL_TASK
+from devtools.devstack import APPROVAL_TASK, APPROVAL_TASKS, SecutixAtWork
 from reseller_sync.airflow import onboarding_dag, steps
 from reseller_sync.airflow.onboarding_dag import (
     PersonApproval,
+    ProductPoll,
     ProductStep,
     ProductWait,
     build_onboarding_dag,
@@ -34,6 +35,7 @@ from reseller_sync.airflow.steps import (
     ApprovalStep,
     OnboardingStep,
     PlainStep,
+    PollStep,
     SendAndWaitStep,
 )
 from reseller_sync.core import resellers
@@ -117,6 +119,18 @@ def test_fnac_keeps_its_dag_ids_and_task_ids() -> None:
 def test_the_dev_stack_approves_fnac_s_approval_step() -> None:
     [approval] = [s for s in fnac_onboarding.STEPS if isinstance(s, ApprovalStep)]
     assert approval.task_id == APPROVAL_TASK
+
+
+@pytest.mark.parametrize("reseller", sorted(APPROVAL_TASKS))
+def test_the_dev_stack_approves_each_reseller_s_approval_step(reseller: str) -> None:
+    steps = resellers.adapter(reseller).onboarding_steps()
+    [approval] = [s for s in steps if isinstance(s, ApprovalStep)]
+    assert approval.task_id == APPROVAL_TASKS[reseller]
+
+
+def test_the_dev_stack_sells_the_opening_tickets_when_secutix_s_step_waits() -> None:
+    steps = resellers.adapter("secutix").onboarding_steps()
+    assert SecutixAtWork.OPENING_TASK in [step.task_id for step in steps]
 
 
 # A second reseller, declared as its adapter would --------------------------------
@@ -264,7 +278,12 @@ def assert_built_as_declared(
     assert [task.task_id for task in tasks] == [step.task_id for step in declared]
     for before, after in itertools.pairwise(tasks):
         assert after.upstream_task_ids == {before.task_id}, "one chain, step after step"
-    kinds = {PlainStep: ProductStep, SendAndWaitStep: ProductWait, ApprovalStep: PersonApproval}
+    kinds = {
+        PlainStep: ProductStep,
+        SendAndWaitStep: ProductWait,
+        ApprovalStep: PersonApproval,
+        PollStep: ProductPoll,
+    }
     for task, step in zip(tasks, declared, strict=True):
         operator = type(task)
         assert operator is kinds[type(step)]

@@ -244,7 +244,13 @@ def test_the_plugin_declares_the_app_and_the_nav_link(plugin_module: Any) -> Non
     plugin = plugins[0]
     assert plugin.name == "reseller_sync"
     apps = plugin.fastapi_apps
-    assert [app["url_prefix"] for app in apps] == ["/fnac", "/secutix", "/ticketnet"]
+    assert [app["url_prefix"] for app in apps] == [
+        "/classictic",
+        "/digitick",
+        "/fnac",
+        "/secutix",
+        "/ticketnet",
+    ]
     for app in apps:
         assert isinstance(app["app"], FastAPI)
         assert not any(app["url_prefix"].startswith(prefix) for prefix in RESERVED_URL_PREFIXES)
@@ -252,6 +258,8 @@ def test_the_plugin_declares_the_app_and_the_nav_link(plugin_module: Any) -> Non
     for view in views:
         ExternalViewResponse.model_validate(view)
     assert [(view["destination"], view["url_route"], view["href"]) for view in views] == [
+        ("nav", "classictic", "classictic/"),
+        ("nav", "digitick", "digitick/"),
         ("nav", "fnac", "fnac/"),
         ("nav", "secutix", "secutix/"),
         ("nav", "ticketnet", "ticketnet/"),

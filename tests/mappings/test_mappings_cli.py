@@ -122,8 +122,11 @@ def test_every_configured_reseller_is_checked_in_turn_and_products_need_a_resell
     out = capsys.readouterr().out
     assert "FNAC" in out
     assert "Ticketnet" in out
+    assert "Digitick (digitick):" in out
+    assert "ClassicTic (classictic):" in out
 
     assert main(["check", "--no-database", "EVT-LUMEN"]) == EXIT_CANNOT_CHECK
-    assert "say which reseller with --reseller CODE: 3 are: fnac, secutix, ticketnet" in (
-        capsys.readouterr().err
-    )
+    assert (
+        "say which reseller with --reseller CODE: 5 are: classictic, digitick, fnac, secutix, "
+        "ticketnet"
+    ) in (capsys.readouterr().err)

@@ -50,7 +50,7 @@ KILL_SCRIPT = textwrap.dedent(
     from reseller_sync.integration import sales
     from reseller_sync.pipelines import inbound
 
-    allow = sales._allow_at_access_control
+    allow = sales.allow_at_access_control
 
     def allow_then_wait(session, order_ids, now):
         allow(session, order_ids, now)
@@ -58,7 +58,7 @@ KILL_SCRIPT = textwrap.dedent(
         marker.write_text("mid-transaction")
         time.sleep(120)
 
-    sales._allow_at_access_control = allow_then_wait
+    sales.allow_at_access_control = allow_then_wait
     partner = adapter(reseller)
     settings = partner.load_settings()
     inbound.integrate_pending(make_engine(url), settings, partner.inbound_files(settings), stream)
@@ -237,7 +237,7 @@ def test_a_worker_killed_mid_transaction_leaves_nothing_and_the_rerun_integrates
     assert world.entry(name).state is FileState.INTEGRATED
 
 
-@pytest.mark.parametrize("empty_boxoffice_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
 def test_the_database_connection_killed_mid_file_is_retried_and_integrated_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

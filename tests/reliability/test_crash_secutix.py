@@ -176,7 +176,7 @@ def test_a_worker_killed_mid_file_leaves_nothing_and_the_rerun_applies_it_once(
     assert entry(world.engine, second[0]).state is FileState.INTEGRATED
 
 
-@pytest.mark.parametrize("empty_boxoffice_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
 def test_the_database_connection_killed_mid_file_is_retried_and_applied_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

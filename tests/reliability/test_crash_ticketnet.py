@@ -195,7 +195,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_rerun_applies_it_once(
     assert entry(engine, batch.name).state is FileState.INTEGRATED
 
 
-@pytest.mark.parametrize("empty_boxoffice_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
 def test_the_database_connection_killed_mid_batch_is_retried_and_applied_once(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -278,6 +278,11 @@ def sandbox_day(
     """The type's sandbox's day on the demo box office, played once per type and database
     kind: the demo box office is the same in every test, and the day depends only on it and
     the seed."""
+    if reseller.interface is InterfaceKind.REALTIME:
+        pytest.skip(
+            f"{reseller.name} writes no file: its sales are its calls to the service "
+            "(test_its_sales_through_the_service_give_the_tickets_they_imply)"
+        )
     key = (reseller.code, demo_session.get_bind().dialect.name)
     if key not in _DAYS:
         root = tmp_path_factory.mktemp(f"sandbox-{reseller.code}")
@@ -527,6 +532,73 @@ def test_no_buyer_contact_from_its_sandbox_files_reaches_the_lines(
                 assert leaked == [], name
 
 
+# A real-time reseller's sales --------------------------------------------------------------
+
+
+def test_its_sales_through_the_service_give_the_tickets_they_imply(
+    reseller: ResellerType, demo_session: Session
+) -> None:
+    """A real-time reseller has no files: its products put on its channel as onboarding
+    does, its catalogue shows exactly those, and an order of each placed through the
+    service's store gives valid tickets of the reseller accepted at access control; a
+    cancellation of one ticket refuses it and leaves the others valid."""
+    if reseller.interface is not InterfaceKind.REALTIME:
+        pytest.skip("a file reseller's sales come from its files")
+    import datetime as dt
+
+    from reseller_sync.boxoffice.models import AccessControlEntry
+    from reseller_sync.realtime.cancellations import cancel_order
+    from reseller_sync.realtime.catalogue import catalogue
+    from reseller_sync.realtime.onboarding import put_on_channel, record_settings
+    from reseller_sync.realtime.settings import reseller_context
+    from tests.realtime.realtime_sales import order_in_store
+
+    module = adapter(reseller.code)
+    settings = module.load_settings()
+    now = dt.datetime.now(dt.UTC)
+    for product in settings.product_codes:
+        verdict = module.check_product(demo_session, settings, product).raise_for_problems()
+        put_on_channel(demo_session, verdict.plan, now)
+    record_settings(demo_session, reseller, settings)
+    context = reseller_context(demo_session, reseller.code)
+    shown = catalogue(demo_session, context, now)
+    assert sorted(p["id"] for p in shown["products"]) == sorted(settings.product_codes)
+    assert set(shown["product_kinds"]) == set(settings.contract_product_kinds)
+
+    orders = [
+        order_in_store(demo_session, context, product, f"CONTRACT-{n}", now)
+        for n, product in enumerate(settings.product_codes)
+    ]
+    sold = {ticket["barcode"] for order in orders for ticket in order["tickets"]}
+    first = orders[0]["tickets"][0]
+    cancel_order(
+        demo_session,
+        context,
+        orders[0]["id"],
+        {
+            "reseller_cancellation_ref": "CONTRACT-C-1",
+            "reason": "customer_request",
+            "cancelled_at": now.isoformat(),
+            "ticket_ids": [first["id"]],
+            "refund_amount": first["price"],
+        },
+        now,
+    )
+
+    tickets = tickets_of(demo_session, reseller)
+    assert tickets[TicketState.CANCELLED] == {first["barcode"]}
+    assert tickets[TicketState.VALID] == sold - {first["barcode"]}
+    allowed = dict(
+        demo_session.execute(
+            select(AccessControlEntry.barcode, AccessControlEntry.allowed).where(
+                AccessControlEntry.barcode.in_(sold)
+            )
+        ).all()
+    )
+    assert {code for code, ok in allowed.items() if ok} == tickets[TicketState.VALID]
+    assert {code for code, ok in allowed.items() if not ok} == {first["barcode"]}
+
+
 # The journal ------------------------------------------------------------------------------
 
 
@@ -571,10 +643,18 @@ def test_its_sandbox_files_land_once_each_in_their_stream_and_order_without_buye
 
 def adapter_texts(reseller: ResellerType) -> dict[str, Localized]:
     """Every localized text an adapter's modules define at module level (actions, notices),
-    directly or in a mapping, by qualified name."""
+    directly or in a mapping, by qualified name; for a real-time reseller, whose package is
+    thin, those of the real-time modules it shares with the others too."""
     package = importlib.import_module(adapter(reseller.code).__name__.rsplit(".", 1)[0])
+    packages = [package]
+    if reseller.interface is InterfaceKind.REALTIME:
+        packages.append(importlib.import_module("reseller_sync.realtime"))
     texts: dict[str, Localized] = {}
-    for module_info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+    for module_info in (
+        info
+        for package in packages
+        for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}.")
+    ):
         module = importlib.import_module(module_info.name)
         for attribute, value in vars(module).items():
             candidates = value.items() if isinstance(value, dict) else [(None, value)]

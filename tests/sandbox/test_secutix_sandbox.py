@@ -28,6 +28,7 @@ from devtools.sandboxes.secutix import (
     SecutixPartner,
     secutix_server,
 )
+from devtools.sandboxes.secutix.emit import stamp
 from devtools.sandboxes.secutix.people import LOCAL_TIME
 from devtools.sandboxes.sftp import CLIENT_KEY_FILE, DEMO_USERNAME, SandboxServer, demo_user
 from reseller_sync.cli import main as reseller_sync_main
@@ -462,6 +463,38 @@ def test_a_ticket_sold_and_cancelled_between_two_files_appears_once(
     assert line["SOLD_AT"] < line["STATE_CHANGED_AT"]
     assert int(line["REFUND_AMOUNT"]) in (6850, 6850 - 350, 5850, 5850 - 300)
     assert check_paths([landed]).valid
+
+
+def test_the_opening_tickets_one_per_seat_category_and_tariff_then_refunded(
+    server: SandboxServer, partner: SecutixPartner, clock: StepClock, tmp_path: Path
+) -> None:
+    """What the demo plays for an onboarding (section 10.1): one real ticket per seat
+    category × tariff of the product, each its own order, then all refunded whole."""
+    with organiser(server) as sftp:
+        set_up(sftp, partner)
+        clock.advance(minutes=15)
+        partner.act(orders=1, prints=0, cancellations=0, refunds=0, renames=0)
+        opened, sold = partner.open_the_sale("TOSCA27")
+        clock.advance(minutes=1)
+        refunded = partner.refund_tickets(sold)
+        landed = fetch(sftp, tmp_path / "landed", "/to_organiser")
+    lines = tickets_frame((landed / opened).read_bytes())
+    opening = lines[lines["BAR_CODE"].isin(sold)]
+    assert sorted(zip(opening["SEATCAT_CODE"], opening["TARIFF_CODE"], strict=True)) == [
+        ("CAT1", "PLEIN"),
+        ("CAT1", "REDUIT"),
+        ("FOSSE", "ENFANT"),
+        ("FOSSE", "PLEIN"),
+    ]
+    assert opening["ORDER_NUMBER"].is_unique
+    assert (opening["TICKET_STATE"] == "SOLD").all()
+    assert (opening["STATE_CHANGED_AT"] < stamp(clock.now)).all()
+    back = tickets_frame((landed / refunded).read_bytes())
+    assert sorted(back["BAR_CODE"]) == sorted(sold)
+    assert (back["TICKET_STATE"] == "REFUNDED").all()
+    assert (back["REFUND_AMOUNT"] == back["PRICE"]).all()
+    assert check_paths([landed]).valid
+    assert partner.open_the_sale("NOTHING") == ("TICKETS_00000003.csv", [])
 
 
 def test_stock_is_consistent_with_the_tickets_files(

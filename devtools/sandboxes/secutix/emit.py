@@ -101,8 +101,10 @@ def sell_order(
     at: datetime,
     choices: list[Offerable],
     size: int | None = None,
+    tariff: str | None = None,
 ) -> list[Ticket]:
-    """A new order of one to four tickets (``size``, else drawn) in one of ``choices``."""
+    """A new order of one to four tickets (``size``, else drawn) in one of ``choices``,
+    each at ``tariff`` (one of the group's), else at a tariff drawn."""
     if not choices:
         raise SandboxError("nothing to sell: no tariff on sale with unsold places")
     group = rng.choice(choices)
@@ -118,7 +120,11 @@ def sell_order(
     sold_at = stamp(at)
     tickets = []
     for seat in group.spots[first : first + count]:
-        tariff = rng.choice(group.tariffs)
+        price = (
+            next(p for p in group.tariffs if p.tariff == tariff)
+            if tariff is not None
+            else rng.choice(group.tariffs)
+        )
         first_name, last_name = beneficiary(rng, customer)
         ticket = Ticket(
             barcode=f"{BARCODE_PREFIX}{state.next_counter('barcode'):08d}",
@@ -127,11 +133,11 @@ def sell_order(
             performance=group.performance,
             validity_end=validity_end,
             seatcat=group.seatcat,
-            tariff=tariff.tariff,
+            tariff=price.tariff,
             seat=seat,
-            price=tariff.price,
+            price=price.price,
             currency=product.currency,
-            commission=commission_on(tariff.price),
+            commission=commission_on(price.price),
             point_of_sale=customer.point_of_sale,
             sold_at=sold_at,
             state=_SOLD,
@@ -190,6 +196,12 @@ def refund_order(state: PartnerState, rng: random.Random, at: datetime) -> list[
         ticket.refund = ticket.price if whole else ticket.price - ticket.commission
         _change(ticket, _REFUNDED, at)
     return tickets
+
+
+def refund_whole(ticket: Ticket, at: datetime) -> None:
+    """``ticket`` refunded at its whole price (an opening ticket, say)."""
+    ticket.refund = ticket.price
+    _change(ticket, _REFUNDED, at)
 
 
 def rename(state: PartnerState, rng: random.Random, at: datetime) -> list[Ticket]:

@@ -274,6 +274,59 @@ class SecutixPartner:
                 changed += len(action(state, rng, next(moments)))
         return changed
 
+    def open_the_sale(self, product: str) -> tuple[str, list[str]]:
+        """The opening of ``product``'s sale (section 10.1): one real ticket per seat
+        category × tariff on sale with unsold places, each an order of its own, then the
+        next TICKETS file. Its name and the barcodes sold (none when nothing is on sale)."""
+        with self._session() as (state, rng):
+            pairs = sorted(
+                {
+                    (group.seatcat, price.tariff)
+                    for group in emit.offerable(state, self._now())
+                    if group.product == product
+                    for price in group.tariffs
+                }
+            )
+            sold: list[str] = []
+            for (seatcat, tariff), at in zip(
+                pairs, self._last_seconds(state, len(pairs)), strict=True
+            ):
+                groups = [
+                    group
+                    for group in emit.offerable(state, at)
+                    if (group.product, group.seatcat) == (product, seatcat)
+                    and any(price.tariff == tariff for price in group.tariffs)
+                ]
+                if groups:
+                    [ticket] = emit.sell_order(state, rng, at, groups[:1], size=1, tariff=tariff)
+                    sold.append(ticket.barcode)
+            return self._write_tickets(state, rng, None), sold
+
+    def refund_tickets(self, barcodes: list[str]) -> str:
+        """``barcodes`` refunded, each at its whole price (the opening tickets, say), then
+        the next TICKETS file; its name."""
+        with self._session() as (state, rng):
+            for barcode, at in zip(barcodes, self._last_seconds(state, len(barcodes)), strict=True):
+                emit.refund_whole(state.tickets[barcode], at)
+            return self._write_tickets(state, rng, None)
+
+    def _last_seconds(self, state: PartnerState, count: int) -> list[datetime]:
+        """``count`` instants a second apart, the last a second before now (a sale opened
+        just before is open by then), each a second at least after the previous customer
+        action."""
+        now = self._now().replace(microsecond=0)
+        previous = datetime.fromisoformat(state.last_event_at) if state.last_event_at else None
+        moments = []
+        for back in range(count, 0, -1):
+            moment = now - timedelta(seconds=back)
+            if previous is not None and moment <= previous:
+                moment = previous + timedelta(seconds=1)
+            moments.append(moment)
+            previous = moment
+        if previous is not None:
+            state.last_event_at = stamp(previous)
+        return moments
+
     def _moments(self, state: PartnerState, rng: random.Random, count: int) -> list[datetime]:
         """``count`` instants since the last tick, in order, each a second at least after the
         previous customer action."""

@@ -1,8 +1,9 @@
 """Every DAG of a reseller instance, from the same builders for every reseller type.
 
 Every reseller gets ``<code>_onboarding__<product>`` per product on sale there; a
-file reseller also ``<code>_inbound`` and ``<code>_nightly``. Reading the settings touches no
-database, so parsing stays fast.
+file reseller also ``<code>_inbound`` and ``<code>_nightly``, a real-time reseller its
+``<code>_nightly`` (its sales report reconciled). Reading the settings touches no database,
+so parsing stays fast.
 """
 
 from __future__ import annotations
@@ -24,4 +25,9 @@ def build_reseller_dags(code: str) -> dict[str, DAG]:
     if reseller.interface is InterfaceKind.FILES:
         for dag in (build_inbound_dag(reseller), build_nightly_dag(reseller)):
             dags[dag.dag_id] = dag
+    elif reseller.interface is InterfaceKind.REALTIME:
+        from reseller_sync.airflow.realtime_nightly_dag import build_realtime_nightly_dag
+
+        nightly = build_realtime_nightly_dag(reseller)
+        dags[nightly.dag_id] = nightly
     return dags

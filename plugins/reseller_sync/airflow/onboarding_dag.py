@@ -24,6 +24,7 @@ worth collecting meanwhile. See docs/performance.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,8 +43,10 @@ from reseller_sync.airflow.steps import (
     FORM_DEFAULTS,
     RESEND_SALE_SHEET,
     ApprovalStep,
+    NotYet,
     OnboardingStep,
     PlainStep,
+    PollStep,
     SendAndWaitStep,
 )
 from reseller_sync.airflow.waiting import PartnerWait, poll_seconds_from_environment
@@ -123,6 +126,39 @@ class ProductWait(PartnerWait, _ForProduct[SendAndWaitStep]):
 
     def answered(self, context: Any, outcome: WatchOutcome) -> Any:
         return self.step.answered(self.product_code, outcome)
+
+
+class ProductPoll(BaseOperator, _ForProduct[PollStep]):
+    """A step that looks in the box office for what it waits for (``step.check``), and
+    defers to a timer in the triggerer between two looks, until ``step.within`` has passed
+    since its first look (kept across the deferrals)."""
+
+    poll_seconds: float = 60.0
+
+    def execute(self, context: Any) -> Any:
+        deadline = dt.datetime.now(dt.UTC) + self.step.within
+        return self._look(deadline.isoformat())
+
+    def look_again(self, context: Any, event: Any = None, deadline: str = "") -> Any:
+        return self._look(deadline)
+
+    def _look(self, deadline: str) -> Any:
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        result = self.step.check(self.product_code)
+        if not isinstance(result, NotYet):
+            return result
+        until = dt.datetime.fromisoformat(deadline)
+        now = dt.datetime.now(dt.UTC)
+        if now >= until:
+            raise self.step.late(self.product_code)
+        moment = min(now + dt.timedelta(seconds=self.poll_seconds), until)
+        self.log.info("Not there yet: looking again at %s (until %s)", moment, deadline)
+        self.defer(
+            trigger=DateTimeTrigger(moment),
+            method_name="look_again",
+            kwargs={"deadline": deadline},
+        )
 
 
 class PersonApproval(ApprovalOperator, _ForProduct[ApprovalStep]):
@@ -221,6 +257,16 @@ def _task(step: OnboardingStep, product_code: str, shared: SharedSettings) -> Ba
             trigger_rule=step.trigger_rule,
             doc_md=step.doc_md,
         )
+    if isinstance(step, PollStep):
+        task = ProductPoll.for_product(
+            product_code,
+            step,
+            task_id=step.task_id,
+            trigger_rule=step.trigger_rule,
+            doc_md=step.doc_md,
+        )
+        task.poll_seconds = shared.poll_seconds
+        return task
     if isinstance(step, ApprovalStep):
         return PersonApproval.for_product(
             product_code,

@@ -3,13 +3,17 @@
 The onboarding builder (:mod:`reseller_sync.airflow.onboarding_dag`) is the
 same for every reseller; the adapter says what the steps are, in order, through
 its ``onboarding_steps()``, and how the DAG explains them (``onboarding_doc``).
-A step is one of three kinds:
+A step is one of four kinds:
 
 - :class:`PlainStep`: ``run(product_code)``, whose result goes to XCom;
 - :class:`SendAndWaitStep`: ``send(product_code)`` sends once and returns the
   result, or a :class:`~reseller_sync.airflow.waiting.Wait` for the partner's
   answer; the task then defers to the triggerer, and resumes in
   ``answered(product_code, outcome)`` (see :mod:`reseller_sync.airflow.waiting`);
+- :class:`PollStep`: ``check(product_code)`` returns the result, or
+  :data:`NOT_YET` while what it waits for (something the partner does through
+  the box office's own service) has not happened; the task then defers to a
+  timer in the triggerer and looks again, until ``within`` has passed;
 - :class:`ApprovalStep`: a person answers under Required Actions; *Reject*
   fails the step with ``rejected(product_code)``.
 
@@ -85,7 +89,31 @@ class ApprovalStep(Step):
     (rather than Airflow's ``HITLRejectException``, which reads as a bug)."""
 
 
-OnboardingStep = PlainStep | SendAndWaitStep | ApprovalStep
+class NotYet:
+    """What a :class:`PollStep`'s ``check`` returns while it waits: look again later."""
+
+    def __repr__(self) -> str:
+        return "NOT_YET"
+
+
+NOT_YET = NotYet()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollStep(Step):
+    """A step that waits for something seen in the box office (the partner's order placed
+    through the service), looking again at each poll interval, deferred in between."""
+
+    check: Callable[[str], Any]
+    """``check(product_code)``: the step's result, or :data:`NOT_YET`."""
+    within: dt.timedelta
+    """How long to wait, from the step's first look."""
+    late: Callable[[str], Exception]
+    """``late(product_code)``: the error the step fails with once ``within`` has passed; it
+    says what to do."""
+
+
+OnboardingStep = PlainStep | SendAndWaitStep | ApprovalStep | PollStep
 
 
 def form_values() -> dict[str, Any]:

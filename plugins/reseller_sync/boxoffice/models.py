@@ -372,6 +372,10 @@ class ProductChannel(Base):
 
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), primary_key=True)
+    beneficiary_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    """Every ticket sold in this channel must name its holder (real-time resellers)."""
 
 
 class PointOfSale(Base):

@@ -42,6 +42,8 @@ ADAPTER_MODULES: tuple[str, ...] = (
     "reseller_sync.fnac.adapter",
     "reseller_sync.ticketnet.adapter",
     "reseller_sync.secutix.adapter",
+    "reseller_sync.digitick.adapter",
+    "reseller_sync.classictic.adapter",
 )
 """The registered reseller types' adapter modules, each exposing ``RESELLER_TYPE``."""
 
@@ -49,6 +51,8 @@ PARTNER_PACKAGES: tuple[str, ...] = (
     "reseller_sync.fnac",
     "reseller_sync.ticketnet",
     "reseller_sync.secutix",
+    "reseller_sync.digitick",
+    "reseller_sync.classictic",
 )
 """Every partner contract's package, with its codec and its operator commands (its ``cli``
 module). A package is a reseller type once its adapter module is in :data:`ADAPTER_MODULES`;

@@ -115,10 +115,15 @@ def _reseller_naming(name: str) -> str:
     """The one configured reseller whose names ``name`` is, when ``--reseller`` is left out;
     the only one configured otherwise (a ``ConfigurationError`` when that says nothing)."""
     from reseller_sync.config import paths
-    from reseller_sync.core.resellers import adapter
+    from reseller_sync.core.resellers import InterfaceKind, adapter, reseller_type
 
     configured = paths.configured_resellers()
-    naming = [code for code in configured if adapter(code).naming().parse(name) is not None]
+    naming = [
+        code
+        for code in configured
+        if reseller_type(code).interface is InterfaceKind.FILES
+        and adapter(code).naming().parse(name) is not None
+    ]
     return naming[0] if len(naming) == 1 else paths.only_configured_reseller()
 
 

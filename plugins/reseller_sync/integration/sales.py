@@ -809,9 +809,9 @@ def _apply(
         )
         del lines
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    _allow_at_access_control(session, [int(order_id) for order_id in order_ids.values], now)
+    allow_at_access_control(session, [int(order_id) for order_id in order_ids.values], now)
     if not is_test:
-        accounts = _pending_accounts(session, contact_id)
+        accounts = pending_accounts(session, contact_id)
         movements = pd.DataFrame(
             {
                 "account_id": orders["currency"].map(accounts),
@@ -884,7 +884,7 @@ def _order_ids(session: Session, reseller: str, reseller_order_ids: list[str]) -
     return pd.Series(dict(rows), dtype="int64")
 
 
-def _allow_at_access_control(session: Session, order_ids: list[int], now: dt.datetime) -> None:
+def allow_at_access_control(session: Session, order_ids: list[int], now: dt.datetime) -> None:
     """Allow the barcodes of these orders' valid tickets (refuse the others'), copied from
     the tickets by the database (``INSERT ... SELECT``): no ticket id travels to Python and
     back."""
@@ -903,7 +903,8 @@ def _allow_at_access_control(session: Session, order_ids: list[int], now: dt.dat
         )
 
 
-def _pending_accounts(session: Session, contact_id: int) -> dict[str, int]:
+def pending_accounts(session: Session, contact_id: int) -> dict[str, int]:
+    """The pending accounts of a paying contact, by currency code."""
     return {
         Currency(currency).value: id_
         for id_, currency in session.execute(

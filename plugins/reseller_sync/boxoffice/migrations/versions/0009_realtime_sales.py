@@ -5,7 +5,8 @@ buys. Their settings (kinds, price check, limits, channel suspended), their API 
 (hashes only), each channel's sale windows and opened tariffs, quotas shared by several
 channels, holds and their places, what their orders and cancellations add to the box
 office's orders and tickets, and the idempotency store get their own tables. A pass
-quota may name its category. A reseller's order reference and point of sale widen to
+quota may name its category; a product on a channel says whether its tickets must name
+their holder. A reseller's order reference and point of sale widen to
 40 characters, the contract's size.
 
 On SQLite the types only change with the tables rebuilt (batch mode), as 0004 does.
@@ -374,6 +375,13 @@ def upgrade() -> None:
             batch_op.f("ix_realtime_hold_place_quota_id"), ["quota_id"], unique=False
         )
 
+    with op.batch_alter_table("product_channel", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "beneficiary_required", sa.Boolean(), server_default=sa.false(), nullable=False
+            )
+        )
+
     with op.batch_alter_table("quota", schema=None) as batch_op:
         batch_op.add_column(sa.Column("category_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
@@ -412,6 +420,9 @@ def downgrade() -> None:
             type_=sa.VARCHAR(length=32),
             existing_nullable=True,
         )
+
+    with op.batch_alter_table("product_channel", schema=None) as batch_op:
+        batch_op.drop_column("beneficiary_required")
 
     with op.batch_alter_table("quota", schema=None) as batch_op:
         batch_op.drop_constraint(

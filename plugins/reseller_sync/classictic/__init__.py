@@ -1,0 +1,4 @@
+"""ClassicTic, a synchronous reseller of events (``realtime-api-v1``): it calls the box
+office's web service while its customer buys. The package is thin: its type, its settings
+model, its adapter hooks and its operator commands; everything real-time resellers share is
+in :mod:`reseller_sync.realtime`."""
