@@ -232,6 +232,31 @@ def _apply(
         # Another cancellation with this reference committed meanwhile.
         _refuse_duplicate_reference(session, reseller, body["reseller_cancellation_ref"])
         raise
+    return record_cancellation(
+        session,
+        realtime_order,
+        order,
+        cancellation,
+        tickets,
+        refund_reference=f"{reseller.reseller_code}:refund:{body['reseller_cancellation_ref']}",
+        now=now,
+    )
+
+
+def record_cancellation(
+    session: Session,
+    realtime_order: RealtimeOrder,
+    order: Order,
+    cancellation: RealtimeCancellation,
+    tickets: list[Ticket],
+    *,
+    refund_reference: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """What every cancellation does once its row is written (whoever asked it): its public
+    id and tickets, the tickets cancelled and their barcodes refused, the pending account
+    credited by their recorded amounts (once, by ``refund_reference``), the order's state
+    and change time; the Cancellation object with the order after it."""
     cancellation.public_id = f"C-{cancellation.id}"
     session.add_all(
         RealtimeCancellationTicket(cancellation_id=cancellation.id, ticket_id=ticket.id)
@@ -253,6 +278,7 @@ def _apply(
         barcodes=[ticket.barcode for ticket in tickets],
         now=now,
     )
+    currency = Currency(order.currency).value
     book_refunds(
         session,
         pd.DataFrame(
@@ -261,9 +287,7 @@ def _apply(
                 "order_id": [order.id],
                 "amount": [recorded],
                 "currency": [currency],
-                "reference": [
-                    f"{reseller.reseller_code}:refund:{body['reseller_cancellation_ref']}"
-                ],
+                "reference": [refund_reference],
             }
         ),
         now=now,

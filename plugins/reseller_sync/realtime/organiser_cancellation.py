@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,24 +21,12 @@ from reseller_sync.boxoffice.models import (
     Currency,
     Order,
     RealtimeCancellation,
-    RealtimeCancellationTicket,
-    RealtimeHoldPlace,
-    RealtimeOrder,
     Ticket,
     TicketState,
 )
-from reseller_sync.integration.cancellations import (
-    book_refunds,
-    cancel_tickets,
-    refresh_order_states,
-)
+from reseller_sync.realtime.cancellations import record_cancellation
 from reseller_sync.realtime.context import ResellerContext
-from reseller_sync.realtime.orders import (
-    cancellation_objects,
-    find_order,
-    order_object,
-    touch_order,
-)
+from reseller_sync.realtime.orders import find_order
 from reseller_sync.realtime.places import instant, lock_quotas, utc
 
 REASONS = ("customer_request", "performance_cancelled", "reseller_error")
@@ -93,49 +80,15 @@ def cancel_as_organiser(
     )
     session.add(cancellation)
     session.flush()
-    cancellation.public_id = f"C-{cancellation.id}"
-    session.add_all(
-        RealtimeCancellationTicket(cancellation_id=cancellation.id, ticket_id=ticket.id)
-        for ticket in tickets
-    )
-    session.flush()
-    ids = [ticket.id for ticket in tickets]
-    recorded = sum(
-        amount or 0
-        for amount in session.scalars(
-            select(RealtimeHoldPlace.recorded_amount).where(RealtimeHoldPlace.ticket_id.in_(ids))
-        )
-    )
-    cancel_tickets(
+    return record_cancellation(
         session,
-        pd.DataFrame({"id": ids, "cancelled_at": [now] * len(ids)}),
-        barcodes=[ticket.barcode for ticket in tickets],
+        realtime_order,
+        order,
+        cancellation,
+        tickets,
+        refund_reference=f"{reseller.reseller_code}:refund:C-{cancellation.id}",
         now=now,
     )
-    book_refunds(
-        session,
-        pd.DataFrame(
-            {
-                "contact_id": [order.contact_id],
-                "order_id": [order.id],
-                "amount": [recorded],
-                "currency": [currency.value],
-                "reference": [f"{reseller.reseller_code}:refund:{cancellation.public_id}"],
-            }
-        ),
-        now=now,
-    )
-    refresh_order_states(session, [order.id])
-    touch_order(session, realtime_order, now)
-    session.flush()
-    session.expire_all()
-    realtime_order = session.get_one(RealtimeOrder, realtime_order.id)
-    mine = next(
-        item
-        for item in cancellation_objects(session, realtime_order, currency.value)
-        if item["id"] == cancellation.public_id
-    )
-    return {**mine, "order": order_object(session, realtime_order)}
 
 
 def _valid_tickets(session: Session, order_id: int, named: list[str] | None) -> list[Ticket]:
