@@ -159,6 +159,7 @@ def test_digitick_puts_the_concert_on_sale_and_checks_its_test_order(world: Worl
         assert done["reseller_order_ref"] == "DGT-TEST-0001"
         assert (done["tickets"], sorted(done["barcodes"])) == (2, barcodes)
         assert done["accepted_checked_while_valid"] is True
+        assert done["flagged_as_test"] is True
         seen = get_order_over_http(service.base_url, key, placed["id"])
     assert seen["status"] == "cancelled"
     [cancellation] = seen["cancellations"]
@@ -172,6 +173,7 @@ def test_digitick_puts_the_concert_on_sale_and_checks_its_test_order(world: Worl
     assert isinstance(again, dict)
     assert (again["order"], again["cancellation"]) == (placed["id"], None)
     assert again["accepted_checked_while_valid"] is False
+    assert again["flagged_as_test"] is False, "flagged once"
     assert onboarding.open_sales(CONCERT) == "live"
     assert world.state("digitick", CONCERT) is OnboardingState.LIVE
 

@@ -1,18 +1,21 @@
 """The nightly reconciliation of a synchronous reseller (realtime-api-v1, sections 13 and 14),
 against the sandbox reseller: a day of its customers' sales through the real service (served
 by uvicorn, the box office's clock the sandbox's), its sales report pulled over HTTP through
-the HTTP provider's hook, and every difference the sandbox injected found, and no other."""
+the HTTP provider's hook, and every difference the sandbox injected found, and no other; an
+order the organiser cancels during the day is learned by the sandbox from ``GET /orders``
+(section 7.6) and reported cancelled, so that it makes no difference."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,6 +46,7 @@ from reseller_sync.boxoffice.models import Base, RealtimeReseller
 from reseller_sync.config.paths import reports_dir
 from reseller_sync.domain.errors import ExternalError
 from reseller_sync.realtime.app import create_app
+from reseller_sync.realtime.organiser_cancellation import cancel_as_organiser
 from reseller_sync.realtime.reconciliation import (
     DifferenceKind,
     SalesReconciliation,
@@ -52,6 +56,7 @@ from reseller_sync.realtime.reconciliation import (
     report_deadline,
     sales_report_notices,
 )
+from reseller_sync.realtime.settings import reseller_context
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = dt.date(2026, 12, 2)
@@ -87,6 +92,8 @@ class Sandbox:
     desk: ReportDesk
     server: ReportServer
     engine: Engine
+    cancelled_by_organiser: list[str] = field(default_factory=list)
+    """The references of the orders the organiser cancelled."""
 
 
 @pytest.fixture
@@ -194,11 +201,44 @@ def _reconcile(
         )
 
 
+def _organiser_cancels(sandbox: Sandbox, at: dt.datetime | None = None) -> str:
+    """The organiser cancels (its performance cancelled) the first order of the books the box
+    office confirmed that nothing cancelled nor any fault touched, now or ``at``; its
+    reference."""
+    ledger = sandbox.ledger
+    touched = {c.reseller_order_ref for c in ledger.cancellations} | {
+        i.reseller_order_ref for i in ledger.injected
+    }
+    order = next(o for o in ledger.orders if o.order_id and o.reseller_order_ref not in touched)
+    assert order.order_id is not None
+    with Session(sandbox.engine) as session, session.begin():
+        cancel_as_organiser(
+            session,
+            reseller_context(session, ledger.reseller_id),
+            order.order_id,
+            reason="performance_cancelled",
+            now=at or sandbox.clock.now(),
+        )
+    return order.reseller_order_ref
+
+
 def _play_day(
-    sandbox: Sandbox, visits: int = 34, faults: dict[int, CustomerFault] = FAULT_PLAN
+    sandbox: Sandbox,
+    visits: int = 34,
+    faults: dict[int, CustomerFault] = FAULT_PLAN,
+    organiser_cancels_before: int | None = None,
 ) -> list[Visit]:
+    """A day of ``visits`` customers; the organiser cancels an order (:func:`_organiser_cancels`)
+    just before visit ``organiser_cancels_before`` when given."""
     sandbox.clock.set(dt.datetime.combine(DAY, dt.time(8), PARIS).astimezone(dt.UTC))
-    played = sandbox.customers.play(visits, faults=faults, gap=lambda rng: rng.uniform(300, 1200))
+    visit_numbers = itertools.count()
+
+    def gap(rng: Any) -> float:
+        if next(visit_numbers) == organiser_cancels_before:
+            sandbox.cancelled_by_organiser.append(_organiser_cancels(sandbox))
+        return float(rng.uniform(300, 1200))
+
+    played = sandbox.customers.play(visits, faults=faults, gap=gap)
     assert sandbox.clock.now().astimezone(PARIS).date() == DAY
     # A sale after midnight belongs to the next day, on both sides.
     sandbox.clock.set(dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0, 20), PARIS))
@@ -209,7 +249,10 @@ def _play_day(
 def test_the_reconciliation_finds_every_injected_difference_and_no_other(
     sandbox: Sandbox,
 ) -> None:
-    _play_day(sandbox)
+    _play_day(sandbox, organiser_cancels_before=10)
+    [cancelled] = sandbox.cancelled_by_organiser
+    learned = [c for c in sandbox.ledger.cancellations if c.reseller_order_ref == cancelled]
+    assert [c.reason for c in learned] == ["performance_cancelled"], "learned from GET /orders"
     for fault in (
         ReportFault.ORDER_OMITTED,
         ReportFault.AMOUNT_OFF,
@@ -274,6 +317,42 @@ def test_a_day_without_faults_agrees(sandbox_a: Sandbox) -> None:
     assert result.orders == len(
         [o for o in sandbox.ledger.orders if sandbox.ledger.day_of(o.sold_at) == DAY]
     )
+
+
+def test_an_organiser_cancellation_agrees_once_the_reseller_learns_it(sandbox: Sandbox) -> None:
+    _play_day(sandbox, visits=12, faults={}, organiser_cancels_before=6)
+    [cancelled] = sandbox.cancelled_by_organiser
+    [learned] = [c for c in sandbox.ledger.cancellations if c.reseller_order_ref == cancelled]
+    assert learned.reseller_cancellation_ref == f"SBX-ORG-{learned.cancellation_id}"
+    [order] = [o for o in sandbox.ledger.orders if o.reseller_order_ref == cancelled]
+    assert all(line.cancelled for line in order.lines)
+    assert sorted(learned.ticket_ids) == sorted(str(line.ticket_id) for line in order.lines)
+    assert learned.refund_amount == sum(line.price for line in order.lines)
+    assert sandbox.ledger.day_of(learned.cancelled_at) == DAY
+    _night(sandbox)
+    result = _reconcile(sandbox)
+    assert result.differences == ()
+    assert result.cancellations >= 1
+
+
+def test_an_organiser_cancellation_the_reseller_never_learns_is_a_status_mismatch(
+    sandbox_a: Sandbox,
+) -> None:
+    sandbox = sandbox_a
+    _play_day(sandbox, visits=8, faults={})
+    # After the day's last poll, still on the day.
+    late = dt.datetime.combine(DAY, dt.time(23, 30), PARIS).astimezone(dt.UTC)
+    cancelled = _organiser_cancels(sandbox, at=late)
+    _night(sandbox)
+    result = _reconcile(sandbox)
+    assert [(d.kind, d.reseller_order_ref) for d in result.differences] == [
+        (DifferenceKind.STATUS_MISMATCH, cancelled)
+    ]
+    assert result.differences[0].subject.startswith("C-")
+    assert "cancelled by the organiser only" in result.differences[0].detail
+
+    sandbox.customers.learn_changes()  # the reseller polls, then corrects the day
+    assert _reconcile(sandbox).differences == ()
 
 
 @pytest.mark.parametrize(

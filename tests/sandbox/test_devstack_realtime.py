@@ -167,6 +167,11 @@ def test_the_test_order_is_placed_found_and_the_customers_sales_reach_the_dashbo
     assert isinstance(checked, dict)
     assert checked["reseller_order_ref"] == reference
     assert checked["cancellation"], "cancelled by the organiser"
+    wait_until(
+        stack,
+        lambda: _learned(stack, "digitick", reference),
+        "Digitick's books to learn the organiser's cancellation of its test order",
+    )
 
     sold = wait_until(stack, lambda: digitick.sales()[0], "Digitick's customers to buy")
     assert sold > 0
@@ -180,6 +185,19 @@ def test_the_test_order_is_placed_found_and_the_customers_sales_reach_the_dashbo
     assert sales.tickets >= sold, "every ticket the customers bought is on the dashboard"
     assert sales.orders > 0
     assert [line.key for line in sales.by_product] == [CONCERT]
+
+
+def _learned(stack: Stack, reseller: str, reference: str) -> bool:
+    """Whether the sandbox's books (its serving process polls ``GET /orders`` each round)
+    hold the test order cancelled by the organiser."""
+    from devtools.sandboxes.realtime.cli import Books
+
+    with Books(stack.realtime_books(reseller), reseller).open() as ledger:
+        lines = [
+            line for o in ledger.orders if o.reseller_order_ref == reference for line in o.lines
+        ]
+        ours = [c for c in ledger.cancellations if c.reseller_order_ref == reference]
+    return bool(lines) and all(line.cancelled for line in lines) and len(ours) == 1
 
 
 class _Run:

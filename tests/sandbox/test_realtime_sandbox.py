@@ -263,3 +263,89 @@ def test_the_report_command_prints_a_day_from_the_saved_books(
     report = json.loads(capsys.readouterr().out)
     assert [o["reseller_order_ref"] for o in report["orders"]] == ["SBX-4"]
     assert report["totals"][0]["tickets"] == 1
+
+
+def _listed(cancellations: list[dict[str, object]]) -> dict[str, object]:
+    """Order O-1 as ``GET /orders`` lists it (abridged to what the books read)."""
+    return {"id": "O-1", "reseller_order_ref": "SBX-1", "cancellations": cancellations}
+
+
+ORGANISER_CANCELLATION = {
+    "id": "C-9",
+    "initiated_by": "organiser",
+    "reason": "performance_cancelled",
+    "cancelled_at": "2026-11-28T16:00:00Z",
+    "ticket_ids": ["T-1"],
+    "barcodes": ["47" + "1".zfill(14)],
+    "refund_amount": 6850,
+    "currency": "EUR",
+}
+
+
+def test_the_books_learn_the_organiser_s_cancellations_once_and_report_them(
+    tmp_path: Path,
+) -> None:
+    ledger = _ledger()
+    reseller_s = dict(ORGANISER_CANCELLATION, id="C-1", initiated_by="reseller")
+
+    learned = ledger.learn_order(_listed([reseller_s, ORGANISER_CANCELLATION]), "SBX-")
+
+    assert [(c.reseller_cancellation_ref, c.cancellation_id) for c in learned] == [
+        ("SBX-ORG-C-9", "C-9")
+    ]
+    assert [line.cancelled for line in ledger.orders[0].lines] == [True, False]
+    assert ledger.learn_order(_listed([ORGANISER_CANCELLATION]), "SBX-") == [], "once"
+    unknown = {"id": "O-77", "reseller_order_ref": "OTHER-1", "cancellations": []}
+    assert ledger.learn_order(unknown, "SBX-") == []
+    report = ledger.report(DAY, dt.datetime(2026, 11, 29, 2, 0, tzinfo=dt.UTC))
+    [kept] = [c for c in report["cancellations"] if c["cancellation_id"] == "C-9"]
+    assert (kept["cancelled_at"], kept["reason"], kept["refund_amount"]) == (
+        "2026-11-28T16:00:00Z",
+        "performance_cancelled",
+        6850,
+    )
+    assert report["totals"][0]["cancelled_tickets"] == 2
+
+    # The books, saved and read again, keep what they learned and where the polls stand.
+    books = Books(tmp_path / "books", "sandbox-reseller")
+    with books.open() as saved:
+        saved.orders, saved.cancellations = ledger.orders, ledger.cancellations
+        saved.changes_polled_at = "2026-11-28T17:00:00+01:00"
+    with books.open() as again:
+        assert again.cancellations[-1].cancellation_id == "C-9"
+        assert again.changes_since() == dt.datetime(2026, 11, 28, 15, 59, tzinfo=dt.UTC)
+
+
+def test_the_first_poll_starts_a_minute_before_the_first_sale() -> None:
+    assert Ledger("sandbox-reseller").changes_since() is None, "no sale: nothing to learn"
+    assert _ledger().changes_since() == dt.datetime(2026, 11, 27, 23, 29, tzinfo=dt.UTC)
+
+
+def test_the_client_pages_the_orders_changed_since_and_keeps_the_latest_copy() -> None:
+    pages = {
+        None: {
+            "orders": [
+                {"id": "O-1", "changed_at": "2026-11-28T10:00:00Z", "v": 1},
+                {"id": "O-2", "changed_at": "2026-11-28T10:00:01Z", "v": 1},
+            ],
+            "next_cursor": "page-2",
+        },
+        "page-2": {
+            "orders": [{"id": "O-1", "changed_at": "2026-11-28T10:05:00Z", "v": 2}],
+            "next_cursor": None,
+        },
+    }
+    asked: list[dict[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/realtime/v1/orders"
+        asked.append(dict(request.url.params))
+        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+
+    client = RealtimeClient(
+        "http://box-office.test/realtime/v1", "key", transport=httpx.MockTransport(answer)
+    )
+    since = dt.datetime(2026, 11, 28, 10, 59, tzinfo=PARIS)
+    orders = client.orders_changed(since)
+    assert asked == [{"changed_since": "2026-11-28T09:59:00Z"}, {"cursor": "page-2"}]
+    assert [(o["id"], o["v"]) for o in orders] == [("O-2", 1), ("O-1", 2)]

@@ -3,7 +3,9 @@ office's real-time service (``realtime-api-v1``).
 
 - ``serve``: the reseller's sales-report endpoint in the foreground (section 13), the
   Airflow connection that reaches it printed first; its customers buy and cancel through
-  the service every ``--interval`` seconds in the background;
+  the service every ``--interval`` seconds in the background, each round starting with a
+  poll of the orders changed since the last one (section 7.6), so that the books learn the
+  organiser's cancellations (the onboarding's test order among them);
 - ``play``: ``--customers`` customers once, then what they did;
 - ``report``: the sales report of a day from the books, as the endpoint would serve it
   without faults.

@@ -14,6 +14,7 @@ box office committed (the client sees a timeout), or a request lost before it ar
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
@@ -192,11 +193,35 @@ class RealtimeClient:
     ) -> Outcome:
         return self.post(f"/orders/{order_id}/cancellations", body, attempts=attempts)
 
+    def orders_changed(self, changed_since: dt.datetime) -> list[dict[str, Any]]:
+        """Every order changed at or after ``changed_since`` (section 7.6), page after page
+        by ``next_cursor``; an order listed twice (changed while paging) kept in its copy
+        with the greatest ``changed_at``, in the order of the list."""
+        since = changed_since.astimezone(dt.UTC).isoformat(timespec="seconds")
+        params = {"changed_since": since.replace("+00:00", "Z")}
+        latest: dict[str, dict[str, Any]] = {}
+        while True:
+            response = self.get("/orders", **params)
+            response.raise_for_status()
+            page = response.json()
+            for order in page["orders"]:
+                kept = latest.get(order["id"])
+                if kept is None or _instant(order["changed_at"]) >= _instant(kept["changed_at"]):
+                    latest.pop(order["id"], None)
+                    latest[order["id"]] = order
+            if page["next_cursor"] is None:
+                return list(latest.values())
+            params = {"cursor": page["next_cursor"]}
+
     def order_by_reference(self, reference: str) -> dict[str, Any] | None:
         response = self.get("/orders", reseller_order_ref=reference)
         response.raise_for_status()
         orders: list[dict[str, Any]] = response.json()["orders"]
         return orders[0] if orders else None
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _retry_after(response: httpx.Response, attempt: int) -> float:

@@ -2,6 +2,9 @@
 (realtime-api-v1): each browses the catalogue, reads a performance's availability, holds 1
 to 4 places, pays (the order) or gives up (the hold released), and some come back later to
 cancel; the reseller keeps its books (:class:`~devtools.sandboxes.realtime.ledger.Ledger`).
+Before each customer, the reseller's back office asks the box office for the orders changed
+since its last poll (``GET /orders?changed_since=``, section 7.6) and records in its books
+the cancellations the organiser made (:meth:`Customers.learn_changes`).
 
 Prices follow the reseller's ``price_check`` as the catalogue says (section 9): with
 ``price`` a line's price is the tariff's and includes the commission; with
@@ -166,6 +169,7 @@ class Customers:
         pending: CustomerFault | None = None
         for number in range(visits):
             self.clock.pass_time(gap(self.rng))
+            self.learn_changes()
             fault = (faults or {}).get(number) or pending
             if fault is None and faults is None and self.rng.random() < self.fault_rate:
                 fault = self.rng.choice(list(CustomerFault))
@@ -182,6 +186,21 @@ class Customers:
                 pending = fault  # the customer found nothing to buy: the next one gets it
             played.append(visit)
         return played
+
+    # ------------------------------------------------------------------- the back office
+
+    def learn_changes(self) -> list[LedgerCancellation]:
+        """Poll the orders changed since the last poll (section 7.6: its start minus 60 s)
+        and record the organiser's cancellations the books lack; what it recorded. The
+        poll's start is kept only once every page came (an error leaves it as it was)."""
+        started = self._local_now()
+        since = self.ledger.changes_since()
+        learned = []
+        if since is not None:
+            for order in self.client.orders_changed(since):
+                learned += self.ledger.learn_order(order, self.reference_prefix)
+        self.ledger.changes_polled_at = started
+        return learned
 
     # ------------------------------------------------------------------- buying
 

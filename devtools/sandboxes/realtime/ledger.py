@@ -4,19 +4,26 @@
 The ledger is the reseller's own books: an order it sold is in them whether or not the box
 office's ``201`` came back (``order_id`` null when it did not), a cancellation likewise. A
 day is cut in the organiser's time zone by the instants the reseller sent (``sold_at``,
-``cancelled_at``). :class:`Injected` records each difference a fault was meant to cause,
-so that a test can hold the nightly reconciliation to exactly those.
+``cancelled_at``). The organiser's cancellations (a performance cancelled, the onboarding's
+test order) come into the books as the reseller learns them from ``GET /orders`` (section
+7.6, :meth:`Ledger.learn_order`), under a reference of the reseller's own and the box
+office's ``cancelled_at``. :class:`Injected` records each difference a fault was meant to
+cause, so that a test can hold the nightly reconciliation to exactly those.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 ORGANISER_TIMEZONE = "Europe/Paris"
+POLL_OVERLAP = dt.timedelta(seconds=60)
+"""Section 7.6: a client that polls passes the start of its previous poll minus 60 s."""
+ORGANISER = "organiser"
 
 
 @dataclass
@@ -76,6 +83,8 @@ class Ledger:
     cancellations: list[LedgerCancellation] = field(default_factory=list)
     injected: list[Injected] = field(default_factory=list)
     next_number: int = 1
+    changes_polled_at: str | None = None
+    """When the reseller's last ``GET /orders?changed_since=`` poll started (its clock)."""
 
     def next_reference(self, prefix: str) -> str:
         number = self.next_number
@@ -84,8 +93,59 @@ class Ledger:
 
     def day_of(self, instant: str) -> dt.date:
         """The organiser-local day of an instant the reseller sent."""
-        moment = dt.datetime.fromisoformat(instant.replace("Z", "+00:00"))
-        return moment.astimezone(ZoneInfo(self.timezone)).date()
+        return _instant(instant).astimezone(ZoneInfo(self.timezone)).date()
+
+    def changes_since(self) -> dt.datetime | None:
+        """What the next poll passes as ``changed_since`` (section 7.6): the start of the
+        previous poll minus 60 s; before any poll, the first sale in the books minus 60 s;
+        None while the books hold no sale (nothing to learn of)."""
+        if self.changes_polled_at is not None:
+            return _instant(self.changes_polled_at) - POLL_OVERLAP
+        if not self.orders:
+            return None
+        return min(_instant(order.sold_at) for order in self.orders) - POLL_OVERLAP
+
+    def learn_order(self, order: Mapping[str, Any], prefix: str) -> list[LedgerCancellation]:
+        """Record the organiser's cancellations of a listed ``order`` (an Order of section
+        7.5) that the books lack: their tickets cancelled, each cancellation under the
+        reference ``<prefix>ORG-<its id>`` and filed under the box office's ``cancelled_at``;
+        what it recorded. An order the books do not hold is left alone."""
+        mine = next(
+            (
+                kept
+                for kept in self.orders
+                if kept.order_id == order["id"]
+                or kept.reseller_order_ref == order["reseller_order_ref"]
+            ),
+            None,
+        )
+        if mine is None:
+            return []
+        known = {c.cancellation_id for c in self.cancellations if c.cancellation_id}
+        learned = []
+        for cancellation in order["cancellations"]:
+            if cancellation["initiated_by"] != ORGANISER or cancellation["id"] in known:
+                continue
+            ticket_ids = list(cancellation["ticket_ids"])
+            for line in mine.lines:
+                if line.ticket_id in ticket_ids:
+                    line.cancelled = True
+            learned.append(
+                LedgerCancellation(
+                    reseller_cancellation_ref=f"{prefix}ORG-{cancellation['id']}",
+                    cancellation_id=cancellation["id"],
+                    reseller_order_ref=mine.reseller_order_ref,
+                    order_id=order["id"],
+                    cancelled_at=cancellation["cancelled_at"],
+                    reason=cancellation["reason"],
+                    ticket_ids=ticket_ids,
+                    barcodes=list(cancellation["barcodes"]),
+                    refund_amount=int(cancellation["refund_amount"]),
+                    currency=cancellation["currency"],
+                )
+            )
+        self.cancellations.extend(learned)
+        return learned
 
     def inject(self, kind: str, reference: str, instant: str, fault: str) -> None:
         self.injected.append(Injected(kind, reference, self.day_of(instant).isoformat(), fault))
@@ -130,6 +190,10 @@ class Ledger:
             "cancellations": cancellations,
             "totals": totals(orders, cancellations),
         }
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def totals(

@@ -15,8 +15,10 @@ through the adapter's ``onboarding_steps()`` and ``onboarding_doc()``.
 4. **check_mappings**: the codes the reseller sees are valid ids (the identity).
 5. **check_test_order**: waits (a look at each poll interval, deferred in between) for an
    order of the product that the reseller placed through the service, its
-   ``reseller_order_ref`` starting with the settings' test prefix; checks its barcodes
-   accepted at access control, cancels it as the organiser, and checks them refused.
+   ``reseller_order_ref`` starting with the settings' test prefix; flags it and its
+   tickets as a test (left out of the dashboard, the sales summary and the price checks,
+   as a file reseller's test tickets are), checks its barcodes accepted at access control,
+   cancels it as the organiser, and checks them refused, all in one transaction.
 6. **open_sales**: the product is live at the reseller.
 
 Nothing here names a reseller: :class:`RealtimeOnboarding` is built by each adapter with
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from reseller_sync.airflow.steps import (
@@ -96,8 +98,11 @@ the cause, then **Clear** the failed task. Every step can run again.
 5. **check_test_order**: {name} places a test order of the product through
    the service, its `reseller_order_ref` starting with `{prefix}`. The step
    looks for it at each poll interval (deferred in between, {hours} hours at
-   most), checks that access control accepts its barcodes, cancels it as the
-   organiser (`initiated_by: "organiser"`) and checks them refused.
+   most), flags it as a test (out of the dashboard and the sales summary), checks
+   that access control accepts its barcodes, cancels it as the organiser
+   (`initiated_by: "organiser"`) and checks them refused. {name} learns of the
+   cancellation from `GET /orders?changed_since=` and reports it in its sales
+   report of that day.
 6. **open_sales**: the product is live at {name}.
 
 **Form**: *dry run* shows the plan and changes nothing; *resend the sale
@@ -148,8 +153,8 @@ class RealtimeOnboarding:
                 check=self.check_test_order,
                 within=dt.timedelta(hours=hours),
                 late=self.test_order_late,
-                doc_md="Wait for the reseller's test order, check its barcodes accepted, cancel "
-                "it as the organiser, check them refused.",
+                doc_md="Wait for the reseller's test order, flag it as a test, check its "
+                "barcodes accepted, cancel it as the organiser, check them refused.",
             ),
             PlainStep(
                 task_id="open_sales",
@@ -441,14 +446,42 @@ def order_tickets(session: Session, order_id: int) -> list[CheckedTicket]:
     ]
 
 
+def flag_as_test(session: Session, order_id: int) -> bool:
+    """Flag the box-office order ``order_id`` and its tickets as a test, as a file
+    reseller's test tickets are (``is_test``: out of the dashboard, the sales summary and
+    the price checks); whether anything was not flagged yet.
+
+    Only the flag changes: the pending account keeps the order's sale and the
+    cancellation's refund, which balance each other once the order is cancelled."""
+    unflagged = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.order_id == order_id, Ticket.is_test.is_(False))
+    )
+    unflagged = (unflagged or 0) + (
+        session.scalar(select(func.count()).where(Order.id == order_id, Order.is_test.is_(False)))
+        or 0
+    )
+    if unflagged:
+        for model, column in ((Order, Order.id), (Ticket, Ticket.order_id)):
+            session.execute(
+                update(model)
+                .where(column == order_id)
+                .values(is_test=True)
+                .execution_options(synchronize_session=False)
+            )
+    return unflagged > 0
+
+
 def check_test_order(
     session: Session, reseller: ResellerType, product_code: str, prefix: str, now: dt.datetime
 ) -> dict[str, Any] | None:
-    """The reseller's test order of the product checked at access control (its valid
-    tickets accepted for their performance), cancelled as the organiser, then checked
-    refused; None while there is none. An order cancelled already (an earlier run) is
-    checked refused only. Raises TechnicalError when access control would treat a barcode
-    wrongly (nothing is then cancelled: the caller's transaction rolls back)."""
+    """The reseller's test order of the product flagged as a test (:func:`flag_as_test`),
+    checked at access control (its valid tickets accepted for their performance),
+    cancelled as the organiser, then checked refused; None while there is none. An order
+    cancelled already (an earlier run) is checked refused only. Raises TechnicalError when
+    access control would treat a barcode wrongly (nothing is then flagged nor cancelled:
+    the caller's transaction rolls back)."""
     from reseller_sync.realtime.organiser_cancellation import cancel_as_organiser
     from reseller_sync.realtime.settings import reseller_context
 
@@ -456,6 +489,7 @@ def check_test_order(
     if found is None:
         return None
     order, reference = found
+    flagged = flag_as_test(session, order.order_id)
     tickets = order_tickets(session, order.order_id)
     valid = [ticket for ticket in tickets if ticket.valid]
     _raise_for_access_control(
@@ -490,6 +524,7 @@ def check_test_order(
         "tickets": len(tickets),
         "barcodes": [ticket.barcode for ticket in tickets],
         "accepted_checked_while_valid": len(valid) == len(tickets),
+        "flagged_as_test": flagged,
         "cancellation": cancellation["id"] if cancellation else None,
     }
 

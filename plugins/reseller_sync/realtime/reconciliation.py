@@ -8,10 +8,16 @@ while the reseller answers ``409 report-not-ready`` or fails, each wait honourin
 types, totals; a report that fails is refused whole and nothing of it is kept), then
 compares it with the box office's orders and cancellations of that reseller whose
 ``sold_at`` or ``cancelled_at`` fall in D (:func:`compare_day`). Orders match by
-``reseller_order_ref``, tickets by ``ticket_id`` (else ``barcode``), cancellations by
-``reseller_cancellation_ref``. Each difference carries the action of section 14's table;
-they are kept as an HTML report (:mod:`reseller_sync.pipelines.reconciliation_report`) that
-the alert links to.
+``reseller_order_ref``, tickets by ``ticket_id`` (else ``barcode``), the reseller's
+cancellations by ``reseller_cancellation_ref``, the organiser's (which have none; the
+reseller learns them from ``GET /orders``, section 7.6) by ``cancellation_id``. Each
+difference carries the action of section 14's table; they are kept as an HTML report
+(:mod:`reseller_sync.pipelines.reconciliation_report`) that the alert links to.
+
+An onboarding's test order (``is_test``, cancelled by the organiser) is compared like any
+order when the reseller reports it, as section 13 asks; a reseller that keeps its test
+orders out of its report, as it keeps them out of its sales, causes no difference for it
+nor for its cancellation.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from reseller_sync.pipelines.reconciliation_report import (
 )
 from reseller_sync.realtime import problems as api_problems
 from reseller_sync.realtime.http_validation import Array, Shape, check_members
+from reseller_sync.realtime.organiser_cancellation import ORGANISER
 from reseller_sync.realtime.places import utc
 
 log = logging.getLogger(__name__)
@@ -515,16 +522,22 @@ class _BoxOrder:
     sold_at: dt.datetime
     tickets: dict[str, Ticket]
     warnings: list[dict[str, Any]]
+    is_test: bool
+    """An onboarding's test order."""
 
 
 @dataclass
 class _BoxCancellation:
     public_id: str
     reference: str
+    """The reseller's reference; "" for the organiser's."""
     order_reference: str
     order_public_id: str
     ticket_ids: set[str]
     refund_amount: int
+    cancelled_at: dt.datetime
+    by_organiser: bool
+    of_test_order: bool
 
 
 def day_bounds(day: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -579,7 +592,7 @@ def compare_day(
         else:
             differences.extend(_compare_order(sold, box))
     for reference, box in sorted(orders.items()):
-        if reference not in reported and start <= box.sold_at < end:
+        if reference not in reported and start <= box.sold_at < end and not box.is_test:
             differences.append(
                 SalesDifference(
                     DifferenceKind.MISSING_AT_RESELLER,
@@ -590,7 +603,9 @@ def compare_day(
                     "reseller's report",
                 )
             )
-    differences.extend(_compare_cancellations(session, reseller_code, start, end, report))
+    differences.extend(
+        _compare_cancellations(session, reseller_code, start, end, report, set(reported))
+    )
     for reference, box in sorted(orders.items()):
         if box.warnings and start <= box.sold_at < end:
             detail = "; ".join(str(warning.get("detail", "")) for warning in box.warnings)
@@ -623,6 +638,7 @@ def _box_orders(session: Session, reseller_code: str, where: Any) -> dict[str, _
             sold_at=utc(order.sold_at),
             tickets=tickets[order.id],
             warnings=json.loads(realtime.warnings or "[]"),
+            is_test=bool(order.is_test),
         )
         for order, realtime in rows
     }
@@ -672,18 +688,19 @@ def _compare_order(sold: Mapping[str, Any], box: _BoxOrder) -> list[SalesDiffere
     return differences
 
 
-def _box_cancellations(
-    session: Session, reseller_code: str, where: Any
-) -> dict[str, _BoxCancellation]:
+def _box_cancellations(session: Session, reseller_code: str, where: Any) -> list[_BoxCancellation]:
+    """The reseller's and the organiser's cancellations of the reseller's orders."""
     rows = session.execute(
-        select(RealtimeCancellation, RealtimeOrder.public_id, Order.reseller_order_id)
+        select(
+            RealtimeCancellation,
+            RealtimeOrder.public_id,
+            Order.reseller_order_id,
+            Order.is_test,
+        )
         .join(RealtimeOrder, RealtimeCancellation.order_id == RealtimeOrder.id)
         .join(Order, RealtimeOrder.order_id == Order.id)
-        .where(
-            RealtimeCancellation.reseller_code == reseller_code,
-            RealtimeCancellation.initiated_by == "reseller",
-            where,
-        )
+        .where(RealtimeCancellation.reseller_code == reseller_code, where)
+        .order_by(RealtimeCancellation.id)
     ).all()
     tickets: dict[int, set[str]] = defaultdict(set)
     if rows:
@@ -693,17 +710,20 @@ def _box_cancellations(
             ).where(RealtimeCancellationTicket.cancellation_id.in_([row[0].id for row in rows]))
         ):
             tickets[cancellation_id].add(f"T-{ticket_id}")
-    return {
-        cancellation.reseller_cancellation_ref or "": _BoxCancellation(
+    return [
+        _BoxCancellation(
             public_id=cancellation.public_id,
             reference=cancellation.reseller_cancellation_ref or "",
             order_reference=order_reference or "",
             order_public_id=order_public_id,
             ticket_ids=tickets[cancellation.id],
             refund_amount=cancellation.refund_amount,
+            cancelled_at=utc(cancellation.cancelled_at),
+            by_organiser=cancellation.initiated_by == ORGANISER,
+            of_test_order=bool(is_test),
         )
-        for cancellation, order_public_id, order_reference in rows
-    }
+        for cancellation, order_public_id, order_reference, is_test in rows
+    ]
 
 
 def _compare_cancellations(
@@ -712,21 +732,30 @@ def _compare_cancellations(
     start: dt.datetime,
     end: dt.datetime,
     report: Mapping[str, Any],
+    reported_orders: set[str],
 ) -> list[SalesDifference]:
+    """The reported cancellations against the box office's of the day: the reseller's by
+    its reference, the organiser's by their id (the reseller records them as it learns
+    them from ``GET /orders``, under a reference of its own)."""
     reported = {c["reseller_cancellation_ref"]: c for c in report["cancellations"]}
-    in_day = (RealtimeCancellation.cancelled_at >= start) & (
-        RealtimeCancellation.cancelled_at < end
-    )
+    ids = sorted({c["cancellation_id"] for c in reported.values() if c["cancellation_id"]})
+    cancelled_at = RealtimeCancellation.cancelled_at
     box = _box_cancellations(
         session,
         reseller_code,
-        or_(in_day, RealtimeCancellation.reseller_cancellation_ref.in_(sorted(reported))),
+        or_(
+            (cancelled_at >= start) & (cancelled_at < end),
+            RealtimeCancellation.reseller_cancellation_ref.in_(sorted(reported)),
+            RealtimeCancellation.public_id.in_(ids),
+        ),
     )
-    of_day = set(_box_cancellations(session, reseller_code, in_day))
+    by_reference = {found.reference: found for found in box if not found.by_organiser}
+    by_id = {found.public_id: found for found in box if found.by_organiser}
     barcodes = _barcode_ids(session, [c["barcodes"] for c in reported.values()])
+    matched: set[str] = set()
     differences = []
     for reference, cancelled in sorted(reported.items()):
-        found = box.get(reference)
+        found = by_reference.get(reference) or by_id.get(cancelled["cancellation_id"] or "")
         named = {
             ticket_id or barcodes.get(code, code)
             for ticket_id, code in _pairs(cancelled["ticket_ids"], cancelled["barcodes"])
@@ -742,6 +771,7 @@ def _compare_cancellations(
                 )
             )
             continue
+        matched.add(found.public_id)
         if named != found.ticket_ids:
             differences.append(
                 SalesDifference(
@@ -764,16 +794,19 @@ def _compare_cancellations(
                     f"has {found.refund_amount}",
                 )
             )
-    for reference in sorted(of_day - set(reported)):
-        found = box[reference]
+    for found in box:
+        if found.public_id in matched or not start <= found.cancelled_at < end:
+            continue
+        if found.of_test_order and found.order_reference not in reported_orders:
+            continue  # a test order the reseller keeps out of its report
+        who = "by the organiser" if found.by_organiser else "at the box office"
         differences.append(
             SalesDifference(
                 DifferenceKind.STATUS_MISMATCH,
                 found.order_reference,
                 found.order_public_id,
-                reference,
-                f"cancelled at the box office only ({found.public_id}): "
-                + ", ".join(sorted(found.ticket_ids)),
+                found.reference or found.public_id,
+                f"cancelled {who} only ({found.public_id}): " + ", ".join(sorted(found.ticket_ids)),
             )
         )
     return differences
