@@ -24,21 +24,14 @@ from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
     Block,
-    ChannelType,
-    Contact,
     Currency,
-    PaymentMode,
-    PendingAccount,
     Performance,
-    PointOfSale,
     Price,
     Product,
     ProductChannel,
     Quota,
     QuotaFreePlaces,
     QuotaSeat,
-    RealtimeChannelTariff,
-    RealtimeSaleWindow,
     SalesChannel,
     Seat,
     SeatCategory,
@@ -48,7 +41,8 @@ from reseller_sync.boxoffice.models import (
     Zone,
 )
 from reseller_sync.domain.products import ProductKind
-from reseller_sync.realtime.settings import issue_key, record_reseller
+from reseller_sync.realtime.conformance import DataSetReseller, open_sale, performance_start
+from reseller_sync.realtime.settings import issue_key
 
 TIMEZONE = "Europe/Paris"
 PRODUCT = "BENCH-ARENA"
@@ -62,49 +56,14 @@ PIT_CAPACITY = 3_000
 PIT_PLACES_PER_RESELLER = 500
 PRICES = {(SEATED, "FULL"): 6500, (SEATED, "REDUCED"): 4500, (FREE, "FULL"): 3900}
 """Cents, per category and tariff."""
-PERFORMANCE_DELAY = dt.timedelta(days=60)
 
 
 @dataclass(frozen=True)
-class BenchReseller:
-    code: str
-    product_kinds: tuple[str, ...]
-    price_compare: str
-    price_policy: str
+class BenchReseller(DataSetReseller):
+    """A bench reseller: built and recorded as the conformance data set's are."""
+
     blocks: tuple[str, ...]
     """Its exclusive seats: every seat of these blocks."""
-
-    @property
-    def channel_code(self) -> str:
-        return self.code.upper()
-
-    @property
-    def point_of_sale_code(self) -> str:
-        return f"{self.channel_code}-WEB"
-
-    @property
-    def contact_code(self) -> str:
-        return f"{self.channel_code}-TECH"
-
-    @property
-    def quota_code(self) -> str:
-        return f"Q-{self.channel_code}"
-
-    def record(self, session: Session, *, rate_per_second: int = 20, burst: int = 40) -> None:
-        """Record (or update) its settings; the contract's rate limit unless told."""
-        record_reseller(
-            session,
-            reseller_code=self.code,
-            channel_code=self.channel_code,
-            point_of_sale_code=self.point_of_sale_code,
-            contact_code=self.contact_code,
-            product_kinds=self.product_kinds,
-            price_compare=self.price_compare,
-            price_policy=self.price_policy,
-            max_places_per_hold=10,
-            rate_per_second=rate_per_second,
-            burst=burst,
-        )
 
 
 BENCH_A = BenchReseller("bench-a", ("event", "competition", "pass"), "price", "strict", ("A", "B"))
@@ -132,34 +91,7 @@ def build_world(session: Session, now: dt.datetime) -> dict[str, str]:
     }
     session.add_all([*categories.values(), *tariffs.values()])
 
-    channels: dict[str, SalesChannel] = {}
-    for reseller in RESELLERS:
-        channel = SalesChannel(
-            code=reseller.channel_code,
-            name=f"{reseller.code} (real-time web service)",
-            type=ChannelType.RESELLER_AUTOMATIC,
-            reseller_code=reseller.code,
-        )
-        contact = Contact(
-            code=reseller.contact_code,
-            name=f"{reseller.code}, technical account",
-            email=None,
-            technical=True,
-        )
-        session.add_all(
-            [
-                channel,
-                PointOfSale(
-                    code=reseller.point_of_sale_code,
-                    name=f"{reseller.code} web shop",
-                    channel=channel,
-                    payment_mode=PaymentMode.PENDING_ACCOUNT,
-                ),
-                contact,
-                PendingAccount(contact=contact, currency=Currency.EUR),
-            ]
-        )
-        channels[reseller.code] = channel
+    channels = {reseller.code: reseller.add_channel(session) for reseller in RESELLERS}
 
     arena = Venue(
         code="BENCH-ARENA",
@@ -190,9 +122,7 @@ def build_world(session: Session, now: dt.datetime) -> dict[str, str]:
         venue=arena,
         configuration=layout,
     )
-    starts_local = (
-        (now + PERFORMANCE_DELAY).astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
-    )
+    starts_local = performance_start(now, zone)
     performance = Performance(product=product, code=PERFORMANCE, starts_at=starts_local)
     session.add_all([product, performance])
     session.flush()
@@ -220,22 +150,15 @@ def build_world(session: Session, now: dt.datetime) -> dict[str, str]:
         add_quota_seats(session, quota.id, performance.id, reseller.blocks)
         session.add(QuotaFreePlaces(quota=quota, block=pit, places=PIT_PLACES_PER_RESELLER))
         session.add(ProductChannel(product_id=product.id, channel_id=channel.id))
-        session.add(
-            RealtimeSaleWindow(
-                channel_id=channel.id,
-                performance_id=performance.id,
-                opens_at=now - dt.timedelta(days=1),
-                closes_at=closes_at,
-            )
-        )
-        session.add_all(
-            RealtimeChannelTariff(
-                channel_id=channel.id,
-                performance_id=performance.id,
-                category_id=categories[category].id,
-                tariff_id=tariffs[tariff].id,
-            )
-            for category, tariff in PRICES
+        open_sale(
+            session,
+            channel_id=channel.id,
+            performance_id=performance.id,
+            opens_at=now - dt.timedelta(days=1),
+            closes_at=closes_at,
+            combinations=[
+                (categories[category].id, tariffs[tariff].id) for category, tariff in PRICES
+            ],
         )
     session.flush()
 

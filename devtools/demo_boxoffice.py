@@ -61,6 +61,7 @@ from reseller_sync.boxoffice.models import (
     Venue,
     Zone,
 )
+from reseller_sync.boxoffice.seeding import add_reseller_channel
 from reseller_sync.domain.products import ProductKind
 
 FNAC_CHANNEL = "FNAC"
@@ -400,16 +401,7 @@ def seed_demo(session: Session, today: dt.date | None = None) -> bool:
         free_places={"VS": 500},
     )
     for product, places in ((day_pass, 500), (open_pass, 300)):
-        for performance in product.performances:
-            session.add(
-                Quota(
-                    code=FNAC_QUOTA,
-                    name="Contingent FNAC",
-                    channel=fnac,
-                    performance=performance,
-                    places=places,
-                )
-            )
+        _give_pass_quota(session, fnac, product, places, quota=(FNAC_QUOTA, "Contingent FNAC"))
     session.flush()
     _add_ticketnet(session, concert, arena_blocks)
     catalogue = {product.code: product for product in (concert, match, day_pass, open_pass)}
@@ -429,46 +421,26 @@ def _add_realtime(
     """A real-time reseller after the SecuTix reseller: its channel, point of sale,
     technical contact and quota on its products (a pass quota names its category). The
     products go on its channel at its onboarding."""
-    channel = SalesChannel(
-        code=reseller.channel,
-        name=reseller.channel_name,
-        type=ChannelType.RESELLER_AUTOMATIC,
+    name = reseller.channel_name.split(" (")[0]
+    channel = add_reseller_channel(
+        session,
         reseller_code=reseller.code,
-    )
-    contact = Contact(
-        code=reseller.contact,
-        name=f"{reseller.channel_name.split(' (')[0]} — compte technique",
-        email=None,
-        technical=True,
-    )
-    session.add_all(
-        [
-            channel,
-            PointOfSale(
-                code=reseller.point_of_sale,
-                name=f"{reseller.channel_name.split(' (')[0]} — site web",
-                channel=channel,
-                payment_mode=PaymentMode.PENDING_ACCOUNT,
-            ),
-            contact,
-            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
-        ]
+        channel=(reseller.channel, reseller.channel_name),
+        point_of_sale=(reseller.point_of_sale, f"{name} — site web"),
+        contact=(reseller.contact, f"{name} — compte technique"),
     )
     session.flush()
-    quota = (reseller.quota, f"Contingent {reseller.channel_name.split(' (')[0]}")
+    quota = (reseller.quota, f"Contingent {name}")
     for product in (catalogue[code] for code in reseller.products):
         if product.kind in (ProductKind.VISIT_PASS, ProductKind.UNDATED_PASS):
-            for performance in product.performances:
-                session.add(
-                    Quota(
-                        code=quota[0],
-                        name=quota[1],
-                        channel=channel,
-                        performance=performance,
-                        places=reseller.pass_places,
-                        category_id=pass_category.id,
-                    )
-                )
+            _give_pass_quota(
+                session,
+                channel,
+                product,
+                reseller.pass_places,
+                quota=quota,
+                category_id=pass_category.id,
+            )
         else:
             _give_quota(
                 session,
@@ -485,27 +457,12 @@ def _add_realtime(
 def _add_ticketnet(session: Session, concert: Product, arena_blocks: dict[str, Block]) -> None:
     """Ticketnet beside FNAC: its channel, point of sale, paying contact and quota on the
     concert. Added after FNAC's entities, so that theirs keep their ids."""
-    channel = SalesChannel(
-        code=TICKETNET_CHANNEL,
-        name="Ticketnet (interface automatique)",
-        type=ChannelType.RESELLER_AUTOMATIC,
+    channel = add_reseller_channel(
+        session,
         reseller_code="ticketnet",
-    )
-    contact = Contact(
-        code=TICKETNET_CONTACT, name="Ticketnet — compte technique", email=None, technical=True
-    )
-    session.add_all(
-        [
-            channel,
-            PointOfSale(
-                code=TICKETNET_POINT_OF_SALE,
-                name="Réseau Ticketnet",
-                channel=channel,
-                payment_mode=PaymentMode.PENDING_ACCOUNT,
-            ),
-            contact,
-            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
-        ]
+        channel=(TICKETNET_CHANNEL, "Ticketnet (interface automatique)"),
+        point_of_sale=(TICKETNET_POINT_OF_SALE, "Réseau Ticketnet"),
+        contact=(TICKETNET_CONTACT, "Ticketnet — compte technique"),
     )
     session.flush()
     session.add(ProductChannel(product_id=concert.id, channel_id=channel.id))
@@ -531,30 +488,12 @@ def _add_secutix(
     the products of :data:`SECUTIX_PRODUCTS` (found by code in ``catalogue``) on its
     channel, in that order, and its contingent on the concert and the passes."""
     products = [catalogue[code] for code in SECUTIX_PRODUCTS]
-    channel = SalesChannel(
-        code=SECUTIX_CHANNEL,
-        name="Billetterie partenaire SecuTix (interface automatique)",
-        type=ChannelType.RESELLER_AUTOMATIC,
+    channel = add_reseller_channel(
+        session,
         reseller_code="secutix",
-    )
-    contact = Contact(
-        code=SECUTIX_CONTACT,
-        name="Billetterie partenaire — compte technique",
-        email=None,
-        technical=True,
-    )
-    session.add_all(
-        [
-            channel,
-            PointOfSale(
-                code=SECUTIX_POINT_OF_SALE,
-                name="Réseau de la billetterie partenaire",
-                channel=channel,
-                payment_mode=PaymentMode.PENDING_ACCOUNT,
-            ),
-            contact,
-            *(PendingAccount(contact=contact, currency=currency) for currency in Currency),
-        ]
+        channel=(SECUTIX_CHANNEL, "Billetterie partenaire SecuTix (interface automatique)"),
+        point_of_sale=(SECUTIX_POINT_OF_SALE, "Réseau de la billetterie partenaire"),
+        contact=(SECUTIX_CONTACT, "Billetterie partenaire — compte technique"),
     )
     session.flush()
     for product in products:
@@ -569,17 +508,13 @@ def _add_secutix(
         quota=(SECUTIX_QUOTA, "Contingent billetterie partenaire"),
     )
     for product in products:
-        if product.kind not in (ProductKind.VISIT_PASS, ProductKind.UNDATED_PASS):
-            continue
-        for performance in product.performances:
-            session.add(
-                Quota(
-                    code=SECUTIX_QUOTA,
-                    name="Contingent billetterie partenaire",
-                    channel=channel,
-                    performance=performance,
-                    places=SECUTIX_PASS_PLACES,
-                )
+        if product.kind in (ProductKind.VISIT_PASS, ProductKind.UNDATED_PASS):
+            _give_pass_quota(
+                session,
+                channel,
+                product,
+                SECUTIX_PASS_PLACES,
+                quota=(SECUTIX_QUOTA, "Contingent billetterie partenaire"),
             )
     session.flush()
 
@@ -745,6 +680,29 @@ def _give_quota(
         )
         for code, places in free_places.items():
             session.add(QuotaFreePlaces(quota=held_quota, block=blocks[code], places=places))
+
+
+def _give_pass_quota(
+    session: Session,
+    channel: SalesChannel,
+    product: Product,
+    places: int,
+    quota: tuple[str, str],
+    category_id: int | None = None,
+) -> None:
+    """Hold ``places`` of a pass on each of its performances in the channel's quota (code,
+    name), of the category ``category_id`` when the quota names one."""
+    for performance in product.performances:
+        session.add(
+            Quota(
+                code=quota[0],
+                name=quota[1],
+                channel=channel,
+                performance=performance,
+                places=places,
+                category_id=category_id,
+            )
+        )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

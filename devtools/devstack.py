@@ -51,10 +51,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -809,7 +810,124 @@ class Stack:
         return make_engine(self.environment().get(URL_VARIABLE) or database_url())
 
 
-class TicketnetAtWork:
+class PartnerAtWork(ABC):
+    """A reseller's part in an onboarding run of ``product`` at it (:meth:`onboard`), played
+    round by round (:meth:`play_round`) while the run waits."""
+
+    def __init__(self, stack: Stack, reseller: str, product: str, *, grace_seconds: float) -> None:
+        from reseller_sync.core.resellers import reseller_type
+
+        self.stack, self.reseller, self.product = stack, reseller, product
+        self.grace_seconds = grace_seconds
+        self.dag_id = reseller_type(reseller).dag_id("onboarding", product)
+        self.run_id = ""
+
+    def onboard(self, seconds: float = 900) -> str:
+        """Trigger the product's onboarding at the reseller, approve its human step, play
+        the reseller's part until the run ends; the run's state (its id in ``run_id``)."""
+        self.run_id = self.stack.trigger(self.dag_id)
+        return self.stack.finish(
+            self.dag_id,
+            self.run_id,
+            approve=APPROVAL_TASKS[self.reseller],
+            seconds=seconds,
+            meanwhile=self.play_round,
+        )
+
+    @abstractmethod
+    def play_round(self) -> None:
+        """The reseller's part at one look of the stack at the run."""
+
+
+class FileResellerAtWork(PartnerAtWork):
+    """A file reseller's part, and its inbound DAG's, in an onboarding run, played round by
+    round: the reseller answers the organiser's files at every round (:meth:`answer`); once
+    no task of the run has been busy for ``grace_seconds`` (:meth:`settled`, see
+    :class:`TicketnetAtWork` for why), it makes its next move (:meth:`move`), which may be to
+    run the inbound DAG on the files it wrote (:meth:`run_inbound`)."""
+
+    BUSY = frozenset({"scheduled", "queued", "running", "restarting", "up_for_retry"})
+    """Task states of a step on its way somewhere (to deferring, say)."""
+    NAME: ClassVar[str]
+    """The reseller as the stack's messages name it."""
+
+    def __init__(self, stack: Stack, reseller: str, product: str, *, grace_seconds: float) -> None:
+        from reseller_sync.core.resellers import reseller_type
+
+        super().__init__(stack, reseller, product, grace_seconds=grace_seconds)
+        self.inbound = reseller_type(reseller).dag_id("inbound")
+        self.inbound_runs: list[tuple[str, str]] = []
+        """(run id, state) of each inbound run played meanwhile."""
+        self._engine: Engine | None = None
+        self._quiet_since: float | None = None
+
+    @abstractmethod
+    def answer(self) -> None:
+        """Answer the organiser's files (under the partner's file lock), at every round."""
+
+    @abstractmethod
+    def move(self) -> bool:
+        """The reseller's next move, or the inbound DAG's, if one is due; whether one was."""
+
+    @abstractmethod
+    def sandbox_error(self) -> type[Exception]:
+        """What the reseller's sandbox raises for a move it could not make."""
+
+    def play_round(self) -> None:
+        """One round: answer the organiser's files; then, the run settled, one more move."""
+        self.answer()
+        if not self.settled():
+            return
+        try:
+            moved = self.move()
+        except self.sandbox_error() as error:  # the reseller could not: said, the run goes on
+            say(f"  {self.NAME}: {error}")
+            moved = True
+        if moved:  # what went may wake a step: let the run settle again
+            self._quiet_since = None
+
+    def settled(self) -> bool:
+        """No task of the run scheduled, queued or running for ``grace_seconds``."""
+        path = f"/dags/{self.dag_id}/dagRuns/{self.run_id}/taskInstances"
+        instances = self.stack.api("GET", path)["task_instances"]
+        if any(instance["state"] in self.BUSY for instance in instances):
+            self._quiet_since = None
+            return False
+        now = time.monotonic()
+        if self._quiet_since is None:
+            self._quiet_since = now
+        return now - self._quiet_since >= self.grace_seconds
+
+    def wrote(self, what: str, name: str) -> None:
+        say(f"  {self.NAME} {what}: {name}")
+
+    def run_inbound(self, waiting: list[str]) -> str:
+        """Run the inbound DAG to its end, now; its state. A failed run stops the play."""
+        say(f"  {self.inbound} integrates {', '.join(waiting)} ...")
+        run_id = self.stack.trigger(self.inbound)
+        state = self.stack.finish(self.inbound, run_id)
+        self.inbound_runs.append((run_id, state))
+        say(f"  {self.inbound}: {state}")
+        if state != "success":
+            raise StackError(f"{self.inbound} {run_id} {state}; see its task logs in the UI")
+        return state
+
+    def tested(self) -> bool:
+        """The organiser has seen the test (or opening) tickets valid: the product is
+        ``tested`` (or further) at the reseller in the box office."""
+        from sqlalchemy.orm import Session
+
+        from reseller_sync.boxoffice.models import OnboardingState
+        from reseller_sync.pipelines.onboarding_state import ORDER, onboarding_state
+
+        if self._engine is None:
+            self._engine = self.stack.boxoffice_engine()
+        with Session(self._engine) as session:
+            state = onboarding_state(session, self.reseller, self.product)
+        return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
+
+
+class TicketnetAtWork(FileResellerAtWork):
     """Ticketnet's part, and the hourly DAG's, in an onboarding run of ``product`` at
     Ticketnet (:meth:`onboard`), played round by round while the run waits. Sped up, as
     the real partner and the schedule would play it:
@@ -834,8 +952,7 @@ class TicketnetAtWork:
     whichever comes second finds nothing to do.
     """
 
-    BUSY = frozenset({"scheduled", "queued", "running", "restarting", "up_for_retry"})
-    """Task states of a step on its way somewhere (to deferring, say)."""
+    NAME = "Ticketnet"
 
     def __init__(
         self,
@@ -845,48 +962,19 @@ class TicketnetAtWork:
         hour_seconds: float = 30,
         grace_seconds: float = PARTNER_GRACE_SECONDS,
     ) -> None:
-        from reseller_sync.core.resellers import reseller_type
-
-        self.stack, self.product = stack, product
-        self.hour_seconds, self.grace_seconds = hour_seconds, grace_seconds
         self.partner = stack.ticketnet_partner()
-        reseller = reseller_type("ticketnet")
-        self.dag_id = reseller.dag_id("onboarding", product)
-        self.inbound = reseller.dag_id("inbound")
-        self.run_id = ""
-        self.hourly_runs: list[tuple[str, str]] = []
-        """(run id, state) of each hourly run played meanwhile."""
-        self._engine: Engine | None = None
+        super().__init__(stack, "ticketnet", product, grace_seconds=grace_seconds)
+        self.hour_seconds = hour_seconds
         self._last_batch = time.monotonic()
-        self._quiet_since: float | None = None
         self._hour_due = False
 
-    def onboard(self, seconds: float = 900) -> str:
-        """Trigger the product's onboarding at Ticketnet, approve its human step, play
-        Ticketnet's part until the run ends; the run's state (its id in ``run_id``)."""
-        self.run_id = self.stack.trigger(self.dag_id)
-        return self.stack.finish(
-            self.dag_id,
-            self.run_id,
-            approve=APPROVAL_TASKS["ticketnet"],
-            seconds=seconds,
-            meanwhile=self.play_round,
-        )
+    def answer(self) -> None:
+        self.partner.process_offers()
 
-    def play_round(self) -> None:
-        """One round: answer the OFFER batches; then, the run settled, one more move."""
+    def sandbox_error(self) -> type[Exception]:
         from devtools.sandboxes.ticketnet import SandboxError
 
-        self.partner.process_offers()
-        if not self.settled():
-            return
-        try:
-            moved = self.move()
-        except SandboxError as error:  # Ticketnet could not: said, and the run goes on
-            say(f"  Ticketnet: {error}")
-            moved = True
-        if moved:  # what went may wake a step: let the run settle again
-            self._quiet_since = None
+        return SandboxError
 
     def move(self) -> bool:
         """Ticketnet's next move, or the hourly DAG's, if one is due; whether one was."""
@@ -896,10 +984,10 @@ class TicketnetAtWork:
         elif self.tests_to_refund() and self.tested():
             self.wrote("refunds its test tickets", partner.emit_test_refunds())
         elif waiting := self.waiting_sales():
-            self.run_hourly(waiting)
+            self.run_inbound(waiting)
             self._hour_due = True
         elif self._hour_due or (
-            self.hourly_runs and time.monotonic() - self._last_batch >= self.hour_seconds
+            self.inbound_runs and time.monotonic() - self._last_batch >= self.hour_seconds
         ):
             self.wrote("sends its hourly SALES batch (empty)", partner.emit_sales(tickets=0))
             self._hour_due = False
@@ -907,32 +995,9 @@ class TicketnetAtWork:
             return False
         return True
 
-    def settled(self) -> bool:
-        """No task of the run scheduled, queued or running for ``grace_seconds``."""
-        path = f"/dags/{self.dag_id}/dagRuns/{self.run_id}/taskInstances"
-        instances = self.stack.api("GET", path)["task_instances"]
-        if any(instance["state"] in self.BUSY for instance in instances):
-            self._quiet_since = None
-            return False
-        now = time.monotonic()
-        if self._quiet_since is None:
-            self._quiet_since = now
-        return now - self._quiet_since >= self.grace_seconds
-
-    def wrote(self, what: str, batch: str) -> None:
-        say(f"  Ticketnet {what}: {batch}")
+    def wrote(self, what: str, name: str) -> None:
+        super().wrote(what, name)
         self._last_batch = time.monotonic()
-
-    def run_hourly(self, waiting: list[str]) -> str:
-        """Run the hourly DAG to its end, now; its state. A failed run stops the play."""
-        say(f"  {self.inbound} integrates {', '.join(waiting)} ...")
-        run_id = self.stack.trigger(self.inbound)
-        state = self.stack.finish(self.inbound, run_id)
-        self.hourly_runs.append((run_id, state))
-        say(f"  {self.inbound}: {state}")
-        if state != "success":
-            raise StackError(f"{self.inbound} {run_id} {state}; see its task logs in the UI")
-        return state
 
     def waiting_sales(self) -> list[str]:
         """The SALES batches with records that wait in ``/from_ticketnet/`` (not applied)."""
@@ -953,22 +1018,8 @@ class TicketnetAtWork:
         tickets = self.partner.snapshot().tickets.values()
         return any(ticket.test and not ticket.refunded_by for ticket in tickets)
 
-    def tested(self) -> bool:
-        """The organiser has seen the test tickets valid: the product is ``tested`` (or
-        further) at Ticketnet in the box office."""
-        from sqlalchemy.orm import Session
 
-        from reseller_sync.boxoffice.models import OnboardingState
-        from reseller_sync.pipelines.onboarding_state import ORDER, onboarding_state
-
-        if self._engine is None:
-            self._engine = self.stack.boxoffice_engine()
-        with Session(self._engine) as session:
-            state = onboarding_state(session, "ticketnet", self.product)
-        return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
-
-
-class SecutixAtWork:
+class SecutixAtWork(FileResellerAtWork):
     """The SecuTix reseller's part, and the 15-minute DAG's, in an onboarding run of
     ``product`` at the reseller (:meth:`onboard`), played round by round while the run
     waits. Sped up, as the real reseller and the schedule would play it:
@@ -991,7 +1042,7 @@ class SecutixAtWork:
     runs, only once no task of the run has been busy for ``grace_seconds``.
     """
 
-    BUSY = TicketnetAtWork.BUSY
+    NAME = "SecuTix reseller"
     OPENING_TASK = "check_opening_tickets"
     """The onboarding step that waits for the opening tickets (declared in
     ``reseller_sync.secutix.onboarding``)."""
@@ -999,49 +1050,20 @@ class SecutixAtWork:
     def __init__(
         self, stack: Stack, product: str, *, grace_seconds: float = PARTNER_GRACE_SECONDS
     ) -> None:
-        from reseller_sync.core.resellers import reseller_type
-
-        self.stack, self.product, self.grace_seconds = stack, product, grace_seconds
         self.partner = stack.secutix_partner()
-        reseller = reseller_type("secutix")
-        self.dag_id = reseller.dag_id("onboarding", product)
-        self.inbound = reseller.dag_id("inbound")
-        self.run_id = ""
+        super().__init__(stack, "secutix", product, grace_seconds=grace_seconds)
         self.opening: list[str] = []
         """The barcodes of the opening tickets sold."""
         self.refunded: list[str] = []
-        self.inbound_runs: list[tuple[str, str]] = []
-        """(run id, state) of each 15-minute run played meanwhile."""
-        self._engine: Engine | None = None
-        self._quiet_since: float | None = None
         self._file_due = False
 
-    def onboard(self, seconds: float = 900) -> str:
-        """Trigger the product's onboarding at the reseller, approve its human step, play
-        the reseller's part until the run ends; the run's state (its id in ``run_id``)."""
-        self.run_id = self.stack.trigger(self.dag_id)
-        return self.stack.finish(
-            self.dag_id,
-            self.run_id,
-            approve=APPROVAL_TASKS["secutix"],
-            seconds=seconds,
-            meanwhile=self.play_round,
-        )
+    def answer(self) -> None:
+        self.partner.pickup()
 
-    def play_round(self) -> None:
-        """One round: answer the organiser's files; then, the run settled, one more move."""
+    def sandbox_error(self) -> type[Exception]:
         from devtools.sandboxes.secutix import SandboxError
 
-        self.partner.pickup()
-        if not self.settled():
-            return
-        try:
-            moved = self.move()
-        except SandboxError as error:  # the reseller could not: said, and the run goes on
-            say(f"  SecuTix reseller: {error}")
-            moved = True
-        if moved:  # what went may wake a step: let the run settle again
-            self._quiet_since = None
+        return SandboxError
 
     def move(self) -> bool:
         """The reseller's next move, or the 15-minute DAG's, if one is due; whether one
@@ -1064,35 +1086,9 @@ class SecutixAtWork:
             return False
         return True
 
-    def settled(self) -> bool:
-        """No task of the run scheduled, queued or running for ``grace_seconds``."""
-        path = f"/dags/{self.dag_id}/dagRuns/{self.run_id}/taskInstances"
-        instances = self.stack.api("GET", path)["task_instances"]
-        if any(instance["state"] in self.BUSY for instance in instances):
-            self._quiet_since = None
-            return False
-        now = time.monotonic()
-        if self._quiet_since is None:
-            self._quiet_since = now
-        return now - self._quiet_since >= self.grace_seconds
-
     def waits_for_opening_tickets(self) -> bool:
         state = self.stack.task_state(self.dag_id, self.run_id, self.OPENING_TASK)
         return state == "deferred"
-
-    def wrote(self, what: str, name: str) -> None:
-        say(f"  SecuTix reseller {what}: {name}")
-
-    def run_inbound(self, waiting: list[str]) -> str:
-        """Run the 15-minute DAG to its end, now; its state. A failed run stops the play."""
-        say(f"  {self.inbound} integrates {', '.join(waiting)} ...")
-        run_id = self.stack.trigger(self.inbound)
-        state = self.stack.finish(self.inbound, run_id)
-        self.inbound_runs.append((run_id, state))
-        say(f"  {self.inbound}: {state}")
-        if state != "success":
-            raise StackError(f"{self.inbound} {run_id} {state}; see its task logs in the UI")
-        return state
 
     def waiting_tickets(self) -> list[str]:
         """The TICKETS files with lines that wait in ``/to_organiser/`` (not applied)."""
@@ -1108,20 +1104,6 @@ class SecutixAtWork:
         tickets = self.partner.snapshot().tickets.values()
         return sorted(t.barcode for t in tickets if t.product == self.product and t.valid)
 
-    def tested(self) -> bool:
-        """The organiser has seen the opening tickets valid: the product is ``tested`` (or
-        further) at the reseller in the box office."""
-        from sqlalchemy.orm import Session
-
-        from reseller_sync.boxoffice.models import OnboardingState
-        from reseller_sync.pipelines.onboarding_state import ORDER, onboarding_state
-
-        if self._engine is None:
-            self._engine = self.stack.boxoffice_engine()
-        with Session(self._engine) as session:
-            state = onboarding_state(session, "secutix", self.product)
-        return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
-
 
 def realtime_settings(reseller: str) -> RealtimeInstanceSettings:
     """A real-time reseller's instance settings (its adapter's)."""
@@ -1134,7 +1116,7 @@ def realtime_settings(reseller: str) -> RealtimeInstanceSettings:
     return settings
 
 
-class RealtimeAtWork:
+class RealtimeAtWork(PartnerAtWork):
     """A real-time reseller's part in an onboarding run of ``product`` (:meth:`onboard`),
     played while the run waits. The stack recorded the reseller's settings and issued its
     key before; its sandbox's customers may buy meanwhile (their references never start
@@ -1160,29 +1142,12 @@ class RealtimeAtWork:
         *,
         grace_seconds: float = PARTNER_GRACE_SECONDS,
     ) -> None:
-        from reseller_sync.core.resellers import reseller_type
-
-        self.stack, self.reseller, self.product = stack, reseller, product
-        self.grace_seconds = grace_seconds
-        self.dag_id = reseller_type(reseller).dag_id("onboarding", product)
+        super().__init__(stack, reseller, product, grace_seconds=grace_seconds)
         self.prefix = realtime_settings(reseller).test_order.reference_prefix
-        self.run_id = ""
         self.test_order: str | None = None
         """The test order's reference, once placed."""
         self._waiting_since: float | None = None
         """When the test order's step was first seen deferred in its current attempt."""
-
-    def onboard(self, seconds: float = 900) -> str:
-        """Trigger the product's onboarding at the reseller, approve its human step, place
-        the test order when asked; the run's state (its id in ``run_id``)."""
-        self.run_id = self.stack.trigger(self.dag_id)
-        return self.stack.finish(
-            self.dag_id,
-            self.run_id,
-            approve=APPROVAL_TASKS[self.reseller],
-            seconds=seconds,
-            meanwhile=self.play_round,
-        )
 
     def play_round(self) -> None:
         """The test order, once the step that waits for it has waited ``grace_seconds``.

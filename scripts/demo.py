@@ -175,7 +175,7 @@ class Demo(Stack):
         )
         state = ticketnet.onboard()
         self.played(ticketnet.dag_id, ticketnet.run_id, state)
-        for run_id, hourly_state in ticketnet.hourly_runs:  # played while it waited
+        for run_id, hourly_state in ticketnet.inbound_runs:  # played while it waited
             self.runs.append((ticketnet.inbound, run_id, hourly_state, "success"))
 
         partner = ticketnet.partner

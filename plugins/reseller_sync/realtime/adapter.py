@@ -5,7 +5,8 @@ and its settings.
 A synchronous reseller has no files: no naming, no inbound streams, no hourly run. Its
 sales come from its calls to the service (:mod:`reseller_sync.realtime`), its nightly run
 pulls its sales report. Each adapter module (one per reseller package) binds these
-functions to its own type and settings model, and stays a few lines long.
+functions to its own type and settings model through :class:`RealtimeAdapter`, and stays a
+few lines long.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from reseller_sync.core.resellers import ResellerType
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from reseller_sync.realtime.product_check import ProductVerdict
 
 SettingsLoader = Callable[[], "RealtimeInstanceSettings"]
+SettingsT = TypeVar("SettingsT", bound="RealtimeInstanceSettings")
 
 
 def check_product(
@@ -71,6 +73,41 @@ def onboarding_doc(reseller: ResellerType, load: SettingsLoader, product_code: s
 def expected_streams(settings: RealtimeInstanceSettings) -> tuple[StreamExpectation, ...]:
     """No file streams: the dashboard lists none for a synchronous reseller."""
     return ()
+
+
+class RealtimeAdapter(Generic[SettingsT]):
+    """The hooks above bound to one reseller type and its settings loader (its adapter
+    module's ``load_settings``): the adapter module exposes each bound method under the
+    hook's name."""
+
+    def __init__(self, reseller: ResellerType, load: Callable[[], SettingsT]) -> None:
+        self.reseller = reseller
+        self.load = load
+
+    def check_product(
+        self, session: Session, settings: SettingsT, product_code: str
+    ) -> ProductVerdict:
+        """May the reseller sell the product, and can it go on its channel?"""
+        return check_product(self.reseller, session, settings, product_code)
+
+    def check_mappings(
+        self, settings: SettingsT, session: Session | None, products: Sequence[str] | None = None
+    ) -> CheckResult:
+        """The codes the reseller sees: the box office's own, each a valid id."""
+        return check_mappings(self.reseller, settings, session, products)
+
+    def onboarding_steps(self) -> Sequence[OnboardingStep]:
+        """The onboarding of a product at the reseller, step by step, for the onboarding
+        builder."""
+        return onboarding_steps(self.reseller, self.load)
+
+    def onboarding_doc(self, product_code: str) -> str:
+        """What the onboarding DAG of the product says in the UI."""
+        return onboarding_doc(self.reseller, self.load, product_code)
+
+    def expected_streams(self, settings: SettingsT) -> tuple[StreamExpectation, ...]:
+        """No file streams: the reseller calls the service."""
+        return expected_streams(settings)
 
 
 # --------------------------------------------------------------------------- commands

@@ -19,6 +19,7 @@ Everything is in EUR, on sale from a day before ``now`` until the performance st
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -27,13 +28,8 @@ from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
     Block,
-    ChannelType,
-    Contact,
     Currency,
-    PaymentMode,
-    PendingAccount,
     Performance,
-    PointOfSale,
     Price,
     Product,
     ProductChannel,
@@ -51,6 +47,7 @@ from reseller_sync.boxoffice.models import (
     Venue,
     Zone,
 )
+from reseller_sync.boxoffice.seeding import add_reseller_channel
 from reseller_sync.domain.products import ProductKind
 from reseller_sync.realtime.settings import issue_key, record_reseller
 
@@ -80,13 +77,15 @@ PRICES: dict[str, dict[str, dict[str, int]]] = {
 
 
 @dataclass(frozen=True)
-class ConformanceReseller:
+class DataSetReseller:
+    """A real-time reseller of a data set made in code (this one, the load benchmark's):
+    its entities are named after its code, its settings are the contract's but for its
+    kinds and price check."""
+
     code: str
     product_kinds: tuple[str, ...]
     price_compare: str
     price_policy: str
-    seat_block: str
-    """Its exclusive seats of ``CAT1`` on ``CONF-EVT-1``: row 1 of this block."""
 
     @property
     def channel_code(self) -> str:
@@ -104,10 +103,79 @@ class ConformanceReseller:
     def quota_code(self) -> str:
         return f"Q-{self.channel_code}"
 
+    def add_channel(self, session: Session) -> SalesChannel:
+        """Its channel, point of sale, technical contact and pending account (EUR)."""
+        return add_reseller_channel(
+            session,
+            reseller_code=self.code,
+            channel=(self.channel_code, f"{self.code} (real-time web service)"),
+            point_of_sale=(self.point_of_sale_code, f"{self.code} web shop"),
+            contact=(self.contact_code, f"{self.code}, technical account"),
+            currencies=(Currency.EUR,),
+        )
+
+    def record(self, session: Session, *, rate_per_second: int = 20, burst: int = 40) -> None:
+        """Record (or update) its settings; the contract's rate limit unless told."""
+        record_reseller(
+            session,
+            reseller_code=self.code,
+            channel_code=self.channel_code,
+            point_of_sale_code=self.point_of_sale_code,
+            contact_code=self.contact_code,
+            product_kinds=self.product_kinds,
+            price_compare=self.price_compare,
+            price_policy=self.price_policy,
+            max_places_per_hold=MAX_PLACES_PER_HOLD,
+            rate_per_second=rate_per_second,
+            burst=burst,
+        )
+
+
+@dataclass(frozen=True)
+class ConformanceReseller(DataSetReseller):
+    seat_block: str
+    """Its exclusive seats of ``CAT1`` on ``CONF-EVT-1``: row 1 of this block."""
+
 
 CONF_A = ConformanceReseller("conf-a", ("event", "competition", "pass"), "price", "strict", "A")
 CONF_B = ConformanceReseller("conf-b", ("event",), "price_minus_commission", "warn", "B")
 RESELLERS = (CONF_A, CONF_B)
+
+
+def performance_start(now: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """When a data set's performances start: ``PERFORMANCE_DELAY`` after ``now``, to the
+    minute, on the venue's clock (naive, as the box office keeps it)."""
+    return (now + PERFORMANCE_DELAY).astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
+
+
+def open_sale(
+    session: Session,
+    *,
+    channel_id: int,
+    performance_id: int,
+    opens_at: dt.datetime,
+    closes_at: dt.datetime,
+    combinations: Iterable[tuple[int, int]],
+) -> None:
+    """Put a performance on sale on a channel from ``opens_at`` to ``closes_at``, with each
+    (category id, tariff id) of ``combinations`` opened on it."""
+    session.add(
+        RealtimeSaleWindow(
+            channel_id=channel_id,
+            performance_id=performance_id,
+            opens_at=opens_at,
+            closes_at=closes_at,
+        )
+    )
+    session.add_all(
+        RealtimeChannelTariff(
+            channel_id=channel_id,
+            performance_id=performance_id,
+            category_id=category_id,
+            tariff_id=tariff_id,
+        )
+        for category_id, tariff_id in combinations
+    )
 
 
 def load_conformance_data(session: Session, now: dt.datetime) -> dict[str, str]:
@@ -124,34 +192,7 @@ def load_conformance_data(session: Session, now: dt.datetime) -> dict[str, str]:
     tariffs = {code: Tariff(code=code, name=name) for code, name in TARIFFS.items()}
     session.add_all([*categories.values(), *tariffs.values()])
 
-    channels: dict[str, SalesChannel] = {}
-    for reseller in RESELLERS:
-        channel = SalesChannel(
-            code=reseller.channel_code,
-            name=f"{reseller.code} (real-time web service)",
-            type=ChannelType.RESELLER_AUTOMATIC,
-            reseller_code=reseller.code,
-        )
-        contact = Contact(
-            code=reseller.contact_code,
-            name=f"{reseller.code}, technical account",
-            email=None,
-            technical=True,
-        )
-        session.add_all(
-            [
-                channel,
-                PointOfSale(
-                    code=reseller.point_of_sale_code,
-                    name=f"{reseller.code} web shop",
-                    channel=channel,
-                    payment_mode=PaymentMode.PENDING_ACCOUNT,
-                ),
-                contact,
-                PendingAccount(contact=contact, currency=Currency.EUR),
-            ]
-        )
-        channels[reseller.code] = channel
+    channels = {reseller.code: reseller.add_channel(session) for reseller in RESELLERS}
 
     hall = Venue(
         code="CONF-HALL",
@@ -219,9 +260,7 @@ def load_conformance_data(session: Session, now: dt.datetime) -> dict[str, str]:
         kind=ProductKind.UNDATED_PASS,
         venue=museum,
     )
-    starts_local = (
-        (now + PERFORMANCE_DELAY).astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
-    )
+    starts_local = performance_start(now, zone)
     performances = {
         "CONF-EVT-1": Performance(product=event, code="CONF-EVT-1", starts_at=starts_local),
         "CONF-RACE-1": Performance(product=race, code="CONF-RACE-1", starts_at=starts_local),
@@ -319,38 +358,22 @@ def load_conformance_data(session: Session, now: dt.datetime) -> dict[str, str]:
                     closes_at = now + PASS_SALE_LENGTH
                 else:
                     closes_at = performance.starts_at.replace(tzinfo=zone).astimezone(dt.UTC)
-                session.add(
-                    RealtimeSaleWindow(
-                        channel_id=channel_id,
-                        performance_id=performance.id,
-                        opens_at=opens_at,
-                        closes_at=closes_at,
-                    )
+                open_sale(
+                    session,
+                    channel_id=channel_id,
+                    performance_id=performance.id,
+                    opens_at=opens_at,
+                    closes_at=closes_at,
+                    combinations=[
+                        (categories[category_code].id, tariffs[tariff_code].id)
+                        for category_code in sold_categories[performance.code]
+                        for tariff_code in PRICES[performance.code][category_code]
+                    ],
                 )
-                for category_code in sold_categories[performance.code]:
-                    for tariff_code in PRICES[performance.code][category_code]:
-                        session.add(
-                            RealtimeChannelTariff(
-                                channel_id=channel_id,
-                                performance_id=performance.id,
-                                category_id=categories[category_code].id,
-                                tariff_id=tariffs[tariff_code].id,
-                            )
-                        )
     session.flush()
 
     keys = {}
     for reseller in RESELLERS:
-        record_reseller(
-            session,
-            reseller_code=reseller.code,
-            channel_code=reseller.channel_code,
-            point_of_sale_code=reseller.point_of_sale_code,
-            contact_code=reseller.contact_code,
-            product_kinds=reseller.product_kinds,
-            price_compare=reseller.price_compare,
-            price_policy=reseller.price_policy,
-            max_places_per_hold=MAX_PLACES_PER_HOLD,
-        )
+        reseller.record(session)
         keys[reseller.code] = issue_key(session, reseller.code, now)
     return keys

@@ -40,7 +40,8 @@ A04 to A07            outcomes, not errors (A04: the place is Ticketnet's alread
 
 Sending is serialised by the DAGs (one onboarding run at a time per product, and the
 sends of the OFFER stream are few): two runs numbering at the same moment would collide
-on the journal's unique sequence, which is retried here.
+on the journal's unique sequence, which is retried (the reseller-neutral part of sending,
+:mod:`reseller_sync.exchange.sending`).
 """
 
 from __future__ import annotations
@@ -50,14 +51,12 @@ import datetime as dt
 import gzip
 import io
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Self
 
 import pyarrow as pa
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reseller_sync.boxoffice.models import Direction, FileState
@@ -69,7 +68,8 @@ from reseller_sync.domain.errors import (
     TemporaryExternalError,
 )
 from reseller_sync.domain.texts import Localized
-from reseller_sync.exchange import journal
+from reseller_sync.exchange import journal, sending
+from reseller_sync.exchange.sending import SessionSource, session_factory, uploads
 from reseller_sync.integration import allocation as allocated
 from reseller_sync.ticketnet.ack import Ack, AckStatus, parse_ack
 from reseller_sync.ticketnet.errors import Code, TicketnetProblem
@@ -89,14 +89,11 @@ log = logging.getLogger(__name__)
 
 RESELLER = RESELLER_TYPE.code
 STREAM = Stream.OFFER.value
-SessionSource = Engine | sessionmaker[Session]
-"""Where sending opens its own transactions: an engine or a session factory."""
 RecordsBuilder = Callable[[Session], "pa.Table | PlaceRecords"]
 """Builds a file's records from the box office, called only when a batch is written; for
 places, with the box office's place of each record."""
 PREVIEW_LINES = 12
 """Records of each data file shown in a dry run's preview."""
-NUMBERING_ATTEMPTS = 3
 
 
 class SendStatus(StrEnum):
@@ -173,7 +170,7 @@ def send_offer(
     completed = complete_prepared(factory, transport)
     with factory() as session:
         standing = standing_batch(session, product_code, content)
-        resent = standing is not None and _journaled_since(standing, resend_since)
+        resent = standing is not None and sending.journaled_since(standing, resend_since)
         if standing is not None and (not force or resent):
             status = SendStatus.COMPLETED if standing.name in completed else SendStatus.ALREADY_SENT
             return OfferSent(
@@ -269,25 +266,7 @@ def send_allocation(
 def complete_prepared(sessions: SessionSource, transport: SftpTransport) -> list[str]:
     """Upload every OFFER batch left ``prepared`` by a crash, in number order, under its
     number with its same bytes (section 3 point 5); their names."""
-    factory = session_factory(sessions)
-    with factory() as session:
-        leftovers = [
-            (file.id, file.name, file.content, journal.inbound_unit(session, file.id).members)
-            for file in journal.prepared_files(session, RESELLER, STREAM)
-        ]
-    for file_id, name, manifest_bytes, members in leftovers:
-        transport.upload_all(uploads(name, manifest_bytes, members.items()))
-        with factory.begin() as session:
-            journal.mark_sent(session, file_id)
-        log.info("Completed %s, left prepared by an earlier run", name)
-    return [name for _, name, _, _ in leftovers]
-
-
-def uploads(
-    manifest_name: str, manifest_bytes: bytes, data_files: Iterable[tuple[str, bytes]]
-) -> list[tuple[str, bytes]]:
-    """The files of a batch in upload order: data files first, the manifest last."""
-    return [*data_files, (manifest_name, manifest_bytes)]
+    return sending.complete_prepared(sessions, transport, RESELLER, STREAM)
 
 
 def standing_batch(
@@ -322,25 +301,9 @@ def preview(built: BuiltBatch, lines: int = PREVIEW_LINES) -> str:
     return "\n".join(shown)
 
 
-def session_factory(sessions: SessionSource) -> sessionmaker[Session]:
-    """A session factory for ``sessions`` (objects outlive their transaction)."""
-    if isinstance(sessions, sessionmaker):
-        return sessions
-    return sessionmaker(sessions, expire_on_commit=False)
-
-
 def _types(member_names: Sequence[str]) -> set[FileType]:
     parsed = (FileName.parse(name) for name in member_names)
     return {name.type for name in parsed if name is not None and name.type is not None}
-
-
-def _journaled_since(entry: journal.JournaledFile, moment: dt.datetime | None) -> bool:
-    if moment is None:
-        return False
-    journaled = entry.created_at
-    if journaled.tzinfo is None:  # SQLite keeps no time zone: the journal writes UTC
-        journaled = journaled.replace(tzinfo=dt.UTC)
-    return journaled >= moment
 
 
 def _stamp(created: dt.datetime | None) -> str:
@@ -368,42 +331,25 @@ def _prepare(
 ) -> tuple[int, BuiltBatch]:
     """Number, build and journal a new batch as ``prepared``, committed; with the places its
     records give (``places``, in record order) in the same transaction."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with factory.begin() as session:
-                number = journal.next_outbound_sequence(session, RESELLER, STREAM)
-                built = offer_batch(
-                    number, settings, {content: records}, created_at=_stamp(created)
-                )
-                name = NAMING.parse(built.manifest.name)
-                assert name is not None  # the writer's names are the contract's
-                entry = journal.prepare_outbound(
-                    session,
-                    RESELLER,
-                    name,
-                    built.manifest_bytes,
-                    product_code=product_code,
-                    line_count=records.num_rows,
-                    members=list(built.files.items()),
-                )
-                if places is not None:
-                    allocated.record_sent(
-                        session, RESELLER, entry.id, places, dt.datetime.now(dt.UTC)
-                    )
-                return entry.id, built
-        except IntegrityError:
-            if attempt >= NUMBERING_ATTEMPTS:
-                raise TechnicalError(
-                    f"could not number a new OFFER batch: another run took number after number "
-                    f"({NUMBERING_ATTEMPTS} attempts)",
-                    action=Localized(
-                        fr="Faites les envois vers {reseller} un par un, puis relancez la tâche "
-                        "(Clear).",
-                        en="Run the sends to {reseller} one at a time, then clear the task.",
-                    ),
-                ) from None
+
+    def prepare(session: Session, number: int) -> tuple[int, BuiltBatch]:
+        built = offer_batch(number, settings, {content: records}, created_at=_stamp(created))
+        name = NAMING.parse(built.manifest.name)
+        assert name is not None  # the writer's names are the contract's
+        entry = journal.prepare_outbound(
+            session,
+            RESELLER,
+            name,
+            built.manifest_bytes,
+            product_code=product_code,
+            line_count=records.num_rows,
+            members=list(built.files.items()),
+        )
+        if places is not None:
+            allocated.record_sent(session, RESELLER, entry.id, places, dt.datetime.now(dt.UTC))
+        return entry.id, built
+
+    return sending.prepare_numbered(factory, RESELLER, STREAM, prepare, what="OFFER batch")
 
 
 # --------------------------------------------------------------------------- the ACK
