@@ -1,15 +1,26 @@
 """Crashes in the middle of a SecuTix TICKETS file (``secutix-reseller-v1`` section 9.1
-point 4: a file is applied whole, in one transaction, or not at all): the worker killed
-(SIGKILL) and the database connection killed (``pg_terminate_backend``), then the run again.
-Below the DAG level, as for FNAC's files (``test_crash.py``) and Ticketnet's batches
-(``test_crash_ticketnet.py``): the journal's state, the error's category and the retry
-policy's decision, then exactly-once. The reseller is its sandbox (``SecutixPartner``), its
-contingent given by the organiser's OFFER and CONTINGENT, answered."""
+points 1 and 4: files applied in number order, each whole, in one transaction, or not at
+all; section 7.2: each allowed transition applied once): the worker killed (SIGKILL, a
+real process) and the database connection killed (``pg_terminate_backend``), then the run
+again. Below the DAG level, as for FNAC's files (``test_crash.py``) and Ticketnet's
+batches (``test_crash_ticketnet.py``): the journal's state, the error's category and the
+retry policy's decision, then exactly-once.
+
+The reseller is its sandbox (``SecutixPartner``), its contingent given by the organiser's
+OFFER and CONTINGENT, answered. It writes three TICKETS files: sales (some sold and
+cancelled or refunded between two files), then sales with tickets of file 1 printed,
+cancelled, refunded and renamed, then no sale, only tickets of files 1 and 2 changing
+state (the state-based upsert by barcode). The crash comes at one of
+:data:`~tests.reliability.secutix_crash_kit.KILL_POINTS`, after file 1 was applied; each
+test ends with the box office the files imply (tickets, orders, movements, access
+entries; each barcode's reported state and refund; the contingent's counts) and equal,
+row by row, to a clean run of the same files on a copy of the same box office."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +34,40 @@ from devtools.sandboxes.secutix import SecutixPartner, secutix_server
 from devtools.sandboxes.sftp import demo_user
 from reseller_sync.airflow.failures import RETRY_POLICY
 from reseller_sync.boxoffice.db import session_scope
-from reseller_sync.boxoffice.models import (
-    AccessControlEntry,
-    ExchangeFile,
-    FileState,
-    Order,
-    PendingAccountMovement,
-    Performance,
-    Product,
-    Quota,
-    Ticket,
-    TicketState,
-)
+from reseller_sync.boxoffice.models import ExchangeFile, FileState, Performance, Product, Quota
 from reseller_sync.pipelines import inbound
 from reseller_sync.secutix.adapter import inbound_files
 from reseller_sync.secutix.inbound import transport_for
 from reseller_sync.secutix.settings import load_settings
 from tests.reliability.implied import assert_box_office_holds_facts, implied_by_secutix
-from tests.reliability.test_crash import (
-    connection_killed_at_the_first_tickets,
-    kill_mid_transaction,
+from tests.reliability.secutix_crash_kit import (
+    KILL_POINTS,
+    RESELLER,
+    STREAM,
+    KillPoint,
+    assert_same_box_office,
+    box_office_copy,
+    committed_holdings,
+    connection_killed_at,
+    implied_sold,
+    implied_states,
+    kill_worker_at,
+    reported_states,
+    snapshot,
+    stock,
+    transitions,
 )
 from tests.secutix.secutix_world import DAY_START, SETTINGS, Clock, World, set_up
 
-RESELLER = "secutix"
 PASS_PLACES = 1500
 """The reseller's quota on the undated pass, raised before the CONTINGENT is sent (a test
-set-up, not a fault): enough for a file of a few thousand lines."""
+set-up, not a fault): room for the files' sales beside the concert's seats."""
+FILES = (
+    {"orders": 120, "prints": 0, "cancellations": 3, "refunds": 3, "renames": 0},
+    {"orders": 250, "prints": 10, "cancellations": 8, "refunds": 8, "renames": 5},
+    {"orders": 0, "prints": 10, "cancellations": 10, "refunds": 12, "renames": 3},
+)
+"""The reseller's customers in the quarters of TICKETS files 1, 2 and 3."""
 
 
 def raise_pass_quota(engine: Engine, places: int) -> None:
@@ -82,25 +100,39 @@ def world(demo_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         yield built
 
 
-def tick(
-    world: World, orders: int, *, prints: int = 0, cancellations: int = 0, refunds: int = 0
-) -> tuple[str, bytes]:
+@dataclass(frozen=True)
+class Played:
+    """The reseller's three TICKETS files, landed; file 1 applied."""
+
+    files: list[tuple[str, bytes]]
+    """Data files (name, bytes), by number."""
+    entries: list[ExchangeFile]
+    """Their journal entries (the control files), by number."""
+    given: dict[tuple[str, str, str], tuple[int, int, int]]
+    """The contingent's counts before any TICKETS file."""
+    clean: dict[str, Any]
+    """The box office after a clean run of the three files on a copy (``snapshot``)."""
+
+
+def tick(world: World, customers: dict[str, int]) -> tuple[str, bytes]:
     """Fifteen minutes of the reseller; its TICKETS file (name, bytes)."""
     world.clock.now += dt.timedelta(minutes=15)
     name = world.partner.tick(
-        orders=orders, prints=prints, cancellations=cancellations, refunds=refunds, renames=0
+        orders=customers["orders"],
+        prints=customers["prints"],
+        cancellations=customers["cancellations"],
+        refunds=customers["refunds"],
+        renames=customers["renames"],
     )
     return name, (world.partner.outbox / name).read_bytes()
 
 
-def land(world: World) -> None:
-    inbound.land_new_files(world.engine, RESELLER, transport_for(world.settings))
+def land(world: World) -> tuple[str, ...]:
+    return inbound.land_new_files(world.engine, RESELLER, transport_for(world.settings)).landed
 
 
-def integrate(world: World) -> inbound.TypeIntegration:
-    return inbound.integrate_pending(
-        world.engine, world.settings, inbound_files(world.settings), "TICKETS"
-    )
+def integrate(engine: Engine, world: World) -> inbound.TypeIntegration:
+    return inbound.integrate_pending(engine, world.settings, inbound_files(world.settings), STREAM)
 
 
 def entry(engine: Engine, name: str) -> ExchangeFile:
@@ -110,102 +142,179 @@ def entry(engine: Engine, name: str) -> ExchangeFile:
         ).one()
 
 
-def holdings(engine: Engine) -> dict[str, int]:
-    """What the box office holds of the reseller's sales."""
-    with Session(engine) as session:
-
-        def count(*where: Any) -> int:
-            return session.scalar(select(func.count()).where(*where)) or 0
-
-        return {
-            "valid": count(Ticket.reseller_code == RESELLER, Ticket.state == TicketState.VALID),
-            "cancelled": count(
-                Ticket.reseller_code == RESELLER, Ticket.state == TicketState.CANCELLED
-            ),
-            "orders": count(Order.reseller_code == RESELLER),
-            "movements": session.scalar(select(func.count(PendingAccountMovement.id))) or 0,
-            "access": session.scalar(select(func.count(AccessControlEntry.id))) or 0,
-        }
+def lines(data: bytes) -> int:
+    return len(data.decode("utf-8-sig").splitlines()) - 1
 
 
-def states(data: bytes) -> dict[str, int]:
-    lines = data.decode().splitlines()[1:]
-    found: dict[str, int] = {}
-    for line in lines:
-        state = line.split(";")[1]
-        found[state] = found.get(state, 0) + 1
-    return found
+def assert_every_transition(files: list[tuple[str, bytes]]) -> None:
+    """The files hold what a crash must not apply twice, nor lose (section 7.2): file 1
+    sales, some sold and cancelled or refunded between two files; file 2 sales and tickets
+    of file 1 printed, cancelled, refunded, renamed; file 3 no sale, only tickets of files 1
+    and 2 changing state, a cancelled one refunded among them."""
+    assert [lines(data) for _, data in files] == [211, 486, 63]
+    found = transitions(files)
+    assert found[0].keys() == {"new SOLD", "new CANCELLED", "new REFUNDED"}, found[0]
+    assert found[1].keys() >= {
+        "new SOLD",
+        "SOLD -> SOLD",
+        "SOLD -> PRINTED",
+        "SOLD -> CANCELLED",
+        "SOLD -> REFUNDED",
+    }, found[1]
+    assert not any(t.startswith("new") for t in found[2]), found[2]
+    assert found[2].keys() >= {
+        "SOLD -> PRINTED",
+        "SOLD -> CANCELLED",
+        "SOLD -> REFUNDED",
+        "PRINTED -> CANCELLED",
+        "CANCELLED -> REFUNDED",
+    }, found[2]
+
+
+def play(world: World, tmp_path: Path) -> Played:
+    """The three files written and applied on a copy of the box office without a fault
+    (the clean run); then landed in the box office, and file 1 applied."""
+    given = stock(world.engine, world.settings, 0)
+    with box_office_copy(world.engine, tmp_path) as clean_engine:
+        files = [tick(world, customers) for customers in FILES]
+        inbound.land_new_files(clean_engine, RESELLER, transport_for(world.settings))
+        applied = integrate(clean_engine, world)
+        assert [f.lines for f in applied.files] == [lines(data) for _, data in files]
+        clean = snapshot(clean_engine, world.settings, len(files))
+    assert_every_transition(files)
+    assert land(world)
+    entries = [entry(world.engine, name) for name, _ in files]
+    inbound.integrate_file(
+        world.engine, world.settings, inbound_files(world.settings), entries[0].id
+    )
+    return Played(files, entries, given, clean)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def assert_applied_once(world: World, played: Played) -> None:
+    """The box office holds exactly what the three files imply, as the clean run left it;
+    the journal says each file was applied once."""
+    files = played.files
+    facts = assert_box_office_holds_facts(world.engine, implied_by_secutix(files))
+    assert facts.counts()["tickets"] == len(implied_states(files))
+    assert reported_states(world.engine) == implied_states(files)
+    sold = implied_sold(files)
+    assert stock(world.engine, world.settings, len(files)) == {
+        key: (given, sold[key], given - sold[key]) for key, (given, _, _) in played.given.items()
+    }
+    assert_same_box_office(snapshot(world.engine, world.settings, len(files)), played.clean)
+    assert committed_holdings(world.engine)["files"] == {
+        e.name: str(FileState.INTEGRATED) for e in played.entries
+    }
+
+
+def assert_written_mid_file(
+    point: KillPoint, written: dict[str, Any], committed: dict[str, Any], played: Played
+) -> None:
+    """When the crash came, the transaction of file ``point.file_number`` had written what
+    ``point`` says, none of it committed (``committed``: what the box office holds now)."""
+    target = played.entries[point.file_number - 1].name
+    whole = implied_by_secutix(played.files[: point.file_number]).counts()
+    assert written != committed
+    if point.id == "file2-new-tickets-written":
+        assert committed["tickets"] < written["tickets"] <= whole["tickets"], (written, whole)
+        assert written["orders"] > committed["orders"]
+        assert written["sale_movements"] > committed["sale_movements"]
+        assert written["access_allowed"] > committed["access_allowed"]
+        assert written["printed"] > committed["printed"]
+        assert written["cancelled"] > committed["cancelled"]
+        assert written["refund_movements"] > committed["refund_movements"]
+        assert written["files"][target] == str(FileState.LANDED)
+    elif point.id == "file3-refunds-booked":
+        assert written["tickets"] == committed["tickets"] == whole["tickets"]
+        assert written["cancelled"] > committed["cancelled"]
+        assert written["refund_movements"] > committed["refund_movements"]
+        assert written["files"][target] == str(FileState.LANDED)
+    elif point.id == "file2-marked-integrated":
+        assert (written["tickets"], written["orders"]) == (whole["tickets"], whole["orders"])
+        assert written["sale_movements"] + written["refund_movements"] == whole["movements"]
+        assert written["files"][target] == str(FileState.INTEGRATED)
+    else:
+        raise AssertionError(f"no expectation for {point}")
+
+
+def assert_nothing_of_the_file(
+    world: World, point: KillPoint, played: Played, state: FileState
+) -> dict[str, Any]:
+    """The files before ``point``'s are applied (and integrated), nothing of it or of the
+    files behind it: the target in ``state``, the others landed. What is committed."""
+    number = point.file_number
+    assert_box_office_holds_facts(world.engine, implied_by_secutix(played.files[: number - 1]))
+    committed = committed_holdings(world.engine)
+    assert committed["files"] == {
+        e.name: str(
+            FileState.INTEGRATED if n < number else state if n == number else FileState.LANDED
+        )
+        for n, e in enumerate(played.entries, start=1)
+    }
+    return committed
+
+
+def rerun_applies_the_rest_once(world: World, point: KillPoint, played: Played) -> None:
+    rest = range(point.file_number - 1, len(played.files))
+    result = integrate(world.engine, world)
+    assert [(f.name, f.lines) for f in result.files] == [
+        (played.entries[n].name, lines(played.files[n][1])) for n in rest
+    ]
+    assert integrate(world.engine, world).files == ()
+    assert land(world) == (), "nothing new on the reseller's server"
+    assert_applied_once(world, played)
+
+
+# --------------------------------------------------------------------------- the tests
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("point", KILL_POINTS, ids=lambda point: point.id)
 def test_a_worker_killed_mid_file_leaves_nothing_and_the_rerun_applies_it_once(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, point: KillPoint
 ) -> None:
-    """SIGKILL while TICKETS file 2 (1,779 lines: 1,735 new tickets sold, known tickets of
-    file 1 printed, cancelled and refunded) is applied, its tickets, orders and access entries
-    written and uncommitted; then the task runs again."""
-    first = tick(world, orders=100)
-    land(world)
-    assert [f.name for f in integrate(world).files] == [first[0].replace(".csv", ".ctl")]
-    second = tick(world, orders=2000, prints=10, cancellations=10, refunds=10)
-    assert states(second[1]).keys() >= {"SOLD", "PRINTED", "CANCELLED", "REFUNDED"}
-    land(world)
-    before = holdings(world.engine)
+    """SIGKILL of the process applying the pending files (2 and 3) at ``point``; then the
+    task runs again."""
+    played = play(world, tmp_path)
+    target = played.entries[point.file_number - 1]
+    assert world.settings.source is not None
 
-    kill_mid_transaction(world.engine, tmp_path, RESELLER, "TICKETS")
+    written = kill_worker_at(world.engine, tmp_path, world.settings.source, point, target.id)
 
-    killed = entry(world.engine, second[0])
-    assert (killed.state, killed.error_category) == (FileState.LANDED, None)
-    assert holdings(world.engine) == before, "nothing of the file is in the box office"
-    assert_box_office_holds_facts(world.engine, implied_by_secutix([first]))
+    committed = assert_nothing_of_the_file(world, point, played, FileState.LANDED)
+    assert_written_mid_file(point, written, committed, played)
+    killed = entry(world.engine, target.name)
+    assert (killed.error_category, killed.error_message, killed.line_count) == (None, None, None)
 
-    lines = len(second[1].decode().splitlines()) - 1
-    result = integrate(world)
-    assert [(f.name, f.lines) for f in result.files] == [(killed.name, lines)]
-    assert integrate(world).files == ()
-    implied = implied_by_secutix([first, second])
-    facts = assert_box_office_holds_facts(world.engine, implied)
-    assert (lines, states(second[1])) == (
-        1779,
-        {"SOLD": 1735, "PRINTED": 15, "CANCELLED": 11, "REFUNDED": 18},
-    )
-    assert facts.counts() == {"tickets": 1950, "orders": 1013, "movements": 1023, "access": 1950}
-    assert sum(m.startswith("secutix:refund:") for m in facts.movements) == 10
-    after = holdings(world.engine)
-    assert (after["valid"], after["cancelled"]) == (1921, 29)
-    assert entry(world.engine, second[0]).state is FileState.INTEGRATED
+    rerun_applies_the_rest_once(world, point, played)
 
 
 @pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("point", KILL_POINTS, ids=lambda point: point.id)
 def test_the_database_connection_killed_mid_file_is_retried_and_applied_once(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: KillPoint
 ) -> None:
-    """``pg_terminate_backend`` from another connection while the second file's tickets are
-    written: the file fails whole (technical, retried), the first stays applied, and the retry
-    applies the second once."""
-    first = tick(world, orders=100)
-    land(world)
-    integrate(world)
-    second = tick(world, orders=300, prints=10, cancellations=10, refunds=10)
-    assert states(second[1]).keys() >= {"SOLD", "PRINTED", "CANCELLED", "REFUNDED"}
-    land(world)
-    applied_first = holdings(world.engine)
+    """``pg_terminate_backend`` from another connection at ``point``: the file fails whole
+    (technical, retried), the files before it stay applied, those behind it wait; the retry
+    applies it and them once."""
+    played = play(world, tmp_path)
+    target = played.entries[point.file_number - 1]
     with (
-        connection_killed_at_the_first_tickets(world.engine, monkeypatch) as killed,
+        connection_killed_at(world.engine, monkeypatch, point, target.id) as killed,
         pytest.raises(sqlalchemy.exc.OperationalError) as raised,
     ):
-        integrate(world)
-    assert killed
+        integrate(world.engine, world)
+    assert len(killed) == 1
 
-    assert holdings(world.engine) == applied_first, "nothing of the second file"
-    assert_box_office_holds_facts(world.engine, implied_by_secutix([first]))
-    failed = entry(world.engine, second[0])
+    committed = assert_nothing_of_the_file(world, point, played, FileState.FAILED)
+    assert_written_mid_file(point, killed[0], committed, played)
+    failed = entry(world.engine, target.name)
     assert (failed.state, failed.error_category) == (FileState.FAILED, "technical")
     assert "OperationalError" in (failed.error_message or "")
     decision = RETRY_POLICY.evaluate(raised.value, try_number=1, max_tries=5)
     assert decision.action.value == "retry", decision
 
-    assert [f.name for f in integrate(world).files] == [failed.name]
-    assert integrate(world).files == ()
-    assert_box_office_holds_facts(world.engine, implied_by_secutix([first, second]))
-    assert entry(world.engine, second[0]).state is FileState.INTEGRATED
+    rerun_applies_the_rest_once(world, point, played)
