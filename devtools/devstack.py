@@ -926,6 +926,31 @@ class FileResellerAtWork(PartnerAtWork):
             state = onboarding_state(session, self.reseller, self.product)
         return ORDER.index(state) >= ORDER.index(OnboardingState.TESTED)
 
+    def boxoffice_tickets(self) -> dict[str, int]:
+        """The reseller's valid tickets in the box office (its integrated sales), by
+        product code."""
+        if self._engine is None:
+            self._engine = self.stack.boxoffice_engine()
+        return valid_tickets_by_product(self._engine, self.reseller)
+
+
+def valid_tickets_by_product(engine: Engine, reseller: str) -> dict[str, int]:
+    """The valid tickets ``reseller`` sold that the box office holds, by product code."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from reseller_sync.boxoffice.models import Performance, Product, Ticket, TicketState
+
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Product.code, func.count(Ticket.id))
+            .join(Performance, Ticket.performance_id == Performance.id)
+            .join(Product, Performance.product_id == Product.id)
+            .where(Ticket.reseller_code == reseller, Ticket.state == TicketState.VALID)
+            .group_by(Product.code)
+        )
+        return {code: count for code, count in rows}
+
 
 class TicketnetAtWork(FileResellerAtWork):
     """Ticketnet's part, and the hourly DAG's, in an onboarding run of ``product`` at

@@ -21,12 +21,12 @@ show:
    ticketnet_inbound run for each SALES batch) and approving the human step;
 5. Ticketnet's hourly SALES batches (sales, then more sales and a refund or two)
    integrated by ticketnet_inbound;
-6. PASS-MAH-LIBRE onboarded at the SecuTix reseller, this script playing the reseller
-   while the run waits (its RESULTs come from the sandbox; the opening tickets sold,
-   then refunded; secutix_inbound run for each TICKETS file) and approving the human
-   step;
-7. half an hour of the reseller's customers (two TICKETS files) integrated by
-   secutix_inbound. From then on the reseller writes a TICKETS file every 15 minutes
+6. PASS-MAH-LIBRE, then EVT-LUMEN, onboarded at the SecuTix reseller, this script
+   playing the reseller while each run waits (its RESULTs come from the sandbox; the
+   opening tickets sold, then refunded; secutix_inbound run for each TICKETS file) and
+   approving the human step;
+7. half an hour of the reseller's customers buying both (two TICKETS files) integrated
+   by secutix_inbound. From then on the reseller writes a TICKETS file every 15 minutes
    by itself, which the scheduled secutix_inbound integrates;
 8. EVT-LUMEN onboarded at Digitick, then at ClassicTic, this script approving the human
    step and, once the run waits for it, placing the reseller's test order through the
@@ -46,6 +46,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,8 @@ if TYPE_CHECKING:
     from devtools.sandboxes.ticketnet import TicketnetPartner
 
 PRODUCT_AT_TICKETNET = "EVT-LUMEN"
-PRODUCT_AT_SECUTIX = "PASS-MAH-LIBRE"
+PRODUCTS_AT_SECUTIX = ("PASS-MAH-LIBRE", "EVT-LUMEN")
+"""Onboarded at the SecuTix reseller in this order: a pass, then an event."""
 PRODUCT_AT_REALTIME = {"digitick": "EVT-LUMEN", "classictic": "EVT-LUMEN"}
 
 
@@ -118,8 +120,10 @@ class Demo(Stack):
         """How long the scenario took, in seconds."""
         self.refunded = 0
         """Tickets Ticketnet refunded in its last SALES batch."""
-        self.secutix_tickets = 0
-        """Tickets of the SecuTix reseller's customers valid after its last TICKETS file."""
+        self.secutix_tickets: dict[str, tuple[int, int]] = {}
+        """Per product on sale at the SecuTix reseller: its customers' tickets valid after
+        its last TICKETS file, and the reseller's valid tickets in the box office once
+        secutix_inbound integrated that file."""
         self.realtime_sales: dict[str, tuple[str, int, int]] = {}
         """Per real-time reseller: its test order's reference, tickets its customers
         bought and cancelled during the scenario."""
@@ -189,28 +193,37 @@ class Demo(Stack):
         self.played(ticketnet.inbound, run_id, self.finish(ticketnet.inbound, run_id))
 
     def play_secutix(self) -> None:
-        secutix = SecutixAtWork(self, PRODUCT_AT_SECUTIX)
-        say(
-            f"Onboarding {secutix.product} at the SecuTix reseller ({secutix.dag_id}); "
-            "this script plays the reseller ..."
-        )
-        state = secutix.onboard()
-        self.played(secutix.dag_id, secutix.run_id, state)
-        for run_id, inbound_state in secutix.inbound_runs:  # played while it waited
-            self.runs.append((secutix.inbound, run_id, inbound_state, "success"))
+        opening: set[str] = set()
+        for product in PRODUCTS_AT_SECUTIX:
+            secutix = SecutixAtWork(self, product)
+            say(
+                f"Onboarding {secutix.product} at the SecuTix reseller ({secutix.dag_id}); "
+                "this script plays the reseller ..."
+            )
+            state = secutix.onboard()
+            self.played(secutix.dag_id, secutix.run_id, state)
+            for run_id, inbound_state in secutix.inbound_runs:  # played while it waited
+                self.runs.append((secutix.inbound, run_id, inbound_state, "success"))
+            opening.update(secutix.refunded)
 
         partner = secutix.partner
         say("The SecuTix reseller's customers buy, print and cancel for half an hour ...")
         say(f"  {partner.tick(orders=6, prints=2, cancellations=0, refunds=0, renames=0)}")
         say(f"  {partner.tick(orders=4, prints=1, cancellations=1, refunds=0, renames=1)}")
-        opening = set(secutix.refunded)
-        self.secutix_tickets = sum(
-            1
+        sold = Counter(
+            ticket.product
             for ticket in partner.snapshot().tickets.values()
             if ticket.valid and ticket.barcode not in opening
         )
         run_id = self.trigger(secutix.inbound)
         self.played(secutix.inbound, run_id, self.finish(secutix.inbound, run_id))
+        integrated = secutix.boxoffice_tickets()
+        for product in PRODUCTS_AT_SECUTIX:
+            self.secutix_tickets[product] = (sold[product], integrated.get(product, 0))
+            say(
+                f"  {product}: {sold[product]} ticket(s) valid at the reseller, "
+                f"{integrated.get(product, 0)} in the box office"
+            )
 
     def play_realtime(self) -> None:
         players = []
@@ -245,6 +258,10 @@ class Demo(Stack):
             f"    {reseller:10} test order {test}, then {sold} ticket(s) sold and "
             f"{cancelled} cancelled by its customers"
             for reseller, (test, sold, cancelled) in self.realtime_sales.items()
+        )
+        secutix_sales = "\n".join(
+            f"    {product:16} {sold} / {integrated} ticket(s)"
+            for product, (sold, integrated) in self.secutix_tickets.items()
         )
         runs = "\n".join(
             f"    {dag_id:34} {state:8}"
@@ -283,15 +300,18 @@ class Demo(Stack):
   - ticketnet_inbound: {hourly} run(s) during the onboarding integrated the test
     tickets, then their refunds; the last run integrated Ticketnet's SALES batches
     since: 24 tickets sold, then 6 more and {self.refunded} refunded (whole orders).
-  - DAGs, tag 'secutix': secutix_onboarding__pass-mah-libre went through its seven
-    steps: OFFER and CONTINGENT answered by the reseller's RESULTs, the offer confirmed
-    under Required Actions (confirm_offer_at_reseller), the opening tickets (one per
-    seat category x tariff) integrated, accepted at access control, then refunded and
-    refused; PASS-MAH-LIBRE is live at the reseller.
-  - secutix_inbound: {quarter_runs} run(s) during the onboarding integrated the opening
-    tickets, then their refunds; the last run integrated half an hour of the reseller's
-    customers: {self.secutix_tickets} ticket(s) valid. The reseller now writes a
-    TICKETS file every 15 minutes, which the scheduled secutix_inbound integrates.
+  - DAGs, tag 'secutix': secutix_onboarding__pass-mah-libre, then
+    secutix_onboarding__evt-lumen, went through their seven steps: OFFER and
+    CONTINGENT answered by the reseller's RESULTs, the offer confirmed under Required
+    Actions (confirm_offer_at_reseller), the opening tickets (one per seat category x
+    tariff) integrated, accepted at access control, then refunded and refused; the
+    pass and the concert are live at the reseller.
+  - secutix_inbound: {quarter_runs} run(s) during the onboardings integrated the
+    opening tickets, then their refunds; the last run integrated half an hour of the
+    reseller's customers, valid at the reseller / in the box office:
+{secutix_sales}
+    The reseller now writes a TICKETS file every 15 minutes, which the scheduled
+    secutix_inbound integrates.
   - DAGs, tags 'digitick' and 'classictic': digitick_onboarding__evt-lumen and
     classictic_onboarding__evt-lumen went through their six steps: the concert put on
     the reseller's channel (sale windows, tariffs, quota), confirm_at_reseller approved,

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,16 @@ class SecutixWorld:
                     barcodes.append(ticket.barcode)
         self.partner.write_tickets()
         return barcodes
+
+    def sell(self, product: str, orders: int) -> None:
+        """The reseller's customers buy ``orders`` orders of ``product`` (each in a group
+        drawn, at tariffs drawn); the next TICKETS file."""
+        with self.partner._session() as (state, rng):
+            for _ in range(orders):
+                now = datetime.now(UTC)
+                choices = [g for g in emit.offerable(state, now) if g.product == product]
+                emit.sell_order(state, rng, now, choices)
+        self.partner.write_tickets()
 
     def refund(self, barcodes: list[str]) -> None:
         with self.partner._session(draws=False) as (state, _):
@@ -308,9 +319,15 @@ def settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 class ResellerAtWork:
     """The reseller playing its part every round, and the 15-minute DAG after it: answers
-    the organiser's files, sells one ticket per seat category × tariff once it holds a
-    contingent, refunds them once the organiser has checked them (its onboarding state
-    says so), and otherwise writes a TICKETS file (empty) every ``tickets_every`` rounds."""
+    the organiser's files, opens the sale (one ticket per seat category × tariff, as the
+    stack's reseller does: ``SecutixPartner.open_the_sale``) once it holds the product's
+    contingent and its sale has been open ``OPENING_AFTER`` long, refunds them once the
+    organiser has checked them (its onboarding state says so), and otherwise writes a
+    TICKETS file (empty) every 6 rounds."""
+
+    OPENING_AFTER = timedelta(seconds=8)
+    """The opening sells each seat category × tariff a second apart, the last a second
+    before now: the sale must have opened (the OFFER's sale start) before the first."""
 
     def __init__(self, world: SecutixWorld, product: str) -> None:
         import threading
@@ -342,10 +359,9 @@ class ResellerAtWork:
         world = self.world
         self.rounds += 1
         world.partner.pickup()
-        holds = world.partner.snapshot().holdings
         given = (OnboardingState.PLACES_SENT, OnboardingState.MAPPED)
-        if not self.sold and holds and world.state(self.product) in given:
-            self.sold = world.open_the_sale()
+        if not self.sold and self.on_sale() and world.state(self.product) in given:
+            _, self.sold = world.partner.open_the_sale(self.product)
         elif (
             self.sold
             and not self.refunded
@@ -357,25 +373,60 @@ class ResellerAtWork:
             world.partner.write_tickets()
         world.inbound_run()
 
+    def on_sale(self) -> bool:
+        """The reseller holds places of the product, whose sale opened ``OPENING_AFTER``
+        ago at least."""
+        state = self.world.partner.snapshot()
+        if not any(held.product == self.product for held in state.holdings.values()):
+            return False
+        starts = [
+            datetime.fromisoformat(price.sales_start)
+            for price in state.prices.values()
+            if price.product == self.product
+        ]
+        return bool(starts) and datetime.now(UTC) - max(starts) >= self.OPENING_AFTER
+
 
 def states(run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
+def onboard(world: SecutixWorld, product: str) -> tuple[Any, ResellerAtWork]:
+    """One run of ``secutix_onboarding__<product>`` to its end (dag.test()), the reseller
+    at work and a person approving the human step; the run and the reseller's part."""
+    from reseller_sync.airflow.onboarding_dag import build_onboarding_dag
+    from tests.dags.conftest import PersonAtRequiredActions
+
+    dag = build_onboarding_dag(resellers.reseller_type("secutix"), product)
+    with (
+        ResellerAtWork(world, product) as reseller,
+        PersonAtRequiredActions(dag.dag_id, "confirm_offer_at_reseller") as person,
+    ):
+        run = dag.test()
+    assert str(run.state) == "success", (product, states(run), reseller.errors)
+    assert set(states(run).values()) == {"success"}
+    assert person.answered.is_set()
+    return run, reseller
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_the_demo_pass_goes_live_at_the_reseller_step_by_step(
+@pytest.mark.timeout(480)
+def test_the_demo_pass_then_event_go_live_at_the_reseller_and_both_sell(
     airflow_db: None,
     world: SecutixWorld,
     settings_file: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """What ``make demo`` plays at the reseller: the pass, then the event, onboarded to
+    ``live``; then its customers buy both, and the 15-minute run integrates their tickets."""
     from airflow.models import DagRun, TaskInstance
     from airflow.utils.session import create_session
 
+    from devtools.devstack import valid_tickets_by_product
     from reseller_sync.airflow.onboarding_dag import ProductWait, build_onboarding_dag
-    from tests.dags.conftest import PersonAtRequiredActions
+    from scripts.demo import PRODUCTS_AT_SECUTIX
 
+    assert PRODUCTS_AT_SECUTIX == (PRODUCT, EVENT)
     monkeypatch.setenv("RESELLER_SYNC_POKE_SECONDS", "1")
     with create_session() as session:
         session.query(TaskInstance).delete()
@@ -384,18 +435,38 @@ def test_the_demo_pass_goes_live_at_the_reseller_step_by_step(
     assert dag.dag_id == "secutix_onboarding__pass-mah-libre"
     waits = [task.task_id for task in dag.tasks if isinstance(task, ProductWait)]
     assert waits == ["send_offer", "send_contingent", "check_opening_tickets"]
-    with (
-        ResellerAtWork(world, PRODUCT) as reseller,
-        PersonAtRequiredActions(dag.dag_id, "confirm_offer_at_reseller") as person,
-    ):
-        run = dag.test()
 
-    assert str(run.state) == "success", (states(run), reseller.errors)
-    assert set(states(run).values()) == {"success"}
-    assert person.answered.is_set()
+    _, pass_reseller = onboard(world, PRODUCT)
     assert world.outbound() == [
         ("OFFER_00000001.ctl", FileState.ACKNOWLEDGED),
         ("CONTINGENT_00000002.ctl", FileState.ACKNOWLEDGED),
     ]
     assert world.state() is OnboardingState.LIVE
-    assert len(reseller.sold) == 2
+    assert len(pass_reseller.sold) == 2, "ENTREE × PLEIN and ENTREE × ENFANT"
+
+    run, event_reseller = onboard(world, EVENT)
+    assert run.dag_id == "secutix_onboarding__evt-lumen"
+    assert world.outbound()[2:] == [
+        ("OFFER_00000003.ctl", FileState.ACKNOWLEDGED),
+        ("CONTINGENT_00000004.ctl", FileState.ACKNOWLEDGED),
+    ]
+    assert world.state(EVENT) is OnboardingState.LIVE
+    assert world.state(PRODUCT) is OnboardingState.LIVE
+    # CAT1 (rows of P4) and FOSSE (the pit) are in the contingent, at PLEIN and REDUIT.
+    assert len(event_reseller.sold) == 4
+    assert valid_tickets_by_product(world.engine, "secutix") == {}, "the opening refunded"
+
+    # Its customers buy both, print, cancel; the 15-minute run integrates the file.
+    world.sell(PRODUCT, orders=2)
+    world.sell(EVENT, orders=3)
+    world.partner.tick(orders=4, prints=2, cancellations=1, refunds=0, renames=1)
+    world.inbound_run()
+    opening = {*pass_reseller.sold, *event_reseller.sold}
+    at_reseller = Counter(
+        ticket.product
+        for ticket in world.partner.snapshot().tickets.values()
+        if ticket.valid and ticket.barcode not in opening
+    )
+    assert at_reseller[PRODUCT] > 0
+    assert at_reseller[EVENT] > 0
+    assert valid_tickets_by_product(world.engine, "secutix") == dict(at_reseller)
