@@ -28,7 +28,7 @@ from devtools.sandboxes.secutix import (
     SecutixPartner,
     secutix_server,
 )
-from devtools.sandboxes.secutix.emit import stamp
+from devtools.sandboxes.secutix.emit import SandboxError, stamp
 from devtools.sandboxes.secutix.people import LOCAL_TIME
 from devtools.sandboxes.sftp import CLIENT_KEY_FILE, DEMO_USERNAME, SandboxServer, demo_user
 from reseller_sync.cli import main as reseller_sync_main
@@ -495,6 +495,24 @@ def test_the_opening_tickets_one_per_seat_category_and_tariff_then_refunded(
     assert (back["REFUND_AMOUNT"] == back["PRICE"]).all()
     assert check_paths([landed]).valid
     assert partner.open_the_sale("NOTHING") == ("TICKETS_00000003.csv", [])
+
+
+def test_opening_tickets_wait_until_the_sale_has_been_open_long_enough(
+    server: SandboxServer, partner: SecutixPartner, clock: StepClock, tmp_path: Path
+) -> None:
+    """Four opening tickets go a second apart before now: a sale opened just now refuses
+    them all (none skipped in silence), and sells all four a few seconds later."""
+    clock.now = datetime(2026, 12, 1, 10, 0, 2, tzinfo=LOCAL_TIME)  # the sale opened 2 s ago
+    with organiser(server) as sftp:
+        set_up(sftp, partner)
+        with pytest.raises(SandboxError, match="opened too recently"):
+            partner.open_the_sale("TOSCA27")
+        clock.advance(seconds=5)
+        opened, sold = partner.open_the_sale("TOSCA27")
+        landed = fetch(sftp, tmp_path / "landed", "/to_organiser")
+    assert len(sold) == 4
+    lines = tickets_frame((landed / opened).read_bytes())
+    assert sorted(lines["BAR_CODE"]) == sorted(sold)
 
 
 def test_stock_is_consistent_with_the_tickets_files(

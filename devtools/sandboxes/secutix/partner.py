@@ -277,7 +277,11 @@ class SecutixPartner:
     def open_the_sale(self, product: str) -> tuple[str, list[str]]:
         """The opening of ``product``'s sale (section 10.1): one real ticket per seat
         category × tariff on sale with unsold places, each an order of its own, then the
-        next TICKETS file. Its name and the barcodes sold (none when nothing is on sale)."""
+        next TICKETS file. Its name and the barcodes sold (none when nothing is on sale).
+
+        The tickets are sold a second apart, the last a second before now: raises
+        :class:`SandboxError` (nothing sold) when a pair's sale opened too recently for
+        that, rather than leave it unsold."""
         with self._session() as (state, rng):
             pairs = sorted(
                 {
@@ -287,19 +291,27 @@ class SecutixPartner:
                     for price in group.tariffs
                 }
             )
-            sold: list[str] = []
-            for (seatcat, tariff), at in zip(
-                pairs, self._last_seconds(state, len(pairs)), strict=True
-            ):
+            moments = self._last_seconds(state, len(pairs))
+            chosen = []
+            for (seatcat, tariff), at in zip(pairs, moments, strict=True):
                 groups = [
                     group
                     for group in emit.offerable(state, at)
                     if (group.product, group.seatcat) == (product, seatcat)
                     and any(price.tariff == tariff for price in group.tariffs)
                 ]
-                if groups:
-                    [ticket] = emit.sell_order(state, rng, at, groups[:1], size=1, tariff=tariff)
-                    sold.append(ticket.barcode)
+                if not groups:
+                    raise SandboxError(
+                        f"the sale of {product} opened too recently to sell its "
+                        f"{len(pairs)} opening tickets a second apart ({seatcat} {tariff} is "
+                        f"not on sale at {stamp(at)} yet): nothing sold, try again in "
+                        f"{len(pairs)} s"
+                    )
+                chosen.append((groups[:1], tariff, at))
+            sold: list[str] = []
+            for groups, tariff, at in chosen:
+                [ticket] = emit.sell_order(state, rng, at, groups, size=1, tariff=tariff)
+                sold.append(ticket.barcode)
             return self._write_tickets(state, rng, None), sold
 
     def refund_tickets(self, barcodes: list[str]) -> str:
