@@ -17,11 +17,12 @@ from reseller_sync.boxoffice.models import (
     OrderState,
     PendingAccountMovement,
     RealtimeCancellation,
+    RealtimeOrder,
     Ticket,
     TicketState,
 )
 from reseller_sync.realtime.availability import availability
-from reseller_sync.realtime.cancellations import cancel_order
+from reseller_sync.realtime.cancellations import cancel_order, record_cancellation
 from reseller_sync.realtime.holds import create_hold
 from reseller_sync.realtime.orders import create_order, get_order, orders_changed
 from reseller_sync.realtime.problems import Problem
@@ -291,3 +292,63 @@ def test_a_cancelled_order_lists_again_at_its_change(conformance_world) -> None:
     assert [(o["id"], o["status"], o["changed_at"]) for o in page] == [
         (order["id"], "cancelled", "2026-12-02T12:01:00Z")
     ]
+
+
+def test_a_ticket_cancelled_meanwhile_is_refused_and_credited_once(conformance_world) -> None:
+    """The cancellation path takes no quota lock: a ticket another cancellation took after
+    this one read it (committed meanwhile) is not cancelled twice, nor the account credited
+    twice: ``409 ticket-not-cancellable``, nothing written."""
+    world, now = conformance_world, conformance_world.now
+    order = _sold(world, "conf-a", ["A-1-1"], "O-REF-RACE", now)
+    with world.session() as early:  # what a slower cancellation read before the other
+        realtime_order = early.scalars(
+            select(RealtimeOrder).where(RealtimeOrder.public_id == order["id"])
+        ).one()
+        box_order = early.get_one(Order, realtime_order.order_id)
+        tickets = list(early.scalars(select(Ticket).where(Ticket.order_id == box_order.id)))
+    _cancel(world, "conf-a", order["id"], now + SECOND)
+    with world.session() as session, session.begin():
+        late_order = session.merge(realtime_order, load=False)
+        late_box_order = session.merge(box_order, load=False)
+        stale = [session.merge(ticket, load=False) for ticket in tickets]
+        assert [TicketState(ticket.state) for ticket in stale] == [TicketState.VALID]
+        cancellation = RealtimeCancellation(
+            public_id="new-late",
+            order_id=late_order.id,
+            reseller_code="conf-a",
+            reseller_cancellation_ref="C-REF-LATE",
+            initiated_by="organiser",
+            reason="performance_cancelled",
+            refund_amount=0,
+            currency=late_box_order.currency,
+            cancelled_at_as_sent="2026-12-02T13:30:00Z",
+            cancelled_at=now,
+            created_at=now,
+        )
+        session.add(cancellation)
+        session.flush()
+        problem = _refused(
+            lambda: record_cancellation(
+                session,
+                late_order,
+                late_box_order,
+                cancellation,
+                stale,
+                refund_reference="conf-a:refund:late",
+                now=now + 2 * SECOND,
+            )
+        )
+        session.rollback()
+    assert problem.type.name == "ticket-not-cancellable"
+    assert [error["reason"] for error in problem.errors] == ["already_cancelled"]
+    with world.session() as session:
+        refunds = session.scalar(
+            select(func.count())
+            .select_from(PendingAccountMovement)
+            .where(
+                PendingAccountMovement.order_id == box_order.id,
+                PendingAccountMovement.kind == MovementKind.REFUND,
+            )
+        )
+        assert refunds == 1
+        assert session.scalar(select(func.count()).select_from(RealtimeCancellation)) == 1

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
+    AccessControlEntry,
     Currency,
+    MovementKind,
     Order,
     RealtimeCancellation,
     RealtimeCancellationTicket,
@@ -28,20 +29,10 @@ from reseller_sync.boxoffice.models import (
     Ticket,
     TicketState,
 )
-from reseller_sync.integration.cancellations import (
-    book_refunds,
-    cancel_tickets,
-    refresh_order_states,
-)
+from reseller_sync.integration.cancellations import refresh_order_states
 from reseller_sync.realtime.context import ResellerContext
-from reseller_sync.realtime.orders import (
-    cancellation_objects,
-    find_order,
-    order_object,
-    parse_instant,
-    touch_order,
-)
-from reseller_sync.realtime.places import lock_quotas, performances_by_id, utc
+from reseller_sync.realtime.orders import book_movement, order_object, parse_instant, touch_order
+from reseller_sync.realtime.places import performances_by_id, utc
 from reseller_sync.realtime.problems import Problem, error_item
 
 
@@ -57,29 +48,21 @@ def cancel_order(
 
     Checks in the order of section 11: the order (404), the tickets named (422
     ``unknown_ticket``), the refund (422 ``refund_exceeds_price``, ``nothing_to_cancel``),
-    the reference (409 ``duplicate-reference``), then under the locks each ticket's state
-    (409 ``ticket-not-cancellable``: ``already_cancelled``, ``performance_started``).
+    the reference (409 ``duplicate-reference``), then each ticket's state (409
+    ``ticket-not-cancellable``: ``already_cancelled``, ``performance_started``).
+
+    The order's row is locked first (its cancellations follow one another), and no quota
+    lock is taken: a cancellation only gives places back, and a concurrent count sees each
+    ticket valid or cancelled, both true at some instant. A ticket is only cancelled while
+    still valid (:func:`record_cancellation`), whoever else cancels it meanwhile.
     """
     now = utc(now)
-    realtime_order = find_order(session, reseller, order_id)
+    realtime_order, order = _locked_order(session, reseller, order_id)
     reference: str = body["reseller_cancellation_ref"]
     named: list[str] | None = body.get("ticket_ids")
     tickets = _order_tickets(session, realtime_order.order_id)
     chosen = _chosen_tickets(tickets, named, body["refund_amount"])
     _refuse_duplicate_reference(session, reseller, reference)
-
-    lock_quotas(session, {ticket.quota_id for ticket in chosen if ticket.quota_id is not None})
-    realtime_order = (
-        session.scalar(
-            select(RealtimeOrder)
-            .where(RealtimeOrder.id == realtime_order.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        or realtime_order
-    )
-    tickets = _order_tickets(session, realtime_order.order_id)
-    chosen = [tickets[ticket.id] for ticket in chosen]
     performances = performances_by_id(session, reseller, {t.performance_id for t in chosen})
     errors = []
     for position, ticket in enumerate(chosen):
@@ -106,7 +89,27 @@ def cancel_order(
             f"{len(errors)} ticket(s) cannot be cancelled; nothing was cancelled",
             errors,
         )
-    return _apply(session, reseller, realtime_order, chosen, body, now)
+    return _apply(session, reseller, realtime_order, order, chosen, body, now)
+
+
+def _locked_order(
+    session: Session, reseller: ResellerContext, order_id: str
+) -> tuple[RealtimeOrder, Order]:
+    """The reseller's order and its box-office order, the first's row locked; 404 when it
+    is another's or unknown. One statement."""
+    found = session.execute(
+        select(RealtimeOrder, Order)
+        .join(Order, RealtimeOrder.order_id == Order.id)
+        .where(
+            RealtimeOrder.public_id == order_id,
+            RealtimeOrder.reseller_code == reseller.reseller_code,
+        )
+        .with_for_update(of=RealtimeOrder)
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
+        raise Problem("not-found", f"order {order_id} is not this reseller's")
+    return found[0], found[1]
 
 
 def _order_tickets(session: Session, order_id: int) -> dict[int, Ticket]:
@@ -203,13 +206,11 @@ def _apply(
     session: Session,
     reseller: ResellerContext,
     realtime_order: RealtimeOrder,
+    order: Order,
     tickets: list[Ticket],
     body: dict[str, Any],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    order = session.get(Order, realtime_order.order_id)
-    if order is None:
-        raise LookupError(f"order {realtime_order.public_id} has no box-office order")
     currency = Currency(order.currency).value
     cancellation = RealtimeCancellation(
         public_id=f"new-{realtime_order.id}-{body['reseller_cancellation_ref']}",
@@ -256,14 +257,50 @@ def record_cancellation(
     """What every cancellation does once its row is written (whoever asked it): its public
     id and tickets, the tickets cancelled and their barcodes refused, the pending account
     credited by their recorded amounts (once, by ``refund_reference``), the order's state
-    and change time; the Cancellation object with the order after it."""
+    and change time; the Cancellation object with the order after it.
+
+    A ticket is cancelled only if it is still valid: when another cancellation took one of
+    them meanwhile (committed while this one read them), ``409 ticket-not-cancellable``
+    (``already_cancelled``), and the caller's transaction must not commit. A handful of
+    statements, none per ticket."""
     cancellation.public_id = f"C-{cancellation.id}"
-    session.add_all(
-        RealtimeCancellationTicket(cancellation_id=cancellation.id, ticket_id=ticket.id)
-        for ticket in tickets
+    ticket_ids = sorted(ticket.id for ticket in tickets)
+    cancelled = set(
+        session.scalars(
+            update(Ticket)
+            .where(Ticket.id.in_(ticket_ids), Ticket.state == TicketState.VALID)
+            .values(state=TicketState.CANCELLED, cancelled_at=now)
+            .returning(Ticket.id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    session.flush()
-    ticket_ids = [ticket.id for ticket in tickets]
+    for ticket in tickets:
+        session.expire(ticket)
+    if len(cancelled) < len(ticket_ids):
+        raise Problem(
+            "ticket-not-cancellable",
+            "a ticket was cancelled meanwhile; nothing was cancelled",
+            [
+                error_item(
+                    f"ticket T-{ticket_id} is cancelled already",
+                    pointer="#/ticket_ids",
+                    reason="already_cancelled",
+                )
+                for ticket_id in ticket_ids
+                if ticket_id not in cancelled
+            ],
+        )
+    session.execute(
+        insert(RealtimeCancellationTicket),
+        [{"cancellation_id": cancellation.id, "ticket_id": ticket_id} for ticket_id in ticket_ids],
+    )
+    barcodes = sorted({ticket.barcode for ticket in tickets})
+    session.execute(
+        update(AccessControlEntry)
+        .where(AccessControlEntry.barcode.in_(barcodes))
+        .values(allowed=False, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     recorded = sum(
         amount or 0
         for amount in session.scalars(
@@ -272,35 +309,19 @@ def record_cancellation(
             )
         )
     )
-    cancel_tickets(
+    book_movement(
         session,
-        pd.DataFrame({"id": ticket_ids, "cancelled_at": [now] * len(ticket_ids)}),
-        barcodes=[ticket.barcode for ticket in tickets],
-        now=now,
-    )
-    currency = Currency(order.currency).value
-    book_refunds(
-        session,
-        pd.DataFrame(
-            {
-                "contact_id": [order.contact_id],
-                "order_id": [order.id],
-                "amount": [recorded],
-                "currency": [currency],
-                "reference": [refund_reference],
-            }
-        ),
-        now=now,
+        contact_id=order.contact_id,
+        order_id=order.id,
+        kind=MovementKind.REFUND,
+        amount=recorded,
+        currency=Currency(order.currency),
+        reference=refund_reference,
+        booked_at=now.replace(microsecond=0),  # as the bulk writers store instants
     )
     refresh_order_states(session, [order.id])
     touch_order(session, realtime_order, now)
     session.flush()
-    session.expire_all()
-    realtime_order = session.get(RealtimeOrder, realtime_order.id) or realtime_order
-    written = order_object(session, realtime_order)
-    mine = next(
-        item
-        for item in cancellation_objects(session, realtime_order, currency)
-        if item["id"] == cancellation.public_id
-    )
+    written = order_object(session, realtime_order, order=order)
+    mine = next(item for item in written["cancellations"] if item["id"] == cancellation.public_id)
     return {**mine, "order": written}

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from reseller_sync.boxoffice.models import (
@@ -36,8 +36,10 @@ from reseller_sync.realtime.places import (
     best_free_seats,
     counted_available,
     counted_place_counts,
+    hold_place_order,
     insert_places,
     instant,
+    lock_best_seats,
     lock_quotas,
     named_seats,
     offered_categories,
@@ -46,7 +48,6 @@ from reseller_sync.realtime.places import (
     seat_object,
     seat_states,
     seat_unavailable_reason,
-    seats_being_claimed,
     sold_seats,
     sweep_expired,
     take_counted_places,
@@ -122,7 +123,8 @@ class _Place:
 
 
 class _SeatsTakenError(Exception):
-    """Raised in an attempt's savepoint: seats just chosen were claimed or sold meanwhile."""
+    """Raised by an attempt (its places deleted): seats just chosen were claimed or sold
+    meanwhile."""
 
     def __init__(self, held: set[str], sold: set[str]) -> None:
         super().__init__(f"{len(held)} held, {len(sold)} sold")
@@ -146,11 +148,13 @@ def create_hold(
 
     Seats are taken by claiming them (see :mod:`reseller_sync.realtime.places`): no quota
     lock, and never the quota's seat list: the best seats of a category line come from one
-    bounded query, then are claimed; a seat someone claimed or sold meanwhile is picked
-    again (:data:`ATTEMPTS`). A seat named by the request that turns out held or sold is a
-    ``places-unavailable`` error. Counted places are counted under their quotas' locks,
-    taken first (quota before holds and places, the order every request locks them in).
-    Each attempt runs in a savepoint: a failed one leaves nothing behind.
+    bounded query, picked one request after the other per category
+    (:func:`~reseller_sync.realtime.places.lock_best_seats`), then are claimed; a seat a
+    hold naming it claimed or sold meanwhile is picked again (:data:`ATTEMPTS`). A seat
+    named by the request that turns out held or sold is a ``places-unavailable`` error.
+    Counted places are counted under their quotas' locks, taken first (quota before holds
+    and places, the order every request locks them in). A failed attempt deletes the
+    places it wrote: it leaves nothing behind.
     """
     now = utc(now)
     lines: list[dict[str, Any]] = body["lines"]
@@ -375,6 +379,14 @@ def _take_places(
             for quota_id, block_id in sources
         ]
 
+    lock_best_seats(
+        session,
+        {
+            (performances[lines[i]["performance_id"]].id, category_ids[lines[i]["category_id"]])
+            for i, kind in placement.items()
+            if kind == SEATED
+        },
+    )
     lost: dict[tuple[int, int], set[int]] = {}
     """Best seats others claimed or sold meanwhile, per (performance, category)."""
     for _attempt in range(ATTEMPTS):
@@ -415,24 +427,10 @@ def _take_places(
         if errors or best_errors:
             failing = {**errors, **best_errors}
             raise _unavailable([failing[i] for i in sorted(failing)], len(lines))
-        busy = seats_being_claimed(
-            session,
-            {(p.performance_id, p.seat_id) for best in chosen.values() for p in best},
-        )
-        if busy:
-            for performance_id, seat_id in busy:
-                if seat_id is None:
-                    continue
-                for best in chosen.values():
-                    for place in best:
-                        if (place.performance_id, place.seat_id) == (performance_id, seat_id):
-                            lost.setdefault((performance_id, place.category_id), set()).add(seat_id)
-            continue
         taken = {**{i: [place] for i, place in seat_lines.items()}, **counted_lines, **chosen}
         places = [place for i in sorted(taken) for place in taken[i]]
         try:
-            with session.begin_nested():
-                _claim(session, hold_id, places, now)
+            _claim(session, hold_id, places, now)
             return places
         except _SeatsTakenError as refused:
             for i, place in seat_lines.items():
@@ -459,39 +457,51 @@ def _take_places(
 
 
 def _claim(session: Session, hold_id: int, places: list[_Place], now: dt.datetime) -> None:
-    """Write the hold's places, claiming their seats, in line order (``HP1``...): the seats
-    of holds no longer active taken over first, then one insert; then the valid tickets of
-    the seats, read after claiming them. Raises :class:`_SeatsTakenError` when a seat is another
-    active hold's or sold (the caller's savepoint then gives every claim back)."""
-    claims = [place.claim for place in places if place.claim is not None]
-    take_over_claims(session, claims, now)
-    held = insert_places(
-        session,
-        [
-            {
-                "hold_id": hold_id,
-                "code": f"HP{number}",
-                "line": place.line,
-                "performance_id": place.performance_id,
-                "category_id": place.category_id,
-                "quota_id": place.quota_id,
-                "seat_id": place.seat_id,
-                "block_id": place.block_id,
-                "seat_claim": place.claim,
-            }
-            for number, place in enumerate(places, start=1)
-        ],
-    )
+    """Write the hold's places, claiming their seats (numbered in line order, ``HP1``...,
+    inserted in the order of their claims: :func:`insert_places`); a claim refused because
+    its hold is no longer active is taken over (:func:`take_over_claims`) and its place
+    inserted again; then the valid tickets of the seats, read after claiming them. Raises
+    :class:`_SeatsTakenError` when a seat is another active hold's or sold, after deleting
+    the places written here (no savepoint: the happy path costs two statements)."""
+    rows = {
+        place.claim or f"#{number}": {
+            "hold_id": hold_id,
+            "code": f"HP{number}",
+            "line": place.line,
+            "performance_id": place.performance_id,
+            "category_id": place.category_id,
+            "quota_id": place.quota_id,
+            "seat_id": place.seat_id,
+            "block_id": place.block_id,
+            "seat_claim": place.claim,
+        }
+        for number, place in enumerate(places, start=1)
+    }
+    held = insert_places(session, list(rows.values()))
     if held:
+        take_over_claims(session, held, now)
+        held = insert_places(session, [rows[claim] for claim in sorted(held)])
+    if held:
+        _forget_places(session, hold_id)
         raise _SeatsTakenError(held, set())
     sold = sold_seats(
         session,
         {(place.performance_id, place.seat_id) for place in places if place.seat_id is not None},
     )
     if sold:
+        _forget_places(session, hold_id)
         raise _SeatsTakenError(
             set(), {seat_claim(performance, seat or 0) for performance, seat in sold}
         )
+
+
+def _forget_places(session: Session, hold_id: int) -> None:
+    """Delete the places this request wrote for its hold (an attempt that failed)."""
+    session.execute(
+        delete(RealtimeHoldPlace)
+        .where(RealtimeHoldPlace.hold_id == hold_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _insert_hold(
@@ -597,7 +607,7 @@ def hold_object(session: Session, hold: RealtimeHold, now: dt.datetime) -> dict[
         .outerjoin(Seat, RealtimeHoldPlace.seat_id == Seat.id)
         .outerjoin(Block, Seat.block_id == Block.id)
         .where(RealtimeHoldPlace.hold_id == hold.id)
-        .order_by(RealtimeHoldPlace.id)
+        .order_by(*hold_place_order())
     ).all()
     order_id = None
     if hold.order_id is not None:

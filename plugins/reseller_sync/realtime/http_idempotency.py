@@ -3,7 +3,8 @@
 Scope: the reseller (not the key), the method and the path. Fingerprint: SHA-256 of the
 body's RFC 8785 canonical form (:func:`reseller_sync.realtime.http_json.fingerprint`). The
 response is stored in the transaction of the request's effects (the HTTP layer calls
-:func:`remember` before its commit); never the body. A key is forgotten 24 hours after its
+:func:`remember` before its commit; a problem, in a transaction of its own once the
+effects' was rolled back); never the body. A key is forgotten 24 hours after its
 first response.
 
 Concurrency: on PostgreSQL the transaction first takes ``pg_try_advisory_xact_lock`` on a

@@ -7,7 +7,8 @@ key; requests without a valid key are limited per client address); and
 turns any unexpected exception into ``500 internal-error`` (a lost database or rate-limit
 store into ``503 service-unavailable``), nothing committed. The router answers step 4
 (``404``/``405``); :class:`Service` runs steps 5-10 and the store in one transaction, with
-the idempotent response stored in it.
+the idempotent response stored in it (a problem refusing the request is stored in a second
+short transaction, the first rolled back with whatever the effect wrote).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import re
 import time
 import traceback
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, exc, text
 from sqlalchemy.orm import Session
@@ -61,6 +63,11 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     RateLimiterUnavailableError,
 )
 """A dependency down: ``503``, retry later (anything else unexpected is a ``500``)."""
+RETRIED_SQLSTATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock and serialization failure: the transaction was rolled back whole,
+so :class:`Service` runs it again (:func:`retried`)."""
+TRANSACTION_ATTEMPTS = 4
+"""Runs of a write transaction at most; then the error answers ``503``."""
 
 CORRELATION_ID: ContextVar[str] = ContextVar("realtime_correlation_id", default="-")
 """The correlation id of the request being served, for every log line about it."""
@@ -330,9 +337,30 @@ Effect = Callable[[Session, ResellerContext, dict[str, Any], dt.datetime], Answe
 Check = Callable[[dict[str, Any], ResellerContext], None]
 
 
+def retried(error: BaseException) -> bool:
+    """Whether the transaction may run again: the database rolled it back for a deadlock or
+    a serialization failure, or the connection was found closed (a pooled connection the
+    server dropped: the engine does not ping each connection it hands out). A write whose
+    ``COMMIT`` was lost with its connection is safe to run again too: a ``POST`` then finds
+    its stored response, a ``DELETE`` releases again."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return state in RETRIED_SQLSTATES
+
+
+T = TypeVar("T")
+
+
 class Service:
     """The database side of a request: one transaction each (``BEGIN IMMEDIATE`` on SQLite
-    for writes), the clock, and the idempotency store."""
+    for writes), the clock, and the idempotency store. A transaction that PostgreSQL rolls
+    back for a deadlock or a serialization failure, or whose pooled connection was closed,
+    runs again from its start (:func:`retried`; at most :data:`TRANSACTION_ATTEMPTS` runs),
+    so the client never sees that."""
 
     def __init__(self, engine: Engine, clock: Clock, buckets: TokenBuckets) -> None:
         self.engine = engine
@@ -347,14 +375,38 @@ class Service:
         return session
 
     def read(self, work: Callable[[Session, dt.datetime], Answer]) -> Answer:
+        return self._again(lambda: self._read_once(work))
+
+    def _read_once(self, work: Callable[[Session, dt.datetime], Answer]) -> Answer:
         with self.session(write=False) as session:
             try:
                 return work(session, self.clock())
             finally:
                 session.rollback()
 
+    def _again(self, run: Callable[[], T]) -> T:
+        """``run()``, run again when the database rolled it back for a deadlock or a
+        serialization failure, after a short random pause."""
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                return run()
+            except exc.DBAPIError as error:
+                if attempt == TRANSACTION_ATTEMPTS or not retried(error):
+                    raise
+                log.info(
+                    "transaction rolled back by the database (%s), run %d of %d",
+                    type(error.orig).__name__,
+                    attempt + 1,
+                    TRANSACTION_ATTEMPTS,
+                )
+                time.sleep(random.uniform(0.001, 0.02) * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def write(self, work: Callable[[Session, dt.datetime], Answer]) -> Answer:
         """A write without an idempotency key (``DELETE``): committed when it succeeds."""
+        return self._again(lambda: self._write_once(work))
+
+    def _write_once(self, work: Callable[[Session, dt.datetime], Answer]) -> Answer:
         with self.session(write=True) as session:
             try:
                 answer = work(session, self.clock())
@@ -375,11 +427,37 @@ class Service:
         check: Check,
         effect: Effect,
     ) -> Response:
-        """Steps 7-13 of a ``POST`` and its stored response, in one transaction."""
+        """Steps 7-13 of a ``POST`` and its stored response, in one transaction (two for a
+        stored problem: :meth:`_store_problem`)."""
+        return self._again(
+            lambda: self._post_once(
+                request=request,
+                reseller=reseller,
+                key=key,
+                body=body,
+                shape=shape,
+                check=check,
+                effect=effect,
+            )
+        )
+
+    def _post_once(
+        self,
+        *,
+        request: Request,
+        reseller: ResellerContext,
+        key: str,
+        body: dict[str, Any],
+        shape: Shape,
+        check: Check,
+        effect: Effect,
+    ) -> Response:
         path = request.url.path
         correlation_id: str = request.state.correlation_id
         scope = (reseller.reseller_code, "POST", path, key)
         body_fingerprint = fingerprint(body)
+        outcome: tuple[int, str, str | None, str | None] | None = None
+        """What to store and answer when the effect refused the request with a problem."""
         with self.session(write=True) as session:
             try:
                 http_idempotency.lock_scope(session, *scope)
@@ -389,31 +467,52 @@ class Service:
                     stored = (previous.status, previous.body, previous.location)
                     session.rollback()
                     return self._replay(request, *stored)
-                problem_type: str | None = None
                 try:
                     check_members(body, shape)
                     check(body, reseller)
-                    with session.begin_nested():
-                        answer = effect(session, reseller, body, now)
+                    answer = effect(session, reseller, body, now)
                     status, text, location = answer.status, dumps(answer.body), answer.location
                 except Problem as problem:
                     if not http_idempotency.stored(problem.status, problem.type.name):
                         raise
-                    problem_type = problem.type.name
-                    status, location = problem.status, None
                     text = dumps(problem.body(instance=path, correlation_id=correlation_id))
-                http_idempotency.remember(
-                    session,
-                    reseller_code=reseller.reseller_code,
-                    method="POST",
-                    path=path,
-                    key=key,
-                    fingerprint=body_fingerprint,
-                    status=status,
-                    body=text,
-                    location=location,
-                    correlation_id=correlation_id,
-                    now=now,
+                    outcome = (problem.status, text, None, problem.type.name)
+                    session.rollback()  # whatever the effect wrote: no savepoint to keep
+                if outcome is None:
+                    self._remember(
+                        session, scope, body_fingerprint, (status, text, location), now, request
+                    )
+                    session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        if outcome is None:
+            request.state.problem_type = None
+            return self._response(status, text, location)
+        return self._store_problem(request, scope, body_fingerprint, outcome)
+
+    def _store_problem(
+        self,
+        request: Request,
+        scope: tuple[str, str, str, str],
+        body_fingerprint: str,
+        outcome: tuple[int, str, str | None, str | None],
+    ) -> Response:
+        """Keep a problem with its key, in a transaction of its own (the effect's was rolled
+        back, which costs less than a savepoint around every effect); a response another
+        request with the key stored meanwhile is replayed instead."""
+        status, text, location, problem_type = outcome
+        with self.session(write=True) as session:
+            try:
+                http_idempotency.lock_scope(session, *scope)
+                now = self.clock()
+                previous = http_idempotency.find(session, *scope, body_fingerprint, now)
+                if previous is not None:
+                    stored = (previous.status, previous.body, previous.location)
+                    session.rollback()
+                    return self._replay(request, *stored)
+                self._remember(
+                    session, scope, body_fingerprint, (status, text, location), now, request
                 )
                 session.commit()
             except BaseException:
@@ -421,6 +520,32 @@ class Service:
                 raise
         request.state.problem_type = problem_type
         return self._response(status, text, location)
+
+    @staticmethod
+    def _remember(
+        session: Session,
+        scope: tuple[str, str, str, str],
+        body_fingerprint: str,
+        response: tuple[int, str, str | None],
+        now: dt.datetime,
+        request: Request,
+    ) -> None:
+        """Keep the response with its key, in the session's transaction."""
+        reseller_code, method, path, key = scope
+        status, text, location = response
+        http_idempotency.remember(
+            session,
+            reseller_code=reseller_code,
+            method=method,
+            path=path,
+            key=key,
+            fingerprint=body_fingerprint,
+            status=status,
+            body=text,
+            location=location,
+            correlation_id=request.state.correlation_id,
+            now=now,
+        )
 
     @staticmethod
     def _response(

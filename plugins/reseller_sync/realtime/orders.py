@@ -15,7 +15,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import BigInteger, Integer, String, and_, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from reseller_sync.boxoffice.models import (
     MovementKind,
     Order,
     OrderState,
+    PendingAccount,
     PendingAccountMovement,
     Performance,
     Price,
@@ -41,7 +43,7 @@ from reseller_sync.boxoffice.models import (
     TicketState,
 )
 from reseller_sync.domain.errors import TechnicalError
-from reseller_sync.integration.sales import allow_at_access_control, pending_accounts
+from reseller_sync.integration.sales import allow_at_access_control
 from reseller_sync.realtime.context import ResellerContext
 from reseller_sync.realtime.holds import find_hold, hold_state
 from reseller_sync.realtime.places import (
@@ -49,6 +51,7 @@ from reseller_sync.realtime.places import (
     VisiblePerformance,
     category_counts,
     counted_available,
+    hold_place_order,
     instant,
     lock_quotas,
     performances_by_id,
@@ -166,7 +169,9 @@ def create_order(
     session.flush()
     realtime_order.public_id = f"O-{realtime_order.id}"
     session.flush()
-    return order_object(session, realtime_order)
+    return order_object(
+        session, realtime_order, order=order, hold_public_id=hold.public_id, new=True
+    )
 
 
 def _hold_places(session: Session, hold_id: int) -> list[RealtimeHoldPlace]:
@@ -174,7 +179,7 @@ def _hold_places(session: Session, hold_id: int) -> list[RealtimeHoldPlace]:
         session.scalars(
             select(RealtimeHoldPlace)
             .where(RealtimeHoldPlace.hold_id == hold_id)
-            .order_by(RealtimeHoldPlace.id)
+            .order_by(*hold_place_order())
             .execution_options(populate_existing=True)
         )
     )
@@ -463,23 +468,18 @@ def _check_prices(
     """Each place's (tariff id, recorded amount) and the warnings accepted under ``warn``;
     422 ``tariff-not-on-channel``, ``currency-mismatch``, ``price-mismatch`` (strict)."""
     lines = body["lines"]
-    tariff_ids = dict(
-        session.execute(
-            select(Tariff.code, Tariff.id).where(
-                Tariff.code.in_(sorted({line["tariff_id"] for line in lines}))
-            )
-        ).all()
-    )
     performance_ids = sorted({place.performance_id for place in places})
     opened = {
-        (performance_id, category_id, tariff_id): amount
-        for performance_id, category_id, tariff_id, amount in session.execute(
+        (performance_id, category_id, code): (tariff_id, amount)
+        for performance_id, category_id, code, tariff_id, amount in session.execute(
             select(
                 RealtimeChannelTariff.performance_id,
                 RealtimeChannelTariff.category_id,
+                Tariff.code,
                 RealtimeChannelTariff.tariff_id,
                 Price.amount,
             )
+            .join(Tariff, RealtimeChannelTariff.tariff_id == Tariff.id)
             .outerjoin(
                 Price,
                 and_(
@@ -491,6 +491,7 @@ def _check_prices(
             .where(
                 RealtimeChannelTariff.channel_id == reseller.channel_id,
                 RealtimeChannelTariff.performance_id.in_(performance_ids),
+                Tariff.code.in_(sorted({line["tariff_id"] for line in lines})),
             )
         )
     }
@@ -498,7 +499,7 @@ def _check_prices(
     errors = []
     for place in places:
         i = line_of_place[place.id]
-        key = (place.performance_id, place.category_id, tariff_ids.get(lines[i]["tariff_id"], 0))
+        key = (place.performance_id, place.category_id, lines[i]["tariff_id"])
         if key not in opened:
             errors.append(
                 error_item(
@@ -508,7 +509,7 @@ def _check_prices(
                 )
             )
         else:
-            chosen[place.id] = (key[2], opened[key])
+            chosen[place.id] = opened[key]
     if errors:
         raise Problem(
             "tariff-not-on-channel",
@@ -577,50 +578,59 @@ def _write_order(
     currency = Currency(body["currency"])
     total = sum(amount for _, amount in recorded.values())
     sold_at = parse_instant(body["sold_at"])
-    order = Order(
-        channel_id=reseller.channel_id,
-        point_of_sale_id=reseller.point_of_sale_id,
-        contact_id=reseller.contact_id,
-        state=OrderState.PAID,
-        currency=currency,
-        total=total,
-        reseller_code=reseller.reseller_code,
-        reseller_order_id=body["reseller_order_ref"],
-        reseller_point_of_sale_code=body.get("point_of_sale"),
-        sold_at=sold_at,
+    values = {
+        "channel_id": reseller.channel_id,
+        "point_of_sale_id": reseller.point_of_sale_id,
+        "contact_id": reseller.contact_id,
+        "state": OrderState.PAID,
+        "currency": currency,
+        "total": total,
+        "reseller_code": reseller.reseller_code,
+        "reseller_order_id": body["reseller_order_ref"],
+        "reseller_point_of_sale_code": body.get("point_of_sale"),
+        "sold_at": sold_at,
+    }
+    order = session.scalar(
+        _insert_or_nothing(session, Order, ["reseller_code", "reseller_order_id"])
+        .values(**values)
+        .returning(Order)
     )
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        # Another order with this reference committed meanwhile (unique per reseller).
+    if order is None:
+        # Another order with this reference committed meanwhile (unique per reseller): the
+        # insert waited for it, and did nothing.
         _refuse_duplicate_reference(session, reseller, body["reseller_order_ref"])
-        raise
+        raise TechnicalError("an order with this reference conflicted, then was not found")
+    rows = []
     for place in places:
         line = lines[line_of_place[place.id]]
         beneficiary = line.get("beneficiary") or {}
-        ticket = Ticket(
-            order_id=order.id,
-            performance_id=place.performance_id,
-            seat_id=place.seat_id,
-            block_id=place.block_id,
-            quota_id=place.quota_id,
-            category_id=place.category_id,
-            tariff_id=recorded[place.id][0],
-            price=int(line["price"]),
-            commission=int(line["commission"]),
-            currency=currency,
-            barcode=barcode(place.id),
-            beneficiary_first_name=beneficiary.get("first_name"),
-            beneficiary_last_name=beneficiary.get("last_name"),
-            state=TicketState.VALID,
-            reseller_code=reseller.reseller_code,
-            sold_at=sold_at,
+        rows.append(
+            {
+                "order_id": order.id,
+                "performance_id": place.performance_id,
+                "seat_id": place.seat_id,
+                "block_id": place.block_id,
+                "quota_id": place.quota_id,
+                "category_id": place.category_id,
+                "tariff_id": recorded[place.id][0],
+                "price": int(line["price"]),
+                "commission": int(line["commission"]),
+                "currency": currency,
+                "barcode": barcode(place.id),
+                "beneficiary_first_name": beneficiary.get("first_name"),
+                "beneficiary_last_name": beneficiary.get("last_name"),
+                "state": TicketState.VALID,
+                "reseller_code": reseller.reseller_code,
+                "sold_at": sold_at,
+            }
         )
-        session.add(ticket)
-        session.flush()
-        place.ticket_id = ticket.id
+    # One statement for the tickets, one (batched) for their places.
+    tickets: Any = Ticket.__table__  # Core: every row with every column, one INSERT
+    ticket_ids = session.scalars(
+        insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True), rows
+    ).all()
+    for place, ticket_id in zip(places, ticket_ids, strict=True):
+        place.ticket_id = ticket_id
         place.recorded_amount = recorded[place.id][1]
         place.seat_claim = None
     hold.order_id = order.id
@@ -633,36 +643,86 @@ def _write_order(
             .execution_options(synchronize_session=False)
         )
     allow_at_access_control(session, [order.id], now)
-    account = pending_accounts(session, reseller.contact_id).get(currency)
-    if account is None:
-        raise TechnicalError(f"the reseller's contact has no pending account in {currency}")
-    session.add(
-        PendingAccountMovement(
-            account_id=account,
-            order_id=order.id,
-            kind=MovementKind.SALE,
-            amount=total,
-            currency=currency,
-            reference=f"{reseller.reseller_code}:sale:{body['reseller_order_ref']}",
-            booked_at=now,
-        )
+    book_movement(
+        session,
+        contact_id=reseller.contact_id,
+        order_id=order.id,
+        kind=MovementKind.SALE,
+        amount=total,
+        currency=currency,
+        reference=f"{reseller.reseller_code}:sale:{body['reseller_order_ref']}",
+        booked_at=now,
     )
-    session.flush()
     return order
+
+
+def _insert_or_nothing(session: Session, model: Any, unique: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT (unique) DO NOTHING`` for the session's database: a
+    conflict with a committed row inserts nothing (no savepoint needed to go on)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=unique)
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing(index_elements=unique)
+    raise TechnicalError(f"the box office runs on PostgreSQL or SQLite, not {dialect}")
+
+
+def book_movement(
+    session: Session,
+    *,
+    contact_id: int,
+    order_id: int,
+    kind: MovementKind,
+    amount: int,
+    currency: Currency,
+    reference: str,
+    booked_at: dt.datetime,
+) -> None:
+    """One pending-account movement on the contact's account in the currency, in one
+    statement (``INSERT ... SELECT`` from the account); TechnicalError when the contact has
+    no account in that currency."""
+    written = session.execute(
+        insert(PendingAccountMovement)
+        .from_select(
+            ["account_id", "order_id", "kind", "amount", "currency", "reference", "booked_at"],
+            select(
+                PendingAccount.id,
+                literal(order_id, Integer),
+                literal(kind, PendingAccountMovement.__table__.c.kind.type),
+                literal(amount, BigInteger),
+                PendingAccount.currency,
+                literal(reference, String),
+                literal(booked_at, PendingAccountMovement.__table__.c.booked_at.type),
+            ).where(PendingAccount.contact_id == contact_id, PendingAccount.currency == currency),
+        )
+        .returning(PendingAccountMovement.id)
+    ).first()
+    if written is None:
+        raise TechnicalError(f"contact {contact_id} has no pending account in {currency.value}")
 
 
 # --------------------------------------------------------------------------- the Order object
 
 
 def order_object(
-    session: Session, realtime_order: RealtimeOrder, *, with_cancellations: bool = True
+    session: Session,
+    realtime_order: RealtimeOrder,
+    *,
+    with_cancellations: bool = True,
+    order: Order | None = None,
+    hold_public_id: str | None = None,
+    new: bool = False,
 ) -> dict[str, Any]:
-    """The Order object of section 7.5, read from the database."""
-    order = session.scalar(
-        select(Order)
-        .where(Order.id == realtime_order.order_id)
-        .execution_options(populate_existing=True)
-    )
+    """The Order object of section 7.5, read from the database. ``order`` and
+    ``hold_public_id``: the box-office order and the hold's id when the caller has them as
+    they stand (else read); ``new``: an order this transaction has just written (it has no
+    cancellation yet)."""
+    if order is None:
+        order = session.scalar(
+            select(Order)
+            .where(Order.id == realtime_order.order_id)
+            .execution_options(populate_existing=True)
+        )
     if order is None:
         raise LookupError(f"order {realtime_order.public_id} has no box-office order")
     rows = session.execute(
@@ -691,7 +751,7 @@ def order_object(
         .outerjoin(Seat, Ticket.seat_id == Seat.id)
         .outerjoin(Block, Seat.block_id == Block.id)
         .where(Ticket.order_id == order.id)
-        .order_by(RealtimeHoldPlace.id)
+        .order_by(*hold_place_order())
     ).all()
     tickets = []
     owed = 0
@@ -742,9 +802,10 @@ def order_object(
         "confirmed" if valid == len(rows) else "cancelled" if valid == 0 else "partially_cancelled"
     )
     currency = Currency(order.currency).value
-    hold_public_id = session.scalar(
-        select(RealtimeHold.public_id).where(RealtimeHold.id == realtime_order.hold_id)
-    )
+    if hold_public_id is None:
+        hold_public_id = session.scalar(
+            select(RealtimeHold.public_id).where(RealtimeHold.id == realtime_order.hold_id)
+        )
     result: dict[str, Any] = {
         "id": realtime_order.public_id,
         "reseller_order_ref": order.reseller_order_id,
@@ -761,7 +822,9 @@ def order_object(
         "payment": {"method": "pending_account", "amount": owed, "currency": currency},
         "tickets": tickets,
         "cancellations": (
-            cancellation_objects(session, realtime_order, currency) if with_cancellations else []
+            cancellation_objects(session, realtime_order, currency)
+            if with_cancellations and not new
+            else []
         ),
         "warnings": json.loads(realtime_order.warnings or "[]"),
     }
@@ -813,8 +876,21 @@ def cancellation_objects(
 
 
 def get_order(session: Session, reseller: ResellerContext, order_id: str) -> dict[str, Any]:
-    """The Order object; 404 when it is not this reseller's."""
-    return order_object(session, find_order(session, reseller, order_id))
+    """The Order object; 404 when it is not this reseller's. The order, its box-office
+    order and its hold's id in one query."""
+    found = session.execute(
+        select(RealtimeOrder, Order, RealtimeHold.public_id)
+        .join(Order, RealtimeOrder.order_id == Order.id)
+        .join(RealtimeHold, RealtimeOrder.hold_id == RealtimeHold.id)
+        .where(
+            RealtimeOrder.public_id == order_id,
+            RealtimeOrder.reseller_code == reseller.reseller_code,
+        )
+    ).first()
+    if found is None:
+        raise Problem("not-found", f"order {order_id} is not this reseller's")
+    realtime_order, order, hold_public_id = found
+    return order_object(session, realtime_order, order=order, hold_public_id=hold_public_id)
 
 
 def orders_changed(

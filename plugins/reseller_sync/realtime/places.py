@@ -25,7 +25,11 @@ Concurrency is the database's, across processes and hosts, never a lock in a pro
   with a fresh statement: the database makes any claimant wait for the in-progress
   transaction that holds or clears the claim, so that check sees its ticket. The partial
   unique index ``uq_ticket_valid_seat`` is the ticket side's backstop. Seats take no quota
-  lock.
+  lock; requests for the best seats of a category pick them one after the other
+  (:func:`lock_best_seats`, a transaction-level advisory lock), so that they do not all
+  pick the same seats. Rows are claimed in the order of their claims
+  (:func:`insert_places`): two requests naming the same seats never wait for each other
+  in a cycle.
 - Counted places (free placement, passes) have no row of their own: a request that takes
   them locks the quota rows involved, in id order (:func:`lock_quotas`), counts with one
   query per kind, and writes; nothing else happens under that lock but the rest of its
@@ -38,6 +42,8 @@ Every read here is one set-based query per kind of place, never one per seat.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -45,10 +51,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -63,6 +71,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from reseller_sync.boxoffice.models import (
     Block,
@@ -137,14 +146,15 @@ def seat_claim(performance_id: int, seat_id: int) -> str:
     return f"{performance_id}:{seat_id}"
 
 
-def active_hold(now: dt.datetime) -> ColumnElement[bool]:
-    """The hold (``RealtimeHold``) is active at ``now``: not released, not ordered, not
-    expired (``expires_at`` passed, or ``swept_at`` set: counted expired already)."""
+def active_hold(now: dt.datetime | BindParameter[Any]) -> ColumnElement[bool]:
+    """The hold (``RealtimeHold``) is active at ``now`` (an instant, or a bound parameter of
+    a statement built once): not released, not ordered, not expired (``expires_at``
+    passed, or ``swept_at`` set: counted expired already)."""
     return and_(
         RealtimeHold.released_at.is_(None),
         RealtimeHold.order_id.is_(None),
         RealtimeHold.swept_at.is_(None),
-        RealtimeHold.expires_at > utc(now),
+        RealtimeHold.expires_at > (now if isinstance(now, BindParameter) else utc(now)),
     )
 
 
@@ -255,6 +265,10 @@ def _performances(
             RealtimeSaleWindow.opens_at,
             RealtimeSaleWindow.closes_at,
             ProductChannel.beneficiary_required,
+            select(func.min(Price.currency))
+            .where(Price.performance_id == Performance.id)
+            .correlate(Performance)
+            .scalar_subquery(),
         )
         .join(Product, Performance.product_id == Product.id)
         .join(Venue, Product.venue_id == Venue.id)
@@ -275,7 +289,6 @@ def _performances(
         .where(condition)
         .order_by(Performance.id)
     ).all()
-    currencies = performance_currencies(session, [row[0] for row in rows])
     return [
         VisiblePerformance(
             id=id_,
@@ -289,7 +302,7 @@ def _performances(
             valid_until=valid_until,
             opens_at=opens_at,
             closes_at=closes_at,
-            currency=currencies.get(id_),
+            currency=Currency(currency).value if currency is not None else None,
             beneficiary_required=bool(beneficiary_required),
         )
         for (
@@ -305,6 +318,7 @@ def _performances(
             opens_at,
             closes_at,
             beneficiary_required,
+            currency,
         ) in rows
     ]
 
@@ -337,20 +351,6 @@ def performances_by_id(
         return {}
     found = _performances(session, reseller, Performance.id.in_(sorted(set(ids))))
     return {performance.id: performance for performance in found}
-
-
-def performance_currencies(session: Session, performance_ids: Sequence[int]) -> dict[int, str]:
-    """Each performance's currency: its prices' (one product, one currency)."""
-    if not performance_ids:
-        return {}
-    return {
-        performance_id: Currency(currency).value
-        for performance_id, currency in session.execute(
-            select(Price.performance_id, func.min(Price.currency))
-            .where(Price.performance_id.in_(performance_ids))
-            .group_by(Price.performance_id)
-        )
-    }
 
 
 # --------------------------------------------------------------------------- quotas
@@ -414,15 +414,22 @@ def lock_quotas(session: Session, quota_ids: Iterable[int]) -> None:
 
 def tariffed_categories(
     session: Session, reseller: ResellerContext, performance_ids: Collection[int]
-) -> set[tuple[int, int]]:
-    """(performance, category) pairs with a tariff opened on the reseller's channel: the
-    categories the catalogue can show."""
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """(performance, category) pairs with a tariff opened on the reseller's channel, with the
+    category's code and name: the categories the catalogue and the availability can show.
+    One query."""
     if not performance_ids:
-        return set()
+        return {}
     return {
-        (performance_id, category_id)
-        for performance_id, category_id in session.execute(
-            select(RealtimeChannelTariff.performance_id, RealtimeChannelTariff.category_id)
+        (performance_id, category_id): (code, name)
+        for performance_id, category_id, code, name in session.execute(
+            select(
+                RealtimeChannelTariff.performance_id,
+                RealtimeChannelTariff.category_id,
+                SeatCategory.code,
+                SeatCategory.name,
+            )
+            .join(SeatCategory, RealtimeChannelTariff.category_id == SeatCategory.id)
             .where(
                 RealtimeChannelTariff.channel_id == reseller.channel_id,
                 RealtimeChannelTariff.performance_id.in_(sorted(set(performance_ids))),
@@ -453,7 +460,9 @@ class PlaceCount:
         return max(0, self.quota - self.held - self.sold)
 
 
-def _seat_owners(quota_ids: Sequence[int], now: dt.datetime) -> tuple[Any, Any]:
+def _seat_owners(
+    quota_ids: Sequence[int] | BindParameter[Any], now: dt.datetime | BindParameter[Any]
+) -> tuple[Any, Any]:
     """Whether a ``QuotaSeat``'s seat is held (by an active hold, which claims it) and
     whether it is sold (a valid ticket), as two ``(performance, seat) IN (subquery)``
     conditions over these quotas' performances: PostgreSQL hashes each subquery once (a
@@ -486,21 +495,10 @@ def place_counts(
     if not quota_ids:
         return []
     ids = sorted(set(quota_ids))
-    held, sold = _seat_owners(ids, now)
-    seats = select(
-        QuotaSeat.quota_id,
-        QuotaSeat.performance_id,
-        Seat.category_id,
-        func.count(),
-        func.sum(case((and_(held, ~sold), 1), else_=0)),
-        func.sum(case((sold, 1), else_=0)),
-    ).join(Seat, QuotaSeat.seat_id == Seat.id)
     counts = [
         PlaceCount(quota_id, performance_id, category_id, SEATED, None, places, held_, sold_)
         for quota_id, performance_id, category_id, places, held_, sold_ in session.execute(
-            seats.where(QuotaSeat.quota_id.in_(ids)).group_by(
-                QuotaSeat.quota_id, QuotaSeat.performance_id, Seat.category_id
-            )
+            _seat_counts_query(), {"quota_ids": ids, "now": utc(now)}
         )
     ]
     counts.extend(counted_place_counts(session, ids, now))
@@ -508,20 +506,57 @@ def place_counts(
     return counts
 
 
+@functools.cache
+def _seat_counts_query() -> Any:
+    """Seats, held and sold per quota and category (:func:`place_counts`), built once."""
+    ids: BindParameter[Any] = bindparam("quota_ids", expanding=True)
+    held, sold = _seat_owners(ids, bindparam("now", type_=RealtimeHold.expires_at.type))
+    return (
+        select(
+            QuotaSeat.quota_id,
+            QuotaSeat.performance_id,
+            Seat.category_id,
+            func.count(),
+            func.sum(case((and_(held, ~sold), 1), else_=0)),
+            func.sum(case((sold, 1), else_=0)),
+        )
+        .join(Seat, QuotaSeat.seat_id == Seat.id)
+        .where(QuotaSeat.quota_id.in_(ids))
+        .group_by(QuotaSeat.quota_id, QuotaSeat.performance_id, Seat.category_id)
+    )
+
+
 def counted_place_counts(
     session: Session, quota_ids: Collection[int], now: dt.datetime
 ) -> list[PlaceCount]:
-    """The counted places (free placement, passes) of these quotas: one query each, no seat
+    """The counted places (free placement, passes) of these quotas: one query, no seat
     read. What a request taking counted places reads under the quotas' locks."""
     if not quota_ids:
         return []
-    ids = sorted(set(quota_ids))
-    counts: list[PlaceCount] = []
+    counts = [
+        PlaceCount(quota_id, performance_id, category_id, kind, block_id, places, held_, sold_)
+        for quota_id, performance_id, category_id, block_id, places, held_, sold_, kind in (
+            session.execute(
+                _counted_query(), {"quota_ids": sorted(set(quota_ids)), "now": utc(now)}
+            )
+        )
+    ]
+    counts.sort(key=lambda c: (c.performance_id, c.category_id, c.quota_id, c.block_id or 0))
+    return counts
+
+
+@functools.cache
+def _counted_query() -> Any:
+    """Counted places, held and sold (:func:`counted_place_counts`), built once."""
+    ids: BindParameter[Any] = bindparam("quota_ids", expanding=True)
     held_count = (
         select(func.count())
         .select_from(RealtimeHoldPlace)
         .join(RealtimeHold, RealtimeHoldPlace.hold_id == RealtimeHold.id)
-        .where(active_hold(now), RealtimeHoldPlace.quota_id == Quota.id)
+        .where(
+            active_hold(bindparam("now", type_=RealtimeHold.expires_at.type)),
+            RealtimeHoldPlace.quota_id == Quota.id,
+        )
     )
     sold_count = (
         select(func.count())
@@ -533,42 +568,31 @@ def counted_place_counts(
             Quota.id,
             Quota.performance_id,
             Block.category_id,
-            Block.id,
+            Block.id.label("block_id"),
             QuotaFreePlaces.places,
             held_count.where(RealtimeHoldPlace.block_id == Block.id).scalar_subquery(),
             sold_count.where(
                 Ticket.block_id == Block.id, Ticket.seat_id.is_(None)
             ).scalar_subquery(),
+            literal(FREE),
         )
         .join(Quota, QuotaFreePlaces.quota_id == Quota.id)
         .join(Block, QuotaFreePlaces.block_id == Block.id)
         .where(Quota.id.in_(ids), Block.free_placement, Block.category_id.is_not(None))
     )
-    counts.extend(
-        PlaceCount(quota_id, performance_id, category_id, FREE, block_id, places, held_, sold_)
-        for quota_id, performance_id, category_id, block_id, places, held_, sold_ in (
-            session.execute(free_places)
-        )
-    )
-    counts.extend(
-        PlaceCount(quota_id, performance_id, category_id, NONE, None, places, held_, sold_)
-        for quota_id, performance_id, category_id, places, held_, sold_ in session.execute(
-            select(
-                Quota.id,
-                Quota.performance_id,
-                Quota.category_id,
-                Quota.places,
-                held_count.where(
-                    RealtimeHoldPlace.block_id.is_(None), RealtimeHoldPlace.seat_id.is_(None)
-                ).scalar_subquery(),
-                sold_count.where(
-                    Ticket.block_id.is_(None), Ticket.seat_id.is_(None)
-                ).scalar_subquery(),
-            ).where(Quota.id.in_(ids), Quota.places.is_not(None), Quota.category_id.is_not(None))
-        )
-    )
-    counts.sort(key=lambda c: (c.performance_id, c.category_id, c.quota_id, c.block_id or 0))
-    return counts
+    passes = select(
+        Quota.id,
+        Quota.performance_id,
+        Quota.category_id,
+        cast(literal(None), Integer),
+        Quota.places,
+        held_count.where(
+            RealtimeHoldPlace.block_id.is_(None), RealtimeHoldPlace.seat_id.is_(None)
+        ).scalar_subquery(),
+        sold_count.where(Ticket.block_id.is_(None), Ticket.seat_id.is_(None)).scalar_subquery(),
+        literal(NONE),
+    ).where(Quota.id.in_(ids), Quota.places.is_not(None), Quota.category_id.is_not(None))
+    return union_all(free_places, passes)
 
 
 @dataclass(frozen=True)
@@ -601,19 +625,11 @@ def category_counts(
     offered = tariffed_categories(session, reseller, {quota.performance_id for quota in quotas})
     counts = [count for count in counts if (count.performance_id, count.category_id) in offered]
     shared = {quota.id: quota.shared for quota in quotas}
-    categories = {
-        id_: (code, name)
-        for id_, code, name in session.execute(
-            select(SeatCategory.id, SeatCategory.code, SeatCategory.name).where(
-                SeatCategory.id.in_({count.category_id for count in counts})
-            )
-        )
-    }
     result: dict[tuple[int, int], CategoryCount] = {}
     key = lambda c: (c.performance_id, c.category_id)  # noqa: E731
     for (performance_id, category_id), group in groupby(sorted(counts, key=key), key=key):
         places = list(group)
-        code, name = categories[category_id]
+        code, name = offered[(performance_id, category_id)]
         result[(performance_id, category_id)] = CategoryCount(
             performance_id=performance_id,
             category_id=category_id,
@@ -656,48 +672,6 @@ class SeatPlace:
         return seat_object(self.area, self.row, self.number)
 
 
-def _seat_places(
-    session: Session,
-    quota_ids: Collection[int],
-    now: dt.datetime,
-    condition: Any,
-    *,
-    free_only: bool = False,
-) -> list[SeatPlace]:
-    """Seats of the reseller's quotas matching ``condition`` (on ``QuotaSeat``/``Seat``),
-    each with its state (only the free ones: ``free_only``), in the box office's order (its
-    seat ids)."""
-    if not quota_ids:
-        return []
-    ids = sorted(set(quota_ids))
-    held, sold = _seat_owners(ids, now)
-    query = (
-        select(
-            Seat.id,
-            QuotaSeat.performance_id,
-            Seat.category_id,
-            Seat.block_id,
-            Block.code,
-            Seat.row,
-            Seat.number,
-            QuotaSeat.quota_id,
-            sold,
-            held,
-        )
-        .join(Seat, QuotaSeat.seat_id == Seat.id)
-        .join(Block, Seat.block_id == Block.id)
-        .where(QuotaSeat.quota_id.in_(ids), condition)
-    )
-    if free_only:
-        query = query.where(~sold, ~held)
-    return [
-        SeatPlace(seat, performance, category, block, area, row, number, quota, bool(s), bool(h))
-        for seat, performance, category, block, area, row, number, quota, s, h in session.execute(
-            query.order_by(QuotaSeat.performance_id, Seat.id)
-        )
-    ]
-
-
 def free_seats(
     session: Session,
     quota_ids: Collection[int],
@@ -707,12 +681,51 @@ def free_seats(
     category_id: int | None = None,
 ) -> list[SeatPlace]:
     """The free seats of the reseller's quotas (neither held nor sold), in the box office's
-    order, of one performance or category when given."""
-    condition = and_(
-        *([QuotaSeat.performance_id == performance_id] if performance_id is not None else []),
-        *([Seat.category_id == category_id] if category_id is not None else []),
+    order, of one performance or category when given. One query, built once per shape."""
+    if not quota_ids:
+        return []
+    rows = session.execute(
+        _free_seats_query(performance_id is not None, category_id is not None),
+        {
+            "quota_ids": sorted(set(quota_ids)),
+            "now": utc(now),
+            "performance_id": performance_id,
+            "category_id": category_id,
+        },
     )
-    return _seat_places(session, quota_ids, now, condition, free_only=True)
+    return [
+        SeatPlace(seat, performance, category, block, area, row, number, quota, False, False)
+        for seat, performance, category, block, area, row, number, quota in rows
+    ]
+
+
+@functools.cache
+def _free_seats_query(by_performance: bool, by_category: bool) -> Any:
+    """The query of :func:`free_seats`, with the performance and the category bound or
+    not."""
+    ids: BindParameter[Any] = bindparam("quota_ids", expanding=True)
+    held, sold = _seat_owners(ids, bindparam("now", type_=RealtimeHold.expires_at.type))
+    conditions = [QuotaSeat.quota_id.in_(ids), ~sold, ~held]
+    if by_performance:
+        conditions.append(QuotaSeat.performance_id == bindparam("performance_id", type_=Integer))
+    if by_category:
+        conditions.append(Seat.category_id == bindparam("category_id", type_=Integer))
+    return (
+        select(
+            Seat.id,
+            QuotaSeat.performance_id,
+            Seat.category_id,
+            Seat.block_id,
+            Block.code,
+            Seat.row,
+            Seat.number,
+            QuotaSeat.quota_id,
+        )
+        .join(Seat, QuotaSeat.seat_id == Seat.id)
+        .join(Block, Seat.block_id == Block.id)
+        .where(*conditions)
+        .order_by(QuotaSeat.performance_id, Seat.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -939,11 +952,30 @@ def offered_categories(
     ids = sorted({quota.id for quota in quotas})
     if not ids:
         return {}
+    rows = session.execute(
+        _offered_query(),
+        {
+            "channel_id": reseller.channel_id,
+            "quota_ids": ids,
+            "performance_ids": sorted({q.performance_id for q in quotas}),
+        },
+    ).all()
+    offered: dict[tuple[int, int], str] = {}
+    for performance, category, kind in sorted(rows, key=lambda r: [SEATED, FREE, NONE].index(r[2])):
+        offered.setdefault((performance, category), kind)
+    return offered
+
+
+@functools.cache
+def _offered_query() -> Any:
+    """The query of :func:`offered_categories`, built once per process."""
+    ids: BindParameter[Any] = bindparam("quota_ids", expanding=True)
+    channel = bindparam("channel_id", type_=Integer)
     tariffed = (
         select(RealtimeChannelTariff.performance_id, RealtimeChannelTariff.category_id)
         .where(
-            RealtimeChannelTariff.channel_id == reseller.channel_id,
-            RealtimeChannelTariff.performance_id.in_(sorted({q.performance_id for q in quotas})),
+            RealtimeChannelTariff.channel_id == channel,
+            RealtimeChannelTariff.performance_id.in_(bindparam("performance_ids", expanding=True)),
         )
         .distinct()
         .subquery()
@@ -968,19 +1000,13 @@ def offered_categories(
     )
     places = union_all(seated, free, passes).subquery()
     performance_id, category_id, placement = places.c
-    rows = session.execute(
-        select(performance_id, category_id, placement).where(
-            exists().where(
-                RealtimeChannelTariff.channel_id == reseller.channel_id,
-                RealtimeChannelTariff.performance_id == performance_id,
-                RealtimeChannelTariff.category_id == category_id,
-            )
+    return select(performance_id, category_id, placement).where(
+        exists().where(
+            RealtimeChannelTariff.channel_id == channel,
+            RealtimeChannelTariff.performance_id == performance_id,
+            RealtimeChannelTariff.category_id == category_id,
         )
-    ).all()
-    offered: dict[tuple[int, int], str] = {}
-    for performance, category, kind in sorted(rows, key=lambda r: [SEATED, FREE, NONE].index(r[2])):
-        offered.setdefault((performance, category), kind)
-    return offered
+    )
 
 
 CANDIDATE_SEATS = 250
@@ -1008,18 +1034,45 @@ def best_free_seats(
     claims the seats it returns."""
     if not quota_ids or quantity <= 0:
         return [], 0
+    rows = session.execute(
+        _best_seats_query(bool(excluded)),
+        {
+            "quota_ids": sorted(set(quota_ids)),
+            "performance_id": performance_id,
+            "category_id": category_id,
+            "now": utc(now),
+            "candidates": max(CANDIDATE_SEATS, 20 * quantity),
+            "quantity": quantity,
+            "excluded": sorted(set(excluded)),
+        },
+    ).all()
+    free_count = int(rows[0][-1]) if rows else 0
+    if len(rows) < quantity:
+        return [], free_count
+    return [
+        SeatPlace(seat, performance_id, category_id, block, area, row, number, quota, False, False)
+        for seat, block, area, row, number, quota, _ in rows
+    ], free_count
+
+
+@functools.cache
+def _best_seats_query(excluding: bool) -> Any:
+    """The query of :func:`best_free_seats`, built once per process (its values bound at
+    each run: building and keying a statement of this size costs more Python than running
+    it); ``excluding``: with the ``excluded`` seats left out."""
     numeric = and_(Seat.number != "", func.ltrim(Seat.number, "0123456789") == "")
-    ids = sorted(set(quota_ids))
-    held, sold = _seat_owners(ids, now)
+    ids: BindParameter[Any] = bindparam("quota_ids", expanding=True)
+    quantity = bindparam("quantity", type_=Integer)
+    held, sold = _seat_owners(ids, bindparam("now", type_=RealtimeHold.expires_at.type))
     conditions = [
         QuotaSeat.quota_id.in_(ids),
-        QuotaSeat.performance_id == performance_id,
-        Seat.category_id == category_id,
+        QuotaSeat.performance_id == bindparam("performance_id", type_=Integer),
+        Seat.category_id == bindparam("category_id", type_=Integer),
         ~held,
         ~sold,
     ]
-    if excluded:
-        conditions.append(QuotaSeat.seat_id.not_in(sorted(set(excluded))))
+    if excluding:
+        conditions.append(QuotaSeat.seat_id.not_in(bindparam("excluded", expanding=True)))
     free = (
         select(
             Seat.id.label("seat_id"),
@@ -1034,7 +1087,7 @@ def best_free_seats(
         .join(Block, Seat.block_id == Block.id)
         .where(*conditions)
         .order_by(QuotaSeat.seat_id)
-        .limit(max(CANDIDATE_SEATS, 20 * quantity))
+        .limit(bindparam("candidates", type_=Integer))
         .cte("free_seat")
     )
     in_row = [free.c.block_id, free.c.row]
@@ -1063,7 +1116,7 @@ def best_free_seats(
         runs.c.run_size >= quantity,
         runs.c.run_position <= quantity,
     )
-    rows = session.execute(
+    return (
         select(
             runs.c.seat_id,
             runs.c.block_id,
@@ -1081,14 +1134,7 @@ def best_free_seats(
             runs.c.seat_id,
         )
         .limit(quantity)
-    ).all()
-    free_count = int(rows[0][-1]) if rows else 0
-    if len(rows) < quantity:
-        return [], free_count
-    return [
-        SeatPlace(seat, performance_id, category_id, block, area, row, number, quota, False, False)
-        for seat, block, area, row, number, quota, _ in rows
-    ], free_count
+    )
 
 
 def take_over_claims(session: Session, claims: Collection[str], now: dt.datetime) -> None:
@@ -1109,27 +1155,44 @@ def take_over_claims(session: Session, claims: Collection[str], now: dt.datetime
     )
 
 
+def hold_place_order() -> tuple[Any, ...]:
+    """The order of a hold's places, ``HP1``, ``HP2``... (the order of the lines): by their
+    codes' numbers. Not their row ids: places are inserted in the order of their seat claims
+    (:func:`insert_places`)."""
+    return (
+        RealtimeHoldPlace.hold_id,
+        func.length(RealtimeHoldPlace.code),
+        RealtimeHoldPlace.code,
+    )
+
+
 def insert_places(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert hold places (``realtime_hold_place`` columns), claiming their seats; the claims
     that another place holds (nothing inserted for them). ``ON CONFLICT DO NOTHING`` waits for
     a transaction inserting or clearing the same claim, so a claim is only refused for a
-    committed owner. One statement."""
+    committed owner. One statement.
+
+    The rows go in the order of their claims, whatever the order of the lines: two requests
+    naming the same seats in opposite orders then meet at their first common seat, where one
+    waits for the other, and never each wait for the other (a deadlock)."""
     if not rows:
         return set()
+    rows = sorted(
+        rows, key=lambda row: (row.get("seat_claim") is None, row.get("seat_claim") or "")
+    )
+    table: Any = RealtimeHoldPlace.__table__
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        statement: Any = postgresql.insert(RealtimeHoldPlace).on_conflict_do_nothing(
-            index_elements=[RealtimeHoldPlace.seat_claim]
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.seat_claim]
         )
     elif dialect == "sqlite":
-        statement = sqlite.insert(RealtimeHoldPlace).on_conflict_do_nothing(
-            index_elements=[RealtimeHoldPlace.seat_claim]
-        )
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=[table.c.seat_claim])
     else:  # pragma: no cover - the box office runs on PostgreSQL or SQLite
-        statement = insert(RealtimeHoldPlace)
-    inserted = set(
-        session.scalars(statement.values(list(rows)).returning(RealtimeHoldPlace.seat_claim)).all()
-    )
+        statement = insert(table)
+    # The table's insert with parameters (Core: every row with every column, in this order;
+    # one statement compiled once, sent as one INSERT by insertmanyvalues).
+    inserted = set(session.scalars(statement.returning(table.c.seat_claim), list(rows)).all())
     return {
         row["seat_claim"]
         for row in rows
@@ -1155,30 +1218,28 @@ def sold_seats(
     }
 
 
-def seats_being_claimed(
-    session: Session, seats: Collection[tuple[int, int | None]]
-) -> set[tuple[int, int | None]]:
-    """Of these (performance, seat) pairs picked as best seats, those another transaction is
-    claiming right now (PostgreSQL: a transaction-level advisory lock per seat, tried without
-    waiting; the others are this transaction's until it ends). A hint only, so that
-    concurrent requests for the best seats spread over different seats instead of queueing
-    on the same claims one after the other; the claims alone decide who gets a seat."""
-    if not seats or session.get_bind().dialect.name != "postgresql":
-        return set()
-    ordered = sorted(set(seats))
-    taken = session.execute(
+def lock_best_seats(session: Session, categories: Collection[tuple[int, int]]) -> None:
+    """Take, waiting, the pick of best seats of these (performance, category) pairs until
+    the transaction ends (PostgreSQL: a transaction-level advisory lock per pair, in order;
+    SQLite serialises writers itself). Requests for the best seats of a category then pick
+    one after the other, each seeing the claims of those before it, instead of all picking
+    the same seats and all but one picking again: one query per request, as the bare SQL
+    client's quota lock gives it. The claims alone still decide who gets a seat (a hold
+    naming its seats takes no such lock). Taken after any quota lock, never before."""
+    if not categories or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
         select(
             *(
-                func.pg_try_advisory_xact_lock(
-                    literal(SEAT_LOCK_SPACE, Integer), literal(seat, Integer)
-                )
-                for _, seat in ordered
+                func.pg_advisory_xact_lock(literal(best_seats_lock_id(*pair), BigInteger))
+                for pair in sorted(set(categories))
             )
         )
-    ).one()
-    return {pair for pair, locked in zip(ordered, taken, strict=True) if not locked}
+    )
 
 
-SEAT_LOCK_SPACE = 0x5EA7
-"""The first key of the seats' advisory locks (the second is the seat id): two 32-bit keys,
-a space apart from the idempotency store's 64-bit keys."""
+def best_seats_lock_id(performance_id: int, category_id: int) -> int:
+    """The signed 64-bit advisory lock id of the best seats of a category of a performance:
+    a hash, apart from the idempotency store's (another text hashed)."""
+    digest = hashlib.sha256(f"best-seats:{performance_id}:{category_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -48,13 +48,20 @@ connection behind writes; idle ones cost the database little."""
 
 def service_engine(url: str) -> Engine:
     """The engine of one worker: :func:`make_engine`'s, with a pool sized for the service on
-    PostgreSQL (SQLite keeps its own)."""
+    PostgreSQL (SQLite keeps its own). No ping before each checkout (a round trip per
+    request): a connection the server dropped fails its first statement, the pool then
+    replaces every connection older than that, and the request's transaction runs again
+    (:class:`~reseller_sync.realtime.http_service.Service`)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("postgresql"):
         return make_engine(url)
     return create_engine(
-        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=10
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=10,
+        pool_recycle=1800,
     )
 
 
