@@ -50,15 +50,18 @@ KILL_SCRIPT = textwrap.dedent(
     from reseller_sync.integration import sales
     from reseller_sync.pipelines import inbound
 
-    allow = sales.allow_at_access_control
+    insert_frame = sales.insert_frame
 
-    def allow_then_wait(session, order_ids, now):
-        allow(session, order_ids, now)
-        # Tickets, orders and access entries are written, uncommitted: the test kills us.
-        marker.write_text("mid-transaction")
-        time.sleep(120)
+    def insert_then_wait(session, table, frame):
+        inserted = insert_frame(session, table, frame)
+        if table.name == "pending_account_movement":
+            # Orders, tickets, access entries and movements are written, uncommitted: the
+            # test kills us.
+            marker.write_text("mid-transaction")
+            time.sleep(120)
+        return inserted
 
-    sales.allow_at_access_control = allow_then_wait
+    sales.insert_frame = insert_then_wait
     partner = adapter(reseller)
     settings = partner.load_settings()
     inbound.integrate_pending(make_engine(url), settings, partner.inbound_files(settings), stream)

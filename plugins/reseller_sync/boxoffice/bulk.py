@@ -1,25 +1,39 @@
-"""Insert many rows at once from a pandas DataFrame, inside the caller's transaction.
+"""Insert, update and read many rows at once, inside the caller's transaction.
 
 PostgreSQL gets ``COPY ... FROM STDIN`` (CSV text written by Arrow, no Python
-object per row); other databases get one executemany per slice of rows. Either way the rows
-join the session's transaction: they commit or roll back with it.
+object per row), for inserts and for the rows an update sets (copied into a
+temporary table, then one ``UPDATE ... FROM`` it); other databases get one
+executemany per slice of rows. Either way the rows join the session's
+transaction: they commit or roll back with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
+from itertools import count
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
-from sqlalchemy.types import Enum, NullType, String, TypeEngine
+from sqlalchemy.types import NullType
 
-COPY_CHUNK_ROWS = 200_000
+COPY_CHUNK_ROWS = 20_000
+"""Rows per slice of CSV text sent to ``COPY``: a thread sends each slice while the next is
+written, so that the server reads rows while Python writes them."""
 EXECUTEMANY_ROWS = 20_000
 """Rows per executemany: one Python dict per row exists only for these at a time."""
 LOOKUP_BATCH = 10_000
@@ -129,13 +143,23 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
     return len(frame)
 
 
-def _copy(driver_connection, table: Table, frame: pd.DataFrame) -> None:
+def _copy(driver_connection: Any, table: Table, frame: pd.DataFrame) -> None:
+    _copy_into(driver_connection, f'"{table.name}"', _whole_seconds(frame))
+
+
+def _copy_into(driver_connection: Any, target: str, frame: pd.DataFrame) -> None:
+    """``COPY`` the frame's rows into ``target`` (a quoted table name), its columns by name."""
     columns = ", ".join(f'"{name}"' for name in frame.columns)
-    statement = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
+    statement = f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    from psycopg.copy import QueuedLibpqWriter
+
     options = pacsv.WriteOptions(include_header=False)
-    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+    with (
+        driver_connection.cursor() as cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
         for start in range(0, len(frame), COPY_CHUNK_ROWS):
-            chunk = _whole_seconds(frame.iloc[start : start + COPY_CHUNK_ROWS])
+            chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
             sink = pa.BufferOutputStream()
             pacsv.write_csv(pa.Table.from_pandas(chunk, preserve_index=False), sink, options)
             copy.write(memoryview(sink.getvalue()))
@@ -155,12 +179,17 @@ def update_rows(session: Session, table: Table, frame: pd.DataFrame, *, key: str
     """Set, on each row of ``table`` whose ``key`` is a row of ``frame``, the frame's other
     columns (named as the table's), inside the caller's transaction.
 
-    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` of the frame's columns sent as typed
-    arrays; other databases: one executemany per slice of rows. Nulls are written as NULL.
+    PostgreSQL: the frame copied (``COPY``) into a temporary table of the columns' own
+    types, then one ``UPDATE ... FROM`` it, no Python object per value; other databases:
+    one executemany per slice of rows. Nulls are written as NULL, times to the
+    microsecond.
     """
     if frame.empty:
         return 0
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _update_from_copy(connection.connection.driver_connection, table, frame, key)
+        return len(frame)
     values = {
         name: column.astype(object).where(column.notna(), None).tolist()
         for name, column in frame.items()
@@ -168,21 +197,6 @@ def update_rows(session: Session, table: Table, frame: pd.DataFrame, *, key: str
     for name, column in frame.items():
         if column.dtype.kind == "M":
             values[name] = [None if v is None else v.to_pydatetime() for v in values[name]]
-    if connection.dialect.name == "postgresql":
-        given = select(
-            *(
-                func.unnest(
-                    bindparam(f"u_{name}", values[name], type_=ARRAY(_array_item(table, name)))
-                ).label(name)
-                for name in frame.columns
-            )
-        ).subquery("given")
-        connection.execute(
-            update(table)
-            .where(table.c[key] == given.c[key])
-            .values({name: given.c[name] for name in frame.columns if name != key})
-        )
-        return len(frame)
     statement = (
         update(table)
         .where(table.c[key] == bindparam(f"u_{key}"))
@@ -197,7 +211,76 @@ def update_rows(session: Session, table: Table, frame: pd.DataFrame, *, key: str
     return len(frame)
 
 
-def _array_item(table: Table, name: str) -> TypeEngine[Any]:
-    """The type of an array of the column's values: an enum stored as text travels as text."""
-    column_type = table.c[name].type
-    return String() if isinstance(column_type, Enum) else column_type
+_stages = count(1)
+"""Numbers the temporary tables of :func:`_update_from_copy` (several may live in one
+transaction)."""
+
+
+def _update_from_copy(driver_connection: Any, table: Table, frame: pd.DataFrame, key: str) -> None:
+    """PostgreSQL's :func:`update_rows`: a temporary table made like the table's columns,
+    the frame copied into it, one ``UPDATE ... FROM`` it, the temporary table dropped."""
+    for name in frame.columns:
+        table.c[name]  # a column the table does not have fails here, before any statement
+    stage = f'"stage_{table.name}_{next(_stages)}"'
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    assignments = ", ".join(f'"{name}" = s."{name}"' for name in frame.columns if name != key)
+    times = {
+        name: column.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        if column.dt.tz is not None
+        else column.astype("datetime64[us]")
+        for name, column in frame.items()
+        if column.dtype.kind == "M"
+    }
+    with driver_connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+            f'SELECT {columns} FROM "{table.name}" WITH NO DATA'
+        )
+        _copy_into(driver_connection, stage, frame.assign(**times) if times else frame)
+        cursor.execute(
+            f'UPDATE "{table.name}" SET {assignments} FROM {stage} s '
+            f'WHERE "{table.name}"."{key}" = s."{key}"'
+        )
+        cursor.execute(f"DROP TABLE {stage}")
+
+
+def fetch_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+    """The rows of a Core ``select``, in the session's transaction.
+
+    PostgreSQL: run on the driver's cursor, each value as the driver reads it (no
+    SQLAlchemy row or type conversion per value: an enum column comes back as its
+    stored text, which a ``type_coerce(..., String)`` in the select makes the same
+    elsewhere); its parameters must need no conversion either (text, numbers, the
+    arrays of :func:`matching`). Other databases: SQLAlchemy's rows.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement).all()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(compiled.string, compiled.params)
+        return cursor.fetchall()
+
+
+def take_ids(session: Session, table: Table, rows: int) -> np.ndarray | None:
+    """``rows`` new ids for ``table``, taken from its id sequence (PostgreSQL), for rows
+    inserted with their id: the caller then knows each row's id without reading it back.
+    None on other databases (their rows take their ids as they are inserted)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    if rows == 0:
+        return np.empty(0, np.int64)
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor(binary=True) as cursor:
+        found = cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table.name]).fetchone()
+        if found is None or found[0] is None:
+            raise ValueError(f"table {table.name} has no id sequence")
+        drawn = cursor.execute(
+            "SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
+            [found[0], rows],
+        ).fetchone()
+    assert drawn is not None
+    return np.array(drawn[0], dtype=np.int64)

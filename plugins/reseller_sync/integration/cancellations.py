@@ -317,7 +317,10 @@ def cancel_tickets(
     update_rows(session, Ticket.__table__, tickets.assign(state=TicketState.CANCELLED.value))  # type: ignore[arg-type]
     for condition in matching(session, AccessControlEntry.barcode, barcodes):
         session.execute(
-            update(AccessControlEntry).where(condition).values(allowed=False, updated_at=now)
+            update(AccessControlEntry)
+            .where(condition)
+            .values(allowed=False, updated_at=now)
+            .execution_options(synchronize_session=False)
         )
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 from sqlalchemy import Select, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import insert_frame, matching
+from reseller_sync.boxoffice.bulk import fetch_rows, insert_frame, matching, take_ids
 from reseller_sync.boxoffice.catalogue import performance_prices
 from reseller_sync.boxoffice.models import (
     AccessControlEntry,
@@ -358,10 +358,11 @@ def _skip_already_integrated(
         session, Ticket.reseller_ticket_id, lines["reseller_ticket_ref"].tolist()
     ):
         known.extend(
-            session.execute(
+            fetch_rows(
+                session,
                 select(Ticket.reseller_ticket_id, Ticket.barcode).where(
                     Ticket.reseller_code == reseller, condition
-                )
+                ),
             )
         )
     by_ref = pd.Series(dict(known), dtype="str")
@@ -380,7 +381,10 @@ def _skip_already_integrated(
     taken: list[str] = []
     fresh_barcodes = lines.loc[~same, "barcode"].tolist()
     for condition in matching(session, AccessControlEntry.barcode, fresh_barcodes):
-        taken.extend(session.scalars(select(AccessControlEntry.barcode).where(condition)))
+        taken.extend(
+            row[0]
+            for row in fetch_rows(session, select(AccessControlEntry.barcode).where(condition))
+        )
     reused = ~same & lines["barcode"].isin(taken)
     report.add(
         "external", lines[reused], "barcode", "this barcode already exists at access control"
@@ -760,6 +764,11 @@ def _apply(
     """Write orders, tickets, pending-account movements and access control; return orders.
 
     ``tickets`` holds the first pass's batches; each is dropped once written.
+    PostgreSQL: the rows take ids drawn from their sequences beforehand
+    (``bulk.take_ids``), so that the tickets' orders and the access control's
+    tickets are known without reading anything back, and access control is
+    copied like the tickets. Other databases: the orders' ids are read back, and
+    access control is copied from the tickets by the database.
     """
     if orders.empty:
         return 0
@@ -774,42 +783,64 @@ def _apply(
         is_test=is_test,
         source_file_id=file_id,
     )
+    drawn = take_ids(session, Order.__table__, len(orders))  # type: ignore[arg-type]
+    if drawn is not None:
+        orders.insert(0, "id", drawn)
     insert_frame(session, Order.__table__, orders)  # type: ignore[arg-type]
-    order_ids = _order_ids(session, reseller, orders["reseller_order_id"].tolist())
-
+    order_ids = (
+        pd.Series(drawn, index=orders["reseller_order_id"].to_numpy(), dtype="int64")
+        if drawn is not None
+        else _order_ids(session, reseller, orders["reseller_order_id"].tolist())
+    )
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     while tickets:
         lines = tickets.pop(0)
-        insert_frame(
-            session,
-            Ticket.__table__,  # type: ignore[arg-type]
-            pd.DataFrame(
-                {
-                    "order_id": lines["reseller_order_ref"].map(order_ids),
-                    "performance_id": lines["performance_id"].astype("int64"),
-                    "seat_id": lines["seat_id"].astype("Int64"),
-                    "block_id": lines["block_id"].where(lines["seat_id"].isna()).astype("Int64"),
-                    "quota_id": lines["quota_id"].astype("Int64"),
-                    "category_id": lines["category_id"].astype("int64"),
-                    "tariff_id": lines["tariff_id"].astype("int64"),
-                    "price": lines["recorded_price"].astype("int64"),
-                    "commission": lines["commission"].astype("int64"),
-                    "currency": lines["currency"].astype("str"),
-                    "barcode": lines["barcode"],
-                    "beneficiary_first_name": lines["beneficiary_first_name"],
-                    "beneficiary_last_name": lines["beneficiary_last_name"],
-                    "state": TicketState.VALID.value,
-                    "reseller_code": reseller,
-                    "reseller_ticket_id": lines["reseller_ticket_ref"],
-                    "reseller_category": lines["reseller_tariff_ref"].astype("str"),
-                    "is_test": is_test,
-                    "sold_at": lines["sold_at"],
-                    **_reported_state(lines),
-                }
-            ),
+        rows = pd.DataFrame(
+            {
+                "order_id": lines["reseller_order_ref"].map(order_ids),
+                "performance_id": lines["performance_id"].astype("int64"),
+                "seat_id": lines["seat_id"].astype("Int64"),
+                "block_id": lines["block_id"].where(lines["seat_id"].isna()).astype("Int64"),
+                "quota_id": lines["quota_id"].astype("Int64"),
+                "category_id": lines["category_id"].astype("int64"),
+                "tariff_id": lines["tariff_id"].astype("int64"),
+                "price": lines["recorded_price"].astype("int64"),
+                "commission": lines["commission"].astype("int64"),
+                "currency": lines["currency"].astype("str"),
+                "barcode": lines["barcode"],
+                "beneficiary_first_name": lines["beneficiary_first_name"],
+                "beneficiary_last_name": lines["beneficiary_last_name"],
+                "state": TicketState.VALID.value,
+                "reseller_code": reseller,
+                "reseller_ticket_id": lines["reseller_ticket_ref"],
+                "reseller_category": lines["reseller_tariff_ref"].astype("str"),
+                "is_test": is_test,
+                "sold_at": lines["sold_at"],
+                **_reported_state(lines),
+            }
         )
         del lines
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    allow_at_access_control(session, [int(order_id) for order_id in order_ids.values], now)
+        ticket_ids = take_ids(session, Ticket.__table__, len(rows))  # type: ignore[arg-type]
+        if ticket_ids is not None:
+            rows.insert(0, "id", ticket_ids)
+        insert_frame(session, Ticket.__table__, rows)  # type: ignore[arg-type]
+        if ticket_ids is not None:
+            insert_frame(
+                session,
+                AccessControlEntry.__table__,  # type: ignore[arg-type]
+                pd.DataFrame(
+                    {
+                        "performance_id": rows["performance_id"],
+                        "barcode": rows["barcode"],
+                        "ticket_id": rows["id"],
+                        "allowed": rows["state"] == TicketState.VALID.value,
+                        "updated_at": now,
+                    }
+                ),
+            )
+        del rows
+    if drawn is None:
+        allow_at_access_control(session, [int(order_id) for order_id in order_ids.values], now)
     if not is_test:
         accounts = pending_accounts(session, contact_id)
         movements = pd.DataFrame(

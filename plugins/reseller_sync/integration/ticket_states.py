@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
-from reseller_sync.boxoffice.bulk import matching, update_rows
-from reseller_sync.boxoffice.models import Currency, Order, Ticket, TicketState
+from reseller_sync.boxoffice.bulk import fetch_rows, matching, update_rows
+from reseller_sync.boxoffice.models import Order, Ticket, TicketState
 from reseller_sync.core.lines import TICKET_STATE_LINES, LineBatch, LineTicketState, as_batches
 from reseller_sync.integration.cancellations import (
     book_refunds,
@@ -160,10 +160,10 @@ def integrate_ticket_state_lines(
         if frame.empty:
             continue
         stored = _stored_tickets(session, settings.code, frame["barcode"])
-        is_known = stored["ticket_id"].notna().to_numpy()
+        is_known = frame.index.isin(stored.index)
         if is_known.any():
             report.source = batch.source
-            known = frame[is_known].join(stored[is_known])
+            known = frame[is_known].join(stored)
             known_parts.append(_check_known(settings, known, report))
             report.source = None
         if not is_known.all():
@@ -208,19 +208,21 @@ def _taken(parts: list[LineBatch]) -> Iterator[LineBatch]:
 
 
 def _stored_tickets(session: Session, reseller: str, barcodes: pd.Series) -> pd.DataFrame:
-    """What the box office stored of each line's ticket (``_STORED``, by line; all null for
-    a barcode it does not know)."""
+    """What the box office stored of the lines' known tickets (``_STORED``, by line; a line
+    whose barcode it does not know has no row), read by the driver's cursor
+    (``bulk.fetch_rows``): a file's known tickets may be as many as its lines."""
     rows: list[Any] = []
     for condition in matching(session, Ticket.barcode, barcodes.tolist()):
         rows.extend(
-            session.execute(
+            fetch_rows(
+                session,
                 select(
                     Ticket.barcode,
                     Ticket.id,
                     Ticket.order_id,
                     Order.contact_id,
                     Ticket.is_test,
-                    Ticket.state,
+                    type_coerce(Ticket.state, String),
                     Ticket.reseller_state,
                     Ticket.state_changed_at,
                     Ticket.refund_amount,
@@ -234,27 +236,22 @@ def _stored_tickets(session: Session, reseller: str, barcodes: pd.Series) -> pd.
                     Ticket.tariff_id,
                     Ticket.price,
                     Ticket.commission,
-                    Ticket.currency,
+                    type_coerce(Ticket.currency, String),
                     Order.reseller_point_of_sale_code,
                     Ticket.sold_at,
                 )
                 .join(Order, Ticket.order_id == Order.id)
-                .where(Ticket.reseller_code == reseller, condition)
+                .where(Ticket.reseller_code == reseller, condition),
             )
         )
     stored = pd.DataFrame(rows, columns=["barcode", *_STORED])
-    if not stored.empty:
-        stored["stored_ticket_state"] = stored["stored_ticket_state"].map(
-            lambda state: TicketState(state).value
-        )
-        stored["stored_currency"] = stored["stored_currency"].map(
-            lambda currency: Currency(currency).value
-        )
-        for column in ("stored_changed_at", "stored_sold_at"):
-            stored[column] = pd.to_datetime(stored[column], utc=True)
-    stored = stored.set_index("barcode").reindex(barcodes.to_numpy())
-    stored.index = barcodes.index
-    return stored
+    if stored.empty:
+        return stored.drop(columns="barcode").set_axis(barcodes.index[:0])
+    for column in ("stored_changed_at", "stored_sold_at"):
+        stored[column] = pd.to_datetime(stored[column], utc=True)
+    stored = stored.set_index("barcode")
+    wanted = barcodes[barcodes.isin(stored.index)]
+    return stored.reindex(wanted.to_numpy()).set_axis(wanted.index)
 
 
 def _check_known(
@@ -453,7 +450,8 @@ def _born_cancelled(
     rows: list[Any] = []
     for condition in matching(session, Ticket.barcode, barcodes):
         rows.extend(
-            session.execute(
+            fetch_rows(
+                session,
                 select(
                     Ticket.order_id,
                     Order.contact_id,
@@ -461,11 +459,11 @@ def _born_cancelled(
                     Ticket.reseller_state,
                     Ticket.refund_amount,
                     Ticket.price,
-                    Ticket.currency,
+                    type_coerce(Ticket.currency, String),
                     Order.reseller_order_id,
                 )
                 .join(Order, Ticket.order_id == Order.id)
-                .where(Ticket.reseller_code == settings.code, condition)
+                .where(Ticket.reseller_code == settings.code, condition),
             )
         )
     tickets = pd.DataFrame(
@@ -481,7 +479,6 @@ def _born_cancelled(
             "reseller_order_ref",
         ],
     )
-    tickets["currency"] = tickets["currency"].map(lambda currency: Currency(currency).value)
     refresh_order_states(session, [int(o) for o in tickets["order_id"].unique()])
     refunding = tickets[tickets["state"] == REFUNDED]
     refunded = _book_refunds(session, settings, file_name, refunding, now=now, is_test=is_test)
