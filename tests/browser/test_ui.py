@@ -147,7 +147,9 @@ def _onboard_through_the_ui(page: Page, stack: Stack, shot: Camera) -> None:
     breadcrumb = page.get_by_role("navigation", name="breadcrumb")
     expect(breadcrumb.get_by_role("link", name=ONBOARDING_DAG)).to_be_visible()
     trigger = page.get_by_role("button", name="Trigger Dag")
-    expect(trigger).to_have_count(1)  # the DAG's own, once the list has gone
+    # The DAG's own, once the list has gone and the page has loaded: on a machine busy with
+    # the rest of the suite, the API server has taken more than 30 s to answer it.
+    expect(trigger).to_have_count(1, timeout=SLOW_SERVER_MS)
     trigger.click()
     form = page.get_by_role("dialog")
     expect(form.get_by_role("heading", name=f"Trigger Dag - {ONBOARDING_DAG}")).to_be_visible()
